@@ -1,0 +1,1 @@
+"""Drift-diffusion model of self-induced spin-orbit torques in graded ferromagnets."""

@@ -1,0 +1,83 @@
+"""The ``stfmr`` command: one entry point, one module per subcommand.
+
+Each subcommand lives in ``stfmr.app.cmd_<name>`` and provides ``HELP`` (one
+line), ``configure(parser)`` to declare its arguments and ``run(args) -> int``
+returning the exit status. Heavy imports (Qt, the simulator) belong inside
+``run`` so that ``stfmr --help`` stays quick.
+
+Bad input (ValueError), missing files (OSError) and instrument failures
+(RuntimeError, TimeoutError) end with a one-line message naming the problem
+and a non-zero exit; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from collections.abc import Sequence
+
+from stfmr import __version__
+
+#: subcommand name -> module (in the order ``stfmr --help`` lists them)
+COMMANDS: dict[str, str] = {
+    "run": "stfmr.app.cmd_run",
+    "gui": "stfmr.app.cmd_gui",
+    "fit": "stfmr.app.cmd_fit",
+    "analyze": "stfmr.app.cmd_analyze",
+    "model": "stfmr.app.cmd_model",
+    "instruments": "stfmr.app.cmd_instruments",
+    "sim-server": "stfmr.app.cmd_sim_server",
+}
+
+#: exit status for bad input and for instrument failures
+EXIT_BAD_INPUT = 2
+EXIT_INSTRUMENT = 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with every installed subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="stfmr",
+        description="Spin-torque FMR: measure, fit, and model spin-orbit torques.",
+    )
+    parser.add_argument("--version", action="version", version=f"stfmr {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module_name in COMMANDS.items():
+        if importlib.util.find_spec(module_name) is None:
+            continue
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.configure(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``stfmr``; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        print(f"stfmr {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"stfmr {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (RuntimeError, TimeoutError) as exc:
+        if args.debug:
+            raise
+        print(f"stfmr {args.command}: instrument error: {exc}", file=sys.stderr)
+        return EXIT_INSTRUMENT
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

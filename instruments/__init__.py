@@ -1,0 +1,1 @@
+"""Instrument roles, pymeasure drivers, bench files and the simulated bench."""

@@ -1,0 +1,56 @@
+"""Clocks: the wall clock for hardware, a virtual clock for the simulated bench.
+
+Procedures and the safety layer wait through ``bench.clock`` so that on the
+virtual bench an overnight sweep replays in seconds, while every simulated
+instrument still sees time pass (a lock-in read too early is not settled).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Time source used by procedures and simulated instruments (seconds)."""
+
+    def now(self) -> float: ...
+    def sleep(self, seconds: float) -> None: ...
+
+
+class WallClock:
+    """Real time."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+class VirtualClock:
+    """Simulated time that advances only when someone waits.
+
+    ``sleep`` returns at once after moving simulated time forward; ``advance``
+    lets instruments charge the time a real exchange would take (a GPIB round
+    trip, a stage move). Thread-safe: the GUI polls while a worker measures.
+    """
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._t = float(start)
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        with self._lock:
+            return self._t
+
+    def sleep(self, seconds: float) -> None:
+        self.advance(seconds)
+
+    def advance(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError(f"cannot move a clock backwards by {seconds} s")
+        with self._lock:
+            self._t += seconds

@@ -1,0 +1,1 @@
+"""Drivers stfmr writes for instruments pymeasure lacks, in pymeasure's declarative style."""

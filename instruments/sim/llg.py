@@ -1,0 +1,120 @@
+"""Exact linear response of an in-plane macrospin to rf spin-orbit torques.
+
+This is the simulator's physics (and the test suite's reference): the 2x2
+linearised Landau-Lifshitz-Gilbert equation solved at each field, never the
+closed-form Lorentzians of the analysis. The two are deliberately separate so
+that each checks the other.
+
+Geometry (PHYSICS.md section 1): current along x, film normal z, m0 in plane
+at angle phi from the current, saturated along the applied field. Local frame
+e1 = m0, e2 = z x e1 (in-plane transverse), e3 = z. A negative field reverses
+m0, i.e. phi -> phi + 180 deg.
+
+Torque convention. A spin-Hall-like source of positive efficiency (a Pt-like
+layer with theta_SH > 0 *below* the ferromagnet) injects spins polarised along
+sigma = -y (the spin current Q_zy = -theta_SH*J_x flows up into the magnet), so
+the damping-like torque is gamma*B_DL * m x (sigma x m) with sigma = -y and
+B_DL > 0. The field-like torque is that of a field -B_FL*y: the Oersted field
+of current flowing in a layer below points along -y, and it counts as
+B_FL > 0. With these, the rectified voltage <I(t) R(t)> has V_S0 > 0 and
+V_A0 > 0 for a Pt/Py-like bilayer at positive field with Delta_R_AMR > 0, as
+measured by Liu et al. (PRL 106, 036601, 2011), and as PHYSICS.md section 1
+and section 4 require. (Section 3 writes sigma = +y, which would give V_S and
+V_A opposite signs for Pt/Py; tests/analysis pin the convention used here.)
+
+Inhomogeneous broadening mu0*dH0 enters as extra Gilbert-like damping
+alpha + gamma*mu0*dH0/omega, which at fixed frequency gives exactly the
+linewidth mu0*dH = mu0*dH0 + alpha*omega/gamma of PHYSICS.md section 5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from stfmr.analysis.constants import gyromagnetic_ratio
+
+
+@dataclass(frozen=True)
+class MagnetParams:
+    """Dynamic properties of the ferromagnet.
+
+    mu0_Meff_T: effective magnetisation mu0*M_eff (T).
+    g: Lande g-factor.
+    alpha: Gilbert damping.
+    mu0_dH0_T: inhomogeneous half-width mu0*dH_0 (T).
+    """
+
+    mu0_Meff_T: float
+    g: float = 2.1
+    alpha: float = 0.01
+    mu0_dH0_T: float = 0.0
+
+
+def transverse_response(
+    field_T,
+    freq_Hz: float,
+    phi_rad: float,
+    b_dl_T,
+    b_fl_T,
+    magnet: MagnetParams,
+    alpha_dc_shift: float = 0.0,
+) -> np.ndarray:
+    """Return the complex in-plane angle amplitude m2 (rad) under rf torques.
+
+    field_T: applied mu0*H along m0 (T), scalar or array; its sign picks the branch.
+    freq_Hz: rf frequency (Hz).
+    phi_rad: angle between current and positive field (rad).
+    b_dl_T, b_fl_T: peak damping-like and field-like effective fields (T),
+        i.e. per-current coefficients times the peak rf current I_0.
+    alpha_dc_shift: extra damping from a dc damping-like torque (dimensionless).
+
+    The time dependence is Re(m2 * exp(i*omega*t)) for a drive I_0*cos(omega*t).
+    """
+    field = np.asarray(field_T, dtype=float)
+    gamma = gyromagnetic_ratio(magnet.g)
+    omega = 2.0 * np.pi * freq_Hz
+    b0 = np.abs(field)
+    phi = np.where(field < 0, phi_rad + np.pi, phi_rad)
+    # sigma = -y projected on e2 = (-sin phi, cos phi, 0): -cos(phi).
+    # DL torque gamma*B_DL*m x (sigma x m) ~ gamma*B_DL*(sigma.e2) e2.
+    # FL torque from field -B_FL*y: -gamma*m x (-B_FL y) ~ gamma*B_FL*cos(phi) e3.
+    tau2 = gamma * np.asarray(b_dl_T) * (-np.cos(phi))
+    tau3 = gamma * np.asarray(b_fl_T) * np.cos(phi)
+    alpha = magnet.alpha + gamma * magnet.mu0_dH0_T / omega + alpha_dc_shift
+    meff = magnet.mu0_Meff_T
+    # i*w*m2 + (gamma*(B0+Meff) + i*alpha*w)*m3 = tau2
+    # -(gamma*B0 + i*alpha*w)*m2 + i*w*m3 = tau3
+    a11 = 1j * omega
+    a12 = gamma * (b0 + meff) + 1j * alpha * omega
+    a21 = -(gamma * b0 + 1j * alpha * omega)
+    a22 = 1j * omega
+    det = a11 * a22 - a12 * a21
+    return (tau2 * a22 - a12 * tau3) / det
+
+
+def mixing_voltage(
+    field_T,
+    freq_Hz: float,
+    phi_rad: float,
+    I0_A: float,
+    delta_R_amr_Ohm: float,
+    b_dl_per_A_T: float,
+    b_fl_per_A_T: float,
+    magnet: MagnetParams,
+    alpha_dc_shift: float = 0.0,
+) -> np.ndarray:
+    """Return the dc mixing voltage <I(t) R(t)> (V) of an ST-FMR spectrum.
+
+    I0_A: peak rf current (A). delta_R_amr_Ohm: AMR amplitude in
+    R(phi) = R_perp + Delta_R*cos^2(phi) (Ohm). b_dl_per_A_T, b_fl_per_A_T:
+    effective fields per ampere of current through the device (T/A).
+    """
+    field = np.asarray(field_T, dtype=float)
+    phi = np.where(field < 0, phi_rad + np.pi, phi_rad)
+    m2 = transverse_response(
+        field, freq_Hz, phi_rad, b_dl_per_A_T * I0_A, b_fl_per_A_T * I0_A, magnet, alpha_dc_shift
+    )
+    dR_dphi = -delta_R_amr_Ohm * np.sin(2.0 * phi)
+    return 0.5 * I0_A * dR_dphi * m2.real

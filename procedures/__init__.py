@@ -1,0 +1,1 @@
+"""Measurements as pymeasure Procedures, the safety layer and sequences."""
