@@ -1,0 +1,169 @@
+"""``stfmr model``: the drift-diffusion model of self-induced torques in graded ferromagnets.
+
+Examples::
+
+    stfmr model --stack examples/stacks/graded_NiFe_typeA.toml --plot fig.png
+    stfmr model --case all --json
+    stfmr model --case II-A,II-B --weighting macrospin
+    stfmr model --measured examples/measured_paper_t3nm.toml --fit theta_Ni,theta_Fe
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+HELP = "model self-induced torques of a graded stack (drift-diffusion), the paper's cases, and fits to measurements"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Declare the arguments of ``stfmr model``."""
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--stack", metavar="FILE", help="stack description (TOML) to model")
+    what.add_argument(
+        "--case",
+        metavar="CASES",
+        help="paper case(s): I-A, I-B, II-A, II-B, III-A, III-B, IV-A, IV-B, II+III-A, II+III-B, "
+        "comma-separated, or 'all'",
+    )
+    parser.add_argument("--compositions", metavar="FILE", help="composition table (TOML) replacing the shipped one")
+    parser.add_argument(
+        "--weighting",
+        choices=("local-average", "macrospin"),
+        help="how local torques add up (default: the stack's, else local-average)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--plot", metavar="OUT.png", help="write a Fig.-4-like figure")
+    parser.add_argument("--profile", metavar="NAME", help="which result's profiles the figure shows")
+    parser.add_argument(
+        "--measured",
+        metavar="FILE",
+        help="measured xi values: JSON from 'stfmr analyze --json' or a TOML of [[sample]] tables",
+    )
+    parser.add_argument(
+        "--kind",
+        metavar="NAME=KIND",
+        action="append",
+        default=[],
+        help="which model a measured sample is: A, B or reference (repeatable; default: from the sample's name)",
+    )
+    parser.add_argument(
+        "--fit",
+        metavar="PARAMS",
+        help="fit these model parameters to --measured (comma-separated) out of: "
+        "theta_Ni, theta_Fe, l_sf_nm, l_J_nm, l_phi_nm, sink_rho_uOhm_cm, sink_l_sf_nm, sink_theta_SH, "
+        "sink_thickness_nm, Ms_scale",
+    )
+
+
+def _format_results(results: list) -> str:
+    head = (
+        f"{'name':<18} {'weighting':<13} {'T_DL/E':>10} {'T_FL/E':>10} {'T_Oe/E':>10} "
+        f"{'xi_DL^E':>10} {'xi_FL^E':>10} {'xi_Oe^E':>10} {'xi_FL+Oe^E':>10}"
+    )
+    lines = [head, "(T/E in rad s^-1 per V m^-1, xi^E in Ohm^-1 m^-1)"]
+    for r in results:
+        t = r.selected
+        lines.append(
+            f"{r.name:<18} {r.weighting:<13} {t.T_DL_per_E:10.4g} {t.T_FL_per_E:10.4g} {t.T_Oe_per_E:10.4g} "
+            f"{t.xi_DL_E:10.4g} {t.xi_FL_E:10.4g} {t.xi_Oe_E:10.4g} {t.xi_FL_Oe_E:10.4g}"
+        )
+    return "\n".join(lines)
+
+
+def _format_comparison(rows: list[dict[str, Any]]) -> str:
+    lines = [f"{'sample':<14} {'kind':<10} {'quantity':<11} {'measured':>12} {'stderr':>9} {'model':>12}"]
+    for row in rows:
+        for q in ("xi_DL_E", "xi_FL_Oe_E"):
+            v = row[q]
+            if v["measured"] is None:
+                continue
+            lines.append(
+                f"{row['name']:<14} {row['kind']:<10} {q:<11} {v['measured']:12.4g} {v['stderr']:9.2g} {v['model']:12.4g}"
+            )
+    return "\n".join(lines)
+
+
+def _format_fit(fit) -> str:
+    lines = [f"fit of {', '.join(fit.names)} ({fit.weighting}): chi2 = {fit.chisqr:.4g}, reduced {fit.redchi:.4g}, "
+             f"{fit.ndata} data, {'converged' if fit.success else 'NOT converged: ' + fit.message}"]
+    for n in fit.names:
+        err = fit.stderr[n]
+        lines.append(f"  {n:<20} = {fit.values[n]:.6g}" + (f" +- {err:.2g}" if err is not None else " (no stderr)"))
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the model and print (or write) the results; returns the exit status."""
+    from stfmr.analysis.gradient.cases import parse_cases, run_cases
+    from stfmr.analysis.gradient.compare import comparison_table, fit_parameters, load_measured
+    from stfmr.analysis.gradient.compositions import load_compositions
+    from stfmr.analysis.gradient.stack import load_stack
+    from stfmr.analysis.gradient.torques import evaluate
+
+    if not (args.stack or args.case or args.measured):
+        raise ValueError("nothing to model: give --stack FILE, --case CASES, or --measured FILE")
+    if args.fit and not args.measured:
+        raise ValueError("--fit needs --measured FILE")
+    if args.stack and args.compositions:
+        raise ValueError("--compositions applies to --case and --measured, not to --stack")
+    table = load_compositions(args.compositions) if (args.case or args.measured) else None
+    kinds = {}
+    for item in args.kind:
+        name, sep, kind = item.rpartition("=")
+        if not sep or not name:
+            raise ValueError(f"--kind {item!r}: use NAME=KIND, e.g. --kind 'sample 7=A'")
+        kinds[name] = kind
+    if kinds and not args.measured:
+        raise ValueError("--kind needs --measured FILE")
+    measured = load_measured(args.measured, kinds=kinds) if args.measured else []
+    fit_names = [n.strip() for n in args.fit.split(",") if n.strip()] if args.fit else []
+    weighting = args.weighting
+
+    results = []
+    if args.stack:
+        stack = load_stack(args.stack)
+        results = [evaluate(stack, weighting=weighting or stack.weighting)]
+    elif args.case:
+        results = run_cases(parse_cases(args.case), table, weighting=weighting or "local-average")
+
+    fit = None
+    out: dict[str, Any] = {"cases": [r.to_dict() for r in results]}
+    text: list[str] = []
+    if results:
+        text.append(_format_results(results))
+    if measured:
+        w = weighting or "local-average"
+        fit = fit_parameters(measured, table, fit_names, weighting=w) if fit_names else None
+        rows = comparison_table(measured, table, weighting=w)
+        out["comparison"] = rows
+        text.append("model (composition table" + (", before the fit" if fit else "") + ") against measurement:")
+        text.append(_format_comparison(rows))
+        if fit is not None:
+            out["fit"] = fit.to_dict()
+            out["comparison_after_fit"] = comparison_table(measured, fit.table, weighting=w)
+            text.append(_format_fit(fit))
+            text.append("model after the fit against measurement:")
+            text.append(_format_comparison(out["comparison_after_fit"]))
+    if args.plot:
+        from stfmr.analysis.gradient.cases import sample_stack
+
+        shown = results
+        if not shown:  # --measured alone: plot the sample models
+            src = fit.table if fit is not None else table
+            shown = [
+                evaluate(sample_stack(k, src), weighting=weighting or "local-average", name=f"model {k}")
+                for k in sorted({s.kind for s in measured})
+            ]
+        from stfmr.analysis.gradient.plot import plot_model
+
+        path = plot_model(shown, args.plot, profile=args.profile, measured=measured)
+        text.append(f"figure written to {path}")
+    if args.json:
+        json.dump(out, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print("\n\n".join(text))
+    return 0
