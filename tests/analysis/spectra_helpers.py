@@ -1,0 +1,68 @@
+"""Synthetic ST-FMR spectra for the spectrum-fit tests, from the exact LLG linear response.
+
+The voltage comes from ``stfmr.instruments.sim.llg.mixing_voltage`` (the 2x2
+susceptibility), never from the Lorentzian closed forms the fit uses. The
+"truth" of the lineshape parameters is the least-squares fit of the noiseless
+spectrum (the LLG response is Lorentzian to high accuracy; the tests check
+how closely).
+
+Test files load this module by path (the suite runs with --import-mode=importlib,
+so test folders are not on sys.path):
+
+    spec = importlib.util.spec_from_file_location("spectra_helpers", PATH)
+    helpers = importlib.util.module_from_spec(spec); spec.loader.exec_module(helpers)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stfmr.analysis.constants import gyromagnetic_ratio
+from stfmr.instruments.sim.llg import MagnetParams, mixing_voltage
+
+#: a Ni-Fe-like film at 10 GHz: H_r about 114 mT, dH about 4.2 mT
+MAGNET = MagnetParams(mu0_Meff_T=0.90, g=2.1, alpha=0.010, mu0_dH0_T=0.8e-3)
+FREQ_HZ = 10e9
+
+
+def llg_spectrum(
+    field_mT,
+    *,
+    b_dl_per_A: float = 5e-3,
+    b_fl_per_A: float = 5e-3,
+    phi_deg: float = 45.0,
+    I0_A: float = 10e-3,
+    delta_R_Ohm: float = 1.0,
+    magnet: MagnetParams = MAGNET,
+    freq_Hz: float = FREQ_HZ,
+) -> np.ndarray:
+    """Return the exact mixing voltage (V) at the fields (mT), either branch."""
+    return mixing_voltage(
+        np.asarray(field_mT, dtype=float) * 1e-3,
+        freq_Hz,
+        np.radians(phi_deg),
+        I0_A,
+        delta_R_Ohm,
+        b_dl_per_A,
+        b_fl_per_A,
+        magnet,
+    )
+
+
+def kittel_field_mT(magnet: MagnetParams = MAGNET, freq_Hz: float = FREQ_HZ) -> float:
+    """Return the in-plane Kittel resonance field (mT), an independent check of the fitted H_r."""
+    b = 2.0 * np.pi * freq_Hz / gyromagnetic_ratio(magnet.g)
+    meff = magnet.mu0_Meff_T
+    return 1e3 * 0.5 * (-meff + np.sqrt(meff * meff + 4.0 * b * b))
+
+
+def linewidth_mT(magnet: MagnetParams = MAGNET, freq_Hz: float = FREQ_HZ) -> float:
+    """Return mu0*dH = mu0*dH0 + alpha*omega/gamma (mT)."""
+    return 1e3 * (magnet.mu0_dH0_T + magnet.alpha * 2.0 * np.pi * freq_Hz / gyromagnetic_ratio(magnet.g))
+
+
+def noisy(voltage_V, snr: float, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """Return (voltage + Gaussian noise, sigma) with sigma = peak |voltage| / snr."""
+    v = np.asarray(voltage_V, dtype=float)
+    sigma = float(np.max(np.abs(v))) / snr
+    return v + rng.normal(0.0, sigma, v.size), sigma
