@@ -1,0 +1,130 @@
+"""Kittel and damping: resonance field and linewidth against frequency (PHYSICS.md section 5).
+
+In-plane Kittel: f = (gamma/2 pi)*sqrt(B_r*(B_r + mu0*M_eff)) and its inverse
+(the one home of that formula: procedures centre their field windows with
+:func:`resonance_field_mT`). Damping: mu0*dH = mu0*dH_0 + alpha*2 pi f/gamma.
+Frequencies in GHz, fields (mu0*H) in mT at the API; mu0*M_eff in T.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from stfmr.analysis.constants import gyromagnetic_ratio
+from stfmr.analysis.fit_common import (
+    FitInputError,
+    ParamFit,
+    check_positive,
+    check_sigma,
+    check_xy,
+    linear_start,
+    make_params,
+    refusals_as,
+    run_lmfit,
+)
+
+
+class ResonanceFitError(FitInputError):
+    """Kittel or damping data cannot be fitted; the message says why."""
+
+
+def resonance_field_mT(freq_GHz, mu0_Meff_T: float, g: float):
+    """Return the in-plane resonance field mu0*H_r (mT, positive) at frequency ``freq_GHz``.
+
+    B_r = (-mu0*M_eff + sqrt((mu0*M_eff)^2 + 4*(2 pi f/gamma)^2))/2. Works on
+    arrays and on ``uncertainties`` variables.
+    """
+    f_Hz = float(freq_GHz) * 1e9 if np.ndim(freq_GHz) == 0 else np.asarray(freq_GHz, dtype=float) * 1e9
+    b = 2.0 * np.pi * f_Hz / gyromagnetic_ratio(g)  # omega/gamma (T)
+    return 1e3 * 0.5 * (-mu0_Meff_T + (mu0_Meff_T**2 + 4.0 * b**2) ** 0.5)
+
+
+def kittel_frequency_GHz(H_r_mT, mu0_Meff_T: float, g: float):
+    """Return the in-plane resonance frequency (GHz) at resonance field mu0*H_r (mT, magnitude)."""
+    br = np.abs(np.asarray(H_r_mT, dtype=float)) * 1e-3
+    return gyromagnetic_ratio(g) / (2.0 * np.pi) * np.sqrt(br * (br + mu0_Meff_T)) * 1e-9
+
+
+def linewidth_mT(freq_GHz, alpha: float, dH0_mT: float, g: float):
+    """Return the half width mu0*dH = mu0*dH_0 + alpha*2 pi f/gamma (mT) at frequency ``freq_GHz``."""
+    omega_over_gamma_mT = 2e12 * np.pi * np.asarray(freq_GHz, dtype=float) / gyromagnetic_ratio(g)
+    return dH0_mT + alpha * omega_over_gamma_mT
+
+
+@dataclass(frozen=True)
+class KittelFit(ParamFit):
+    """Kittel fit: values "mu0_Meff_T" (T) and "g"; "g" has stderr 0 when it was fixed."""
+
+    def resonance_field_mT(self, freq_GHz):
+        """Fitted resonance field (mT) at frequency ``freq_GHz``."""
+        return resonance_field_mT(freq_GHz, self.values["mu0_Meff_T"], self.values["g"])
+
+
+@dataclass(frozen=True)
+class DampingFit(ParamFit):
+    """Damping fit: values "alpha" and "dH0_mT" (mu0*dH_0, mT), for the given g."""
+
+    g: float
+
+    def linewidth_mT(self, freq_GHz):
+        """Fitted half width mu0*dH (mT) at frequency ``freq_GHz``."""
+        return linewidth_mT(freq_GHz, self.values["alpha"], self.values["dH0_mT"], self.g)
+
+
+def _check_freq(freq_GHz, y, y_name: str, min_points: int) -> tuple[np.ndarray, np.ndarray]:
+    f, y = check_xy(freq_GHz, y, "frequency (GHz)", y_name, min_points)
+    check_positive(f, "frequency (GHz)")
+    if np.unique(f).size < min_points:
+        raise ResonanceFitError(f"need at least {min_points} distinct frequencies, got {np.unique(f).size}")
+    return f, y
+
+
+@refusals_as(ResonanceFitError)
+def fit_kittel(freq_GHz, H_r_mT, *, fit_g: bool = True, g: float = 2.1, sigma_mT=None) -> KittelFit:
+    """Fit mu0*M_eff (T) and g to resonance fields H_r (mT, positive magnitudes) at frequencies (GHz).
+
+    The residuals are in field (the measured quantity). fit_g=False fixes g.
+    Negative H_r are refused: pass |H_r| of a negative-field branch.
+    """
+    if not (np.isfinite(g) and g > 0):
+        raise ResonanceFitError(f"g must be positive, got {g!r}")
+    f, h = _check_freq(freq_GHz, H_r_mT, "H_r (mT)", 3 if fit_g else 2)
+    check_positive(h, "H_r (mT) (give |H_r| for the negative-field branch)")
+    sigma = check_sigma(sigma_mT, h.size, "sigma of H_r (mT)")
+    # Start: f^2 is linear in the unknowns at fixed g: (2 pi f/gamma)^2 = B^2 + B*Meff.
+    br = h * 1e-3
+    w = (2.0 * np.pi * f * 1e9 / gyromagnetic_ratio(g)) ** 2
+    meff0 = float(linear_start(br[:, None], w - br**2)[0])
+    if not np.isfinite(meff0) or meff0 <= -0.9 * br.min():
+        meff0 = 0.5
+    params = make_params([("mu0_Meff_T", meff0, True), ("g", g, fit_g)])
+    params["g"].min = 0.1
+
+    def residual(p):
+        r = resonance_field_mT(f, p["mu0_Meff_T"].value, p["g"].value) - h
+        return r if sigma is None else r / sigma
+
+    base = run_lmfit(residual, params, h.size, sigma is not None, "Kittel fit")
+    return KittelFit(**base.__dict__)
+
+
+@refusals_as(ResonanceFitError)
+def fit_damping(freq_GHz, dH_mT, *, g: float, sigma_mT=None) -> DampingFit:
+    """Fit alpha and mu0*dH_0 (mT) to half widths mu0*dH (mT) at frequencies (GHz), for Lande factor g."""
+    if not (np.isfinite(g) and g > 0):
+        raise ResonanceFitError(f"g must be positive, got {g!r}")
+    f, dh = _check_freq(freq_GHz, dH_mT, "dH (mT)", 3)
+    check_positive(dh, "dH (mT)")
+    sigma = check_sigma(sigma_mT, dh.size, "sigma of dH (mT)")
+    x = linewidth_mT(f, 1.0, 0.0, g)  # omega/gamma in mT
+    coef = linear_start(np.column_stack([np.ones_like(x), x]), dh)
+    params = make_params([("alpha", coef[1], True), ("dH0_mT", coef[0], True)])
+
+    def residual(p):
+        r = p["dH0_mT"].value + p["alpha"].value * x - dh
+        return r if sigma is None else r / sigma
+
+    base = run_lmfit(residual, params, dh.size, sigma is not None, "damping fit")
+    return DampingFit(**base.__dict__, g=float(g))

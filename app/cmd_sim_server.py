@@ -1,0 +1,144 @@
+"""``stfmr sim-server``: serve the virtual bench's instruments on loopback TCP ports.
+
+Each simulated instrument listens on its own 127.0.0.1 port, reachable with
+pyvisa-py as ``TCPIP::127.0.0.1::PORT::SOCKET`` (terminations "\\n"). The
+command prints one line per model (and the role it plays on the default
+bench), optionally writes a bench file pointing at the served resources, and
+serves until stopped (Ctrl-C). The served bench runs on the wall clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HELP = "serve the simulated instruments on 127.0.0.1 TCP ports (pyvisa-py SOCKET resources)"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sample", default="type-A",
+                        help="sample preset (type-A, type-B, reference) or sample TOML file (default type-A)")
+    parser.add_argument("--faults", metavar="FILE", help="fault plan TOML file ([[fault]] tables)")
+    parser.add_argument("--bench-out", metavar="FILE",
+                        help="write a bench file whose roles point at the served resources")
+    parser.add_argument("--models", nargs="+", metavar="MODEL",
+                        help="serve only these models (default: every simulated model)")
+    parser.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    parser.add_argument("--duration", type=float, default=None, metavar="S",
+                        help="stop after S seconds (default: serve until interrupted)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from stfmr.instruments.clock import WallClock
+    from stfmr.instruments.sim.bench import VirtualBench
+    from stfmr.instruments.sim.catalog import MODELS, available_models
+    from stfmr.instruments.sim.faults import FaultPlan
+    from stfmr.instruments.sim.sample import VirtualSample
+    from stfmr.instruments.sim.server import start_server
+
+    if args.seed < 0:
+        raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
+    if args.duration is not None and args.duration <= 0:
+        raise ValueError(f"--duration must be positive, got {args.duration}")
+    sample_arg = str(args.sample)
+    if sample_arg.endswith(".toml") or Path(sample_arg).is_file():
+        sample = VirtualSample.from_file(sample_arg)
+    else:
+        sample = VirtualSample.preset(sample_arg)
+    faults = FaultPlan.from_toml(args.faults) if args.faults else None
+    if args.models:
+        bad = [m for m in args.models if m not in MODELS]
+        if bad:
+            raise ValueError(f"--models: unknown model(s) {', '.join(bad)}; known: {', '.join(MODELS)}")
+        models = list(args.models)
+    else:
+        models = available_models()
+    bench = VirtualBench(sample, clock=WallClock(), faults=faults, seed=args.seed)
+    server = start_server(bench, models)
+    try:
+        resources = server.resources()
+        roles = _default_roles()
+        print(f"stfmr sim-server: sample {sample.name}, {len(resources)} instruments on 127.0.0.1")
+        for model, resource in resources.items():
+            role = roles.get(model, "")
+            print(f"{role or '-':<12} {model:<15} {resource}")
+        if args.bench_out:
+            write_bench_file(Path(args.bench_out), resources, bench.magnet.calibration_mT_per_A, sample.name)
+            print(f"bench file written: {args.bench_out}")
+        print("serving; stop with Ctrl-C", flush=True)
+        deadline = None if args.duration is None else time.monotonic() + args.duration
+        try:
+            while deadline is None or time.monotonic() < deadline:
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            print("stopped", file=sys.stderr)
+    finally:
+        server.stop()
+    if bench.protocol_errors:
+        print(f"{len(bench.protocol_errors)} command(s) not understood:", file=sys.stderr)
+        for line in bench.protocol_errors:
+            print(f"  {line}", file=sys.stderr)
+    return 0
+
+
+def _default_roles() -> dict[str, str]:
+    """model -> role on the default simulated bench."""
+    try:
+        from stfmr.instruments.registry import DEFAULT_SIM_DRIVERS
+    except ImportError:
+        return {}
+    return {model: role for role, model in DEFAULT_SIM_DRIVERS.items()}
+
+
+def write_bench_file(path: Path, resources: dict[str, str], mT_per_A: float, sample: str) -> None:
+    """Write a bench file using the default simulated drivers at their served resources.
+
+    Roles whose default model is not served are left out (optional roles) or
+    refused (required ones).
+    """
+    from stfmr.instruments.registry import DEFAULT_SIM_DRIVERS
+
+    d = DEFAULT_SIM_DRIVERS
+
+    def res(role: str) -> str:
+        model = d[role]
+        if model not in resources:
+            raise ValueError(f"--bench-out needs {model} ({role}) to be served")
+        return resources[model]
+
+    tables: dict[str, dict[str, Any]] = {
+        "bench": {"name": f"sim-server ({sample})"},
+        "rf": {"driver": d["rf"], "resource": res("rf"), "modulation": "pulse", "modulation_rate_Hz": 1000.0},
+        "detector": {"driver": d["detector"], "resource": res("detector"), "time_constant_s": 0.1,
+                     "filter_slope_dB": 12},
+        "field": {"driver": d["field"], "resource": res("field"), "mT_per_A": float(mT_per_A)},
+    }
+    if d.get("gaussmeter") in resources:
+        tables["field.gaussmeter"] = {"driver": d["gaussmeter"], "resource": resources[d["gaussmeter"]]}
+    if d.get("rotator") in resources:
+        tables["rotator"] = {"driver": d["rotator"], "resource": resources[d["rotator"]], "axis": 1}
+    if d.get("sourcemeter") in resources:
+        tables["sourcemeter"] = {"driver": d["sourcemeter"], "resource": resources[d["sourcemeter"]],
+                                 "compliance_V": 10.0}
+    tables["limits"] = {"max_field_mT": 400.0, "max_current_A": 10.0, "max_ramp_rate_A_per_s": 2.0,
+                        "max_rf_power_dBm": 20.0, "angle_min_deg": -10.0, "angle_max_deg": 370.0,
+                        "max_dc_current_A": 0.01}
+    lines = ["# Written by stfmr sim-server: valid while that server runs.", ""]
+    for name, table in tables.items():
+        lines.append(f"[{name}]")
+        for key, value in table.items():
+            lines.append(f"{key} = {_toml_value(value)}")
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'

@@ -1,0 +1,440 @@
+"""The bench: every role opened from a bench configuration, real or simulated.
+
+- :func:`load_bench_config` / :class:`BenchConfig` / :class:`Limits` /
+  :class:`BenchConfigError`: the validated bench file (:mod:`.bench_config`).
+- :func:`open_bench`: opens each role through pyvisa with pyvisa-py (``@py``).
+  A connection that fails is an :class:`InstrumentConnectionLost` naming role
+  and address: never a silent fallback to a simulator. A bench file whose
+  resources are ``SIM::<role>`` opens the virtual bench instead, on purpose.
+- :func:`open_simulated_bench`: the virtual bench of :mod:`stfmr.instruments.sim`
+  with the *real* pymeasure drivers constructed on its in-process adapters, or
+  over its loopback VISA server (``transport="visa"``).
+- :class:`Bench`: the role objects, limits, clock, and :meth:`Bench.header`
+  for Results files (it always says whether the bench is SIMULATED).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from stfmr.instruments.bench_config import (
+    BenchConfig,
+    BenchConfigError,
+    Limits,
+    RoleConfig,
+    SimulationConfig,
+    load_bench_config,
+    parse_bench_config,
+)
+from stfmr.instruments.calibration import LinearCoilCalibration, TableCoilCalibration
+from stfmr.instruments.clock import Clock, WallClock
+from stfmr.instruments.errors import InstrumentConnectionLost
+from stfmr.instruments.registry import DEFAULT_SIM_DRIVERS, DRIVERS, ROLES
+
+__all__ = [
+    "Bench",
+    "BenchConfig",
+    "BenchConfigError",
+    "Limits",
+    "RoleConfig",
+    "SimulationConfig",
+    "default_simulated_config",
+    "load_bench_config",
+    "open_bench",
+    "open_role",
+    "open_simulated_bench",
+    "parse_bench_config",
+    "prepare_transport",
+    "simulated_config",
+    "Transport",
+]
+
+#: VISA library for real instruments: pyvisa-py, no vendor VISA needed
+VISA_LIBRARY = "@py"
+
+#: returns a pymeasure Adapter (simulated in-process) or a VISA resource string for a driver name
+AdapterFactory = Callable[[str, RoleConfig], Any]
+
+
+class Bench:
+    """An opened bench: role objects, limits, clock and a header describing it all."""
+
+    def __init__(
+        self,
+        config: BenchConfig,
+        roles: dict[str, Any],
+        clock: Clock,
+        virtual: Any = None,
+        server: Any = None,
+    ) -> None:
+        self.config = config
+        self.limits: Limits = config.limits
+        self.clock = clock
+        self.virtual = virtual
+        #: True for the in-process virtual bench, its loopback server, and bench files
+        #: that declare their VISA resources simulated ([bench] simulated = true)
+        self.simulated: bool = config.is_simulation
+        self._server = server
+        self._roles = dict(roles)
+        self.rf = roles["rf"]
+        self.detector = roles["detector"]
+        self.field = roles["field"]
+        self.rotator = roles.get("rotator")
+        self.sourcemeter = roles.get("sourcemeter")
+
+    def roles(self) -> dict[str, Any]:
+        """Return role name -> role object for every role present."""
+        return dict(self._roles)
+
+    def modulation(self) -> tuple[str, float]:
+        """Return the rf modulation (mode, rate_Hz) in use ("off" for CW)."""
+        return self.rf.modulation()
+
+    def header(self) -> dict[str, Any]:
+        """Describe the bench for Results-file headers: drivers, addresses, settings, limits, SIMULATED."""
+        roles: dict[str, Any] = {}
+        for name, role in self._roles.items():
+            rc = self.config.roles[name]
+            entry = {"driver": rc.driver, "address": role.address, "settings": rc.to_dict()}
+            entry["settings"].pop("driver", None)
+            entry["settings"].pop("resource", None)
+            entry["applied"] = role.settings()
+            roles[name] = entry
+        head: dict[str, Any] = {
+            "SIMULATED": self.simulated,
+            "bench": self.config.name,
+            "bench_file": self.config.source,
+            "roles": roles,
+            "limits": self.limits.to_dict(),
+        }
+        if self.config.simulation is not None:
+            sim = self.config.simulation
+            head["simulation"] = {"sample": sim.sample, "seed": sim.seed, "faults": sim.faults,
+                                  "transport": sim.transport}
+        return head
+
+    def close(self) -> None:
+        """Close every connection (and stop the loopback server of a simulated VISA bench).
+
+        Instruments are left as they are: switching rf off and ramping the
+        magnet down is the safety layer's job (stfmr.procedures.safety).
+        """
+        for role in self._roles.values():
+            role.close()
+        if self._server is not None:
+            _stop(self._server)
+            self._server = None
+
+    def __enter__(self) -> Bench:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# -- opening one role -----------------------------------------------------------
+
+
+def _construct(spec_name: str, rc: RoleConfig, role: str, adapter: Any) -> Any:
+    """Construct the driver on adapter (an Adapter, or a VISA resource string)."""
+    spec = DRIVERS[spec_name]
+    cls = spec.driver_class()
+    with warnings.catch_warnings():
+        # pymeasure asks users to report whether a device speaks SCPI: noise for stfmr's users
+        warnings.filterwarnings("ignore", message="It is not known whether this device support SCPI")
+        return _construct_quiet(cls, spec, rc, role, adapter)
+
+
+def _construct_quiet(cls: type, spec: Any, rc: RoleConfig, role: str, adapter: Any) -> Any:
+    if not isinstance(adapter, str):
+        return _unpaced(cls(adapter), rc)
+    kwargs: dict[str, Any] = {"visa_library": VISA_LIBRARY, "timeout": rc.timeout_ms}
+    if adapter.upper().endswith("::SOCKET") and not spec.own_terminations:
+        # raw sockets have no end-of-message signal: lines end in "\n"
+        kwargs["read_termination"] = "\n"
+        kwargs["write_termination"] = "\n"
+    try:
+        return _unpaced(cls(adapter, **kwargs), rc)
+    except Exception as exc:  # noqa: BLE001 - any failure to open is a lost connection, typed
+        reason = " ".join(str(exc).split())  # one line: some backends answer in paragraphs
+        raise InstrumentConnectionLost(role, spec.name, adapter, f"could not open the connection ({reason})") from exc
+
+
+def _unpaced(driver: Any, rc: RoleConfig) -> Any:
+    """Drop the LakeShore421's wall-clock write pacing when it talks to a simulator.
+
+    The driver waits 50 ms between writes to protect the real instrument's
+    serial port; a simulator (in-process or on a loopback socket) needs no such
+    pacing, and on the virtual clock a wall-clock wait means nothing.
+    """
+    if rc.simulated and getattr(driver, "WRITE_DELAY", None):
+        driver.WRITE_DELAY = None
+    return driver
+
+
+def _real_adapter(driver: str, rc: RoleConfig) -> str:
+    return rc.resource
+
+
+def open_role(name: str, rc: RoleConfig, adapter_for: AdapterFactory = _real_adapter) -> Any:
+    """Open one role: construct its driver(s), wrap it, check that it answers, apply its settings.
+
+    Raises InstrumentError subclasses naming the role and address (the VISA
+    resource actually opened, or the SIM:: name for an in-process simulator);
+    the connection is closed again if anything after construction fails.
+    """
+    spec = DRIVERS[rc.driver]
+    target = adapter_for(rc.driver, rc)
+    address = target if isinstance(target, str) else rc.resource
+    driver = _construct(rc.driver, rc, name, target)
+    wrapper_cls = spec.wrapper_class()
+    s = rc.settings
+    common = {"role": name, "instrument": rc.driver}
+    role: Any
+    gauss = None
+    try:
+        if name == "detector" and rc.driver == "Keithley2182":
+            role = wrapper_cls(driver, address, line_frequency_Hz=float(s["line_frequency_Hz"]), **common)
+        elif name in ("rf", "detector", "sourcemeter"):
+            role = wrapper_cls(driver, address, **common)
+        elif name == "field":
+            if rc.gaussmeter is not None:
+                g = rc.gaussmeter
+                gtarget = adapter_for(g.driver, g)
+                gaddress = gtarget if isinstance(gtarget, str) else g.resource
+                gdriver = _construct(g.driver, g, name, gtarget)
+                gauss = DRIVERS[g.driver].wrapper_class()(gdriver, gaddress, role=name, instrument=g.driver)
+            if s["calibration_file"] is not None:
+                calibration: Any = TableCoilCalibration.from_file(s["calibration_file"])
+            else:
+                calibration = LinearCoilCalibration(s["mT_per_A"], s["offset_mT"])
+            role = wrapper_cls(driver, address, calibration, gaussmeter=gauss, **common)
+        elif name == "rotator":
+            role = wrapper_cls(driver, address, axis=s["axis"], home_type=s["home_type"], **common)
+        else:  # pragma: no cover - the config parser only lets known roles through
+            raise BenchConfigError(f"[{name}]: unknown role")
+        role.identity()  # the field role asks its gaussmeter too
+        _apply_settings(name, rc, role)
+    except BaseException:
+        for d in (driver, getattr(gauss, "driver", None)):
+            try:
+                if d is not None:
+                    d.adapter.close()
+            except Exception:  # noqa: BLE001 - already failing; keep the first error
+                pass
+        raise
+    return role
+
+
+def _apply_settings(name: str, rc: RoleConfig, role: Any) -> None:
+    s = rc.settings
+    if name == "rf":
+        role.set_modulation(s["modulation"], s["modulation_rate_Hz"] if s["modulation"] != "off" else 0.0)
+    elif name == "detector":
+        role.set_time_constant(s["time_constant_s"])
+        if rc.driver != "Keithley2182":
+            role.set_filter_slope(s["filter_slope_dB"])
+            if s["phase_deg"] is not None:
+                role.set_phase(s["phase_deg"])
+        if s["sensitivity_V"] is not None:
+            role.set_sensitivity(s["sensitivity_V"])
+    elif name == "field":
+        role.configure(s["compliance_V"])
+        if role.gaussmeter is not None:
+            role.gaussmeter.unit()
+    elif name == "rotator":
+        role.configure()
+    elif name == "sourcemeter":
+        role.configure(s["compliance_V"], s["nplc"])
+
+
+def _open_roles(config: BenchConfig, adapter_for: AdapterFactory) -> dict[str, Any]:
+    opened: dict[str, Any] = {}
+    try:
+        for name in ROLES:
+            if name in config.roles:
+                opened[name] = open_role(name, config.roles[name], adapter_for)
+    except BaseException:
+        for role in opened.values():
+            role.close()
+        raise
+    return opened
+
+
+# -- benches ----------------------------------------------------------------------
+
+
+@dataclass
+class Transport:
+    """How a bench's drivers reach their instruments: adapters, clock, and what must be stopped at the end."""
+
+    adapter_for: AdapterFactory
+    clock: Clock
+    virtual: Any = None
+    server: Any = None
+
+    def close(self) -> None:
+        """Stop the loopback server, if any."""
+        if self.server is not None:
+            _stop(self.server)
+            self.server = None
+
+
+def prepare_transport(config: BenchConfig, *, virtual: Any = None) -> Transport:
+    """Return the transport for config: pyvisa-py for real resources, the virtual bench for SIM:: ones.
+
+    For a simulated config the VirtualBench is built from its [simulation]
+    table unless one is given; with transport "visa" its loopback server is started.
+    """
+    if not config.simulated:
+        return Transport(_real_adapter, WallClock())
+    sim = config.simulation or SimulationConfig()
+    if virtual is None:
+        virtual = _make_virtual(sim.sample, sim.faults, sim.seed)
+    if sim.transport == "inprocess":
+        def adapter_for(driver: str, rc: RoleConfig) -> Any:
+            return virtual.adapter(DRIVERS[driver].model)
+
+        return Transport(adapter_for, virtual.clock, virtual=virtual)
+    server, resources = _start_server(virtual, config)
+
+    def visa_for(driver: str, rc: RoleConfig) -> str:
+        return resources[DRIVERS[driver].model]
+
+    return Transport(visa_for, WallClock(), virtual=virtual, server=server)
+
+
+def _open_with(config: BenchConfig, transport: Transport) -> Bench:
+    try:
+        roles = _open_roles(config, transport.adapter_for)
+    except BaseException:
+        transport.close()
+        raise
+    return Bench(config, roles, transport.clock, virtual=transport.virtual, server=transport.server)
+
+
+def open_bench(config: BenchConfig | str | Path) -> Bench:
+    """Open every role of a bench (a BenchConfig or a bench file path).
+
+    Real resources go through pyvisa-py; SIM:: resources open the virtual bench
+    described by the config's [simulation] table.
+    """
+    if not isinstance(config, BenchConfig):
+        config = load_bench_config(config)
+    return _open_with(config, prepare_transport(config))
+
+
+def default_simulated_config(
+    sample: str = "type-A",
+    *,
+    seed: int = 0,
+    faults: str | None = None,
+    transport: str = "inprocess",
+    mT_per_A: float = 40.0,
+) -> BenchConfig:
+    """Return the default simulated bench (Agilent8257D, SR830, KepcoBOP3612 + LakeShore421, ESP300, Keithley2400)."""
+    d = DEFAULT_SIM_DRIVERS
+    data: dict[str, Any] = {
+        "bench": {"name": f"virtual bench ({sample})"},
+        "rf": {"driver": d["rf"], "resource": "SIM::rf", "modulation": "pulse", "modulation_rate_Hz": 1000.0},
+        "detector": {"driver": d["detector"], "resource": "SIM::detector", "time_constant_s": 0.1,
+                     "filter_slope_dB": 12},
+        "field": {"driver": d["field"], "resource": "SIM::field", "mT_per_A": mT_per_A,
+                  "gaussmeter": {"driver": d["gaussmeter"], "resource": "SIM::gaussmeter"}},
+        "rotator": {"driver": d["rotator"], "resource": "SIM::rotator", "axis": 1},
+        "sourcemeter": {"driver": d["sourcemeter"], "resource": "SIM::sourcemeter", "compliance_V": 10.0},
+        "limits": {"max_field_mT": 400.0, "max_current_A": 10.0, "max_ramp_rate_A_per_s": 2.0,
+                   "max_rf_power_dBm": 20.0, "angle_min_deg": -10.0, "angle_max_deg": 370.0,
+                   "max_dc_current_A": 0.01},
+        "simulation": {"sample": str(sample), "seed": seed, "transport": transport},
+    }
+    if faults is not None:
+        data["simulation"]["faults"] = str(faults)
+    return replace(parse_bench_config(data), source="built-in virtual bench")
+
+
+def _make_sample(sample: Any) -> Any:
+    from stfmr.instruments.sim.sample import VirtualSample
+
+    if isinstance(sample, VirtualSample):
+        return sample
+    text = str(sample)
+    if text.endswith(".toml") or Path(text).is_file():
+        return VirtualSample.from_file(text)
+    return VirtualSample.preset(text)
+
+
+def _make_faults(faults: Any) -> Any:
+    if faults is None:
+        return None
+    from stfmr.instruments.sim.faults import FaultPlan
+
+    if isinstance(faults, FaultPlan):
+        return faults
+    if isinstance(faults, dict):
+        return FaultPlan.from_dict(faults)
+    return FaultPlan.from_toml(str(faults))
+
+
+def simulated_config(
+    sample: Any = "type-A", *, faults: Any = None, transport: str = "inprocess", seed: int = 0
+) -> tuple[BenchConfig, Any]:
+    """Return (default simulated BenchConfig, VirtualBench) for a preset, sample file or VirtualSample."""
+    if transport not in ("inprocess", "visa"):
+        raise BenchConfigError(f"transport must be inprocess or visa, got {transport!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise BenchConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    virtual = _make_virtual(sample, faults, seed)
+    label = sample if isinstance(sample, (str, Path)) else getattr(sample, "name", "custom sample")
+    config = default_simulated_config(
+        str(label), seed=seed, transport=transport,
+        faults=str(faults) if isinstance(faults, (str, Path)) else None,
+        mT_per_A=float(virtual.magnet.calibration_mT_per_A),
+    )
+    return config, virtual
+
+
+def open_simulated_bench(
+    sample: Any = "type-A",
+    *,
+    faults: Any = None,
+    transport: str = "inprocess",
+    seed: int = 0,
+) -> Bench:
+    """Open the default virtual bench on a preset (or sample file, or VirtualSample).
+
+    faults: None, a FaultPlan, a dict, or a fault TOML file. transport:
+    "inprocess" (virtual clock, in-process adapters) or "visa" (loopback
+    TCP server reached through pyvisa-py, wall clock).
+    """
+    config, virtual = simulated_config(sample, faults=faults, transport=transport, seed=seed)
+    return _open_with(config, prepare_transport(config, virtual=virtual))
+
+
+def _make_virtual(sample: Any, faults: Any, seed: int) -> Any:
+    from stfmr.instruments.sim.bench import VirtualBench
+
+    return VirtualBench(_make_sample(sample), faults=_make_faults(faults), seed=seed)
+
+
+def _start_server(virtual: Any, config: BenchConfig) -> tuple[Any, dict[str, str]]:
+    """Start the loopback server for the models this bench uses; return (server, model -> resource)."""
+    from stfmr.instruments.sim import server as sim_server
+
+    models = []
+    for rc in config.roles.values():
+        models.append(DRIVERS[rc.driver].model)
+        if rc.gaussmeter is not None:
+            models.append(DRIVERS[rc.gaussmeter.driver].model)
+    server = sim_server.start_server(virtual, models)
+    return server, dict(server.resources())
+
+
+def _stop(server: Any) -> None:
+    stop = getattr(server, "stop", None) or getattr(server, "close", None)
+    if stop is not None:
+        stop()

@@ -1,0 +1,224 @@
+"""The virtual sample: the physics every simulated instrument reads.
+
+A VirtualSample holds the true material and device parameters of an ST-FMR
+microstrip (PHYSICS.md section 8) and computes what the bench would measure:
+the dc mixing voltage from the exact LLG linear response
+(:mod:`stfmr.instruments.sim.llg`, never the closed forms of the analysis),
+the resistance with AMR and Joule heating, and the rf current reaching the
+device. Presets live in ``presets/*.toml``; a user sample file has the same
+flat keys (see ``presets/type-A.toml``), unknown or missing keys are refused
+by name.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import MISSING, asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stfmr.analysis.constants import TWO_E_OVER_HBAR, dBm_to_W
+from stfmr.instruments.sim.llg import MagnetParams, mixing_voltage
+
+PRESET_DIR = Path(__file__).with_name("presets")
+
+
+class SampleFileError(ValueError):
+    """A sample file or table that cannot describe a sample; the message names the key."""
+
+
+@dataclass(frozen=True)
+class VirtualSample:
+    """True parameters of a simulated device (units in the names; SI unless stated).
+
+    name, stack: labels. mu0_Meff_T: mu0*M_eff (T). g: g-factor. alpha: Gilbert
+    damping. mu0_dH0_mT: inhomogeneous half width (mT). R_perp_Ohm,
+    delta_R_amr_Ohm: R(phi) = R_perp + Delta_R*cos^2(phi). length_um,
+    width_um: strip between contacts. resistivity_uOhm_cm: for xi^j.
+    Ms_t_A: M_s*t_FM (A). xi_DL_E, xi_FL_E: torque efficiencies per electric
+    field (Ohm^-1 m^-1; FL includes the Oersted field). rf_I0_per_sqrtW_A:
+    peak rf current per sqrt(source power in W) at low frequency;
+    rf_rolloff_GHz: 3 dB frequency of the transmission, I0 ~ 1/sqrt(1+(f/fc)^2).
+    heating_k_Ohm_per_A2: R = R0 + k*I^2 (I rms or dc). noise_density_V_per_rtHz:
+    white voltage noise at the detector input. thermal_offset_V_per_W:
+    field-independent (non-reversing) voltage per W of rf power.
+    detection_phase_deg: phase of the signal at the lock-in input (cables, bias tee).
+    """
+
+    name: str
+    stack: str
+    mu0_Meff_T: float
+    g: float
+    alpha: float
+    mu0_dH0_mT: float
+    R_perp_Ohm: float
+    delta_R_amr_Ohm: float
+    length_um: float
+    width_um: float
+    resistivity_uOhm_cm: float
+    Ms_t_A: float
+    xi_DL_E: float
+    xi_FL_E: float
+    rf_I0_per_sqrtW_A: float
+    rf_rolloff_GHz: float
+    heating_k_Ohm_per_A2: float
+    noise_density_V_per_rtHz: float = 0.0
+    thermal_offset_V_per_W: float = 0.0
+    detection_phase_deg: float = 0.0
+
+    def __post_init__(self) -> None:
+        positive = ("mu0_Meff_T", "g", "alpha", "R_perp_Ohm", "length_um", "width_um",
+                    "resistivity_uOhm_cm", "Ms_t_A", "rf_I0_per_sqrtW_A", "rf_rolloff_GHz")
+        non_negative = ("mu0_dH0_mT", "delta_R_amr_Ohm", "heating_k_Ohm_per_A2", "noise_density_V_per_rtHz")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type == "str" or f.name in ("name", "stack"):
+                if not isinstance(value, str) or not value:
+                    raise SampleFileError(f"sample key {f.name!r} must be a non-empty string, got {value!r}")
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise SampleFileError(f"sample key {f.name!r} must be a finite number, got {value!r}")
+            if f.name in positive and value <= 0:
+                raise SampleFileError(f"sample key {f.name!r} must be > 0, got {value!r}")
+            if f.name in non_negative and value < 0:
+                raise SampleFileError(f"sample key {f.name!r} must be >= 0, got {value!r}")
+
+    # -- construction ---------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VirtualSample:
+        """Build from flat keys; unknown and missing keys are named in the error."""
+        if not isinstance(data, dict):
+            raise SampleFileError(f"a sample must be a table of keys, got {type(data).__name__}")
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            raise SampleFileError(f"unknown sample key(s): {', '.join(unknown)}; allowed: {', '.join(names)}")
+        required = [f.name for f in fields(cls) if f.default is MISSING]
+        missing = [n for n in required if n not in data]
+        if missing:
+            raise SampleFileError(f"missing sample key(s): {', '.join(missing)}")
+        values = {k: (float(v) if isinstance(v, int) and not isinstance(v, bool) else v) for k, v in data.items()}
+        return cls(**values)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> VirtualSample:
+        """Read a sample TOML file (flat keys as in the presets)."""
+        path = Path(path)
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise SampleFileError(f"{path}: not valid TOML: {exc}") from exc
+        try:
+            return cls.from_dict(data)
+        except SampleFileError as exc:
+            raise SampleFileError(f"{path}: {exc}") from exc
+
+    @classmethod
+    def preset(cls, name: str) -> VirtualSample:
+        """Return a preset sample: "type-A", "type-B" or "reference"."""
+        path = PRESET_DIR / f"{name}.toml"
+        if not path.is_file():
+            raise SampleFileError(f"no sample preset {name!r}; presets: {', '.join(preset_names())}")
+        return cls.from_file(path)
+
+    def to_dict(self) -> dict[str, Any]:
+        """All parameters as flat keys (the sample-file format)."""
+        return asdict(self)
+
+    # -- derived truth --------------------------------------------------
+    def magnet_params(self) -> MagnetParams:
+        """Dynamic parameters for the LLG."""
+        return MagnetParams(self.mu0_Meff_T, self.g, self.alpha, self.mu0_dH0_mT * 1e-3)
+
+    @property
+    def length_m(self) -> float:
+        return self.length_um * 1e-6
+
+    def field_per_ampere_T(self) -> tuple[float, float]:
+        """(B_DL, B_FL) per ampere through the device (T/A): B = xi*E*(hbar/2e)/(Ms*t), E = I*R/L."""
+        e_per_a = self.R_perp_Ohm / self.length_m
+        scale = e_per_a / (TWO_E_OVER_HBAR * self.Ms_t_A)
+        return self.xi_DL_E * scale, self.xi_FL_E * scale
+
+    def rf_transmission(self, freq_GHz: float) -> float:
+        """Peak rf current per sqrt(source power in W) at freq_GHz (A/sqrt(W))."""
+        return self.rf_I0_per_sqrtW_A / math.sqrt(1.0 + (freq_GHz / self.rf_rolloff_GHz) ** 2)
+
+    def I0_A(self, freq_GHz: float, power_dBm: float) -> float:
+        """Peak rf current in the device (A) at freq_GHz and source power power_dBm."""
+        return self.rf_transmission(freq_GHz) * math.sqrt(float(dBm_to_W(power_dBm)))
+
+    def heating_c_Ohm_per_W(self, freq_GHz: float) -> float:
+        """Resistance rise per W of source power at freq_GHz: c = k*I0^2/(2P) (equal-heating truth)."""
+        return self.heating_k_Ohm_per_A2 * self.rf_transmission(freq_GHz) ** 2 / 2.0
+
+    def alpha_dc_shift(self, field_mT: Any, phi_deg: float, I_dc_A: float) -> Any:
+        """Change of the effective damping by a dc damping-like torque (dimensionless).
+
+        Linearising gamma*B*m x (sigma x m) (sigma = -y, llg.py's convention) about m0
+        adds the relaxation rate -gamma*B_dc*(sigma.m0) = gamma*B_dc*sin(phi) (growth:
+        anti-damping) to both transverse components; the in-plane mode relaxes at
+        alpha*gamma*(B + mu0*M_eff/2), so the equivalent Gilbert shift is
+        -B_dc*sin(phi)/(|B| + mu0*M_eff/2), evaluated at each field.
+        """
+        field_T = np.asarray(field_mT, dtype=float) * 1e-3
+        if I_dc_A == 0:
+            return np.zeros_like(field_T)
+        b_dc = self.field_per_ampere_T()[0] * I_dc_A
+        phi = np.where(field_T < 0, math.radians(phi_deg) + math.pi, math.radians(phi_deg))
+        return -b_dc * np.sin(phi) / (np.abs(field_T) + self.mu0_Meff_T / 2.0)
+
+    def mixing_voltage(self, field_mT: Any, freq_GHz: float, power_dBm: float, phi_deg: float,
+                       I_dc_A: float = 0.0) -> Any:
+        """True dc mixing voltage <I R> (V) with cw rf, from the exact LLG linear response.
+
+        field_mT: mu0*H (mT), scalar or array, sign picks the branch. Includes the
+        non-reversing thermal offset. No lock-in factor, no setup polarity.
+        """
+        b_dl, b_fl = self.field_per_ampere_T()
+        field_T = np.asarray(field_mT, dtype=float) * 1e-3
+        v = mixing_voltage(
+            field_T, freq_GHz * 1e9, math.radians(phi_deg), self.I0_A(freq_GHz, power_dBm),
+            self.delta_R_amr_Ohm, b_dl, b_fl, self.magnet_params(),
+            alpha_dc_shift=self.alpha_dc_shift(field_mT, phi_deg, I_dc_A),
+        )
+        return v + self.thermal_offset_V_per_W * float(dBm_to_W(power_dBm))
+
+    def resistance(self, phi_deg: float, I_dc_A: float = 0.0, power_dBm: float = -200.0,
+                   freq_GHz: float = 10.0, rf_on: bool = False, rf_duty: float = 1.0) -> float:
+        """Device resistance (Ohm): AMR at phi_deg plus Joule heating by I_dc and the rf current.
+
+        rf_duty: time-averaged rf power relative to cw (0.5 under on/off pulses, 1 + d^2/2 under AM).
+        """
+        r = self.R_perp_Ohm + self.delta_R_amr_Ohm * math.cos(math.radians(phi_deg)) ** 2
+        heat_A2 = I_dc_A**2
+        if rf_on:
+            heat_A2 += rf_duty * self.I0_A(freq_GHz, power_dBm) ** 2 / 2.0
+        return r + self.heating_k_Ohm_per_A2 * heat_A2
+
+    def metadata(self) -> Any:
+        """Sample metadata for run headers: SampleMetadata if available, else the same keys as a dict."""
+        data = {
+            "name": self.name,
+            "Ms_t_A": self.Ms_t_A,
+            "Ms_t_stderr_A": 0.0,
+            "resistivity_uOhm_cm": self.resistivity_uOhm_cm,
+            "length_um": self.length_um,
+            "width_um": self.width_um,
+            "stack": self.stack,
+            "setup_polarity": 1,
+        }
+        try:
+            from stfmr.analysis.sample import SampleMetadata
+        except ImportError:
+            return data
+        return SampleMetadata.from_dict(data)
+
+
+def preset_names() -> list[str]:
+    """Names of the packaged presets."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
