@@ -70,7 +70,7 @@ def angular_voltage(angle_deg, amplitudes: dict[str, float], component: str, for
 
 @dataclass(frozen=True)
 class AngularFit(ParamFit):
-    """Angular fit result: amplitudes in V ("V_S0", "V_A0" or "S_y", ..., "A_z") and "phi_0" (deg).
+    """Angular fit result: amplitudes in V ("V_S0", "V_A0" or "S_y", ..., "A_z") and "phi_0_deg" (deg).
 
     form: "paper" or "general"; components: the fitted ones ("S", "A" or both);
     offset_fitted: phi_0 was a free parameter.
@@ -101,7 +101,7 @@ class AngularFit(ParamFit):
 
     def evaluate(self, angle_deg, component: str):
         """Return the fitted V_S(phi) or V_A(phi) (V) at angles in degrees."""
-        return angular_voltage(angle_deg, self.values, component, self.form, self.values["phi_0"])
+        return angular_voltage(angle_deg, self.values, component, self.form, self.values["phi_0_deg"])
 
 
 @refusals_as(AngularFitError)
@@ -135,7 +135,6 @@ def fit_angular(
     n_amp = 1 if form == "paper" else 3
     min_points = n_amp + (1 if fit_offset else 0) + 1
     arrays: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
-    angles = None
     for c, v in data.items():
         angles, y = check_xy(angle_deg, v, "angle (deg)", f"V_{c} (V)", min_points)
         sigma = check_sigma(sigma_S if c == "S" else sigma_A, y.size, f"sigma_{c} (V)")
@@ -170,11 +169,11 @@ def fit_angular(
     spec: list[tuple[str, float, bool]] = []
     for c in arrays:
         spec += list(zip(_amp_names(c, form), coefs[c], [True] * n_amp))
-    spec.append(("phi_0", start_off, fit_offset))
+    spec.append(("phi_0_deg", start_off, fit_offset))
     params = make_params(spec)
 
     def residual(p):
-        phi = np.radians(angles - p["phi_0"].value)
+        phi = np.radians(angles - p["phi_0_deg"].value)
         basis = _basis(phi, form)
         parts = []
         for c, (y, s) in arrays.items():
@@ -185,4 +184,4 @@ def fit_angular(
 
     npoints = sum(y.size for y, _ in arrays.values())
     base = run_lmfit(residual, params, npoints, weighted, "angular fit")
-    return AngularFit(**base.__dict__, form=form, components=tuple(arrays), offset_fitted=fit_offset)
+    return AngularFit(**base.base_fields(), form=form, components=tuple(arrays), offset_fitted=fit_offset)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import warnings
 
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass, field as dc_field, fields
 from functools import cached_property
 from typing import Any, Callable, Sequence
 
@@ -70,6 +70,10 @@ class ParamFit:
             out.setdefault(name, float(value))
         return out
 
+    def base_fields(self) -> dict[str, Any]:
+        """The ParamFit fields as keywords, to build a subclass result from this one."""
+        return {f.name: getattr(self, f.name) for f in fields(ParamFit)}
+
     def to_dict(self) -> dict[str, Any]:
         """Return {name: {"value", "stderr"}, ..., "redchi", "npoints"}."""
         out: dict[str, Any] = {n: {"value": float(v), "stderr": float(self.stderr[n])} for n, v in self.values.items()}
@@ -125,7 +129,10 @@ def check_sigma(sigma, n: int, what: str) -> np.ndarray | None:
     """Validate optional per-point standard errors (positive, finite, n of them)."""
     if sigma is None:
         return None
-    s = np.broadcast_to(as_array(np.atleast_1d(sigma), what), (n,)).astype(float)
+    s = as_array(np.atleast_1d(sigma), what)
+    if s.size not in (1, n):
+        raise FitInputError(f"{what}: give one value or {n}, got {s.size}")
+    s = np.broadcast_to(s, (n,)).astype(float)
     if np.any(s <= 0):
         raise FitInputError(f"{what}: standard errors must be positive")
     return s

@@ -107,7 +107,7 @@ def fit_kittel(freq_GHz, H_r_mT, *, fit_g: bool = True, g: float = 2.1, sigma_mT
         return r if sigma is None else r / sigma
 
     base = run_lmfit(residual, params, h.size, sigma is not None, "Kittel fit")
-    return KittelFit(**base.__dict__)
+    return KittelFit(**base.base_fields())
 
 
 @refusals_as(ResonanceFitError)
@@ -127,4 +127,4 @@ def fit_damping(freq_GHz, dH_mT, *, g: float, sigma_mT=None) -> DampingFit:
         return r if sigma is None else r / sigma
 
     base = run_lmfit(residual, params, dh.size, sigma is not None, "damping fit")
-    return DampingFit(**base.__dict__, g=float(g))
+    return DampingFit(**base.base_fields(), g=float(g))

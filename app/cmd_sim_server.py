@@ -110,7 +110,7 @@ def write_bench_file(path: Path, resources: dict[str, str], mT_per_A: float, sam
         return resources[model]
 
     tables: dict[str, dict[str, Any]] = {
-        "bench": {"name": f"sim-server ({sample})"},
+        "bench": {"name": f"sim-server ({sample})", "simulated": True},
         "rf": {"driver": d["rf"], "resource": res("rf"), "modulation": "pulse", "modulation_rate_Hz": 1000.0},
         "detector": {"driver": d["detector"], "resource": res("detector"), "time_constant_s": 0.1,
                      "filter_slope_dB": 12},

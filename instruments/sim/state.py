@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from stfmr.instruments.modulation import lockin_factor
+
 if TYPE_CHECKING:
     from stfmr.instruments.sim.bench import VirtualBench
 
@@ -117,26 +119,6 @@ class Magnet:
         current = self.coil_current()
         self._update_remanence(current)
         return self.field_for_current(current)
-
-
-def lockin_factor(modulation: str, am_depth: float = 1.0) -> float:
-    """Lock-in X (rms of the fundamental at the modulation rate) per dc mixing volt.
-
-    The mixing voltage follows the rf power, i.e. the square of the carrier
-    amplitude. "pulse" (on/off square wave, 50 % duty): the fundamental of a
-    0..V square wave has amplitude 2V/pi, rms sqrt(2)/pi. "am" of the carrier
-    amplitude by (1 + d*sin wt), depth d in 0..1: V(t) = V*(1 + 2d*sin wt +
-    d^2*sin^2 wt), fundamental 2dV, rms sqrt(2)*d. "off": nothing at the reference.
-    """
-    if modulation == "pulse":
-        return math.sqrt(2.0) / math.pi
-    if modulation == "am":
-        if not 0.0 <= am_depth <= 1.0:
-            raise ValueError(f"AM depth must be within 0..1, got {am_depth}")
-        return math.sqrt(2.0) * am_depth
-    if modulation == "off":
-        return 0.0
-    raise ValueError(f"modulation must be off, pulse or am, got {modulation!r}")
 
 
 class RfState:

@@ -47,7 +47,7 @@ def test_general_form_with_offset_recovers_all_terms(rng):
     fit = fit_angular(angles, v_s, v_a, form="general", fit_offset=True)
     for name, value in truth.items():
         assert abs(fit.values[name] - value) < 4 * fit.stderr[name], name
-    assert abs(fit.values["phi_0"] - off) < 4 * fit.stderr["phi_0"]
+    assert abs(fit.values["phi_0_deg"] - off) < 4 * fit.stderr["phi_0_deg"]
     assert fit.amplitude("S").nominal_value == pytest.approx(2 * fit.values["S_y"])
     # the paper form is the general form's y term: V_S0 = 2*S_y
     assert angular_voltage(30.0, {"S_y": 1.0, "S_x": 0.0, "S_z": 0.0}, "S", "general") == pytest.approx(

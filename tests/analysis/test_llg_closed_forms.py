@@ -51,9 +51,10 @@ def llg_amplitudes(magnet: MagnetParams, b_dl_per_A: float, b_fl_per_A: float, b
 def test_closed_forms_match_llg_within_one_percent(meff, alpha):
     """Each torque alone: its closed-form amplitude within 1 % of the exact response.
 
-    (Both together: the field-like torque also leaks into V_S at order
-    Delta_B/(B_r + mu0*M_eff), about 1 % of V_A at alpha = 0.02 and
-    mu0*M_eff = 0.5 T; the recovery test below covers the paper's mixed case.)
+    (The exact response also gives each torque a small share of the other
+    lineshape, of order the damping: the field-like torque puts about 0.4 % of
+    V_A into V_S at alpha = 0.02 and mu0*M_eff = 0.5 T with this +-8 dH window.
+    The recovery test below covers the paper's mixed case.)
     """
     magnet = MagnetParams(mu0_Meff_T=meff, g=2.1, alpha=alpha, mu0_dH0_T=0.5e-3)
     b_dl, b_fl = 3e-4, 5e-4  # T per A
@@ -64,7 +65,7 @@ def test_closed_forms_match_llg_within_one_percent(meff, alpha):
     assert v_s == pytest.approx(v_s0 * k, rel=0.01)
     assert v_a == pytest.approx(v_a0 * k, rel=0.01)
     assert abs(v_a_leak) < 0.01 * abs(v_s)
-    assert abs(v_s_leak) < 0.03 * abs(v_a)
+    assert abs(v_s_leak) < 0.01 * abs(v_a)
 
 
 def test_sign_convention_pt_like_and_oersted_are_positive():

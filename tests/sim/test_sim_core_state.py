@@ -124,7 +124,7 @@ def test_resistance_has_amr_and_heating(bench):
 @pytest.mark.parametrize("mode,depth", [("pulse", 1.0), ("am", 1.0), ("am", 0.3)])
 def test_lockin_factor_matches_the_fourier_fundamental(mode, depth):
     """Independent check: rms of the fundamental of the mixing-voltage waveform."""
-    from stfmr.instruments.sim.state import lockin_factor
+    from stfmr.instruments.modulation import lockin_factor
 
     t = np.linspace(0.0, 1.0, 20000, endpoint=False)
     if mode == "pulse":
