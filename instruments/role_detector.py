@@ -44,6 +44,9 @@ def _next_step_up(name: str, value: float, steps: list[float]) -> float:
 class LockInRole(DriverRole):
     """Common part of the SR830/SR860 wrappers."""
 
+    #: "lock-in" (X, Y at the modulation rate) or "dc" (a voltmeter: X = voltage)
+    DETECTION = "lock-in"
+
     #: overload bits of the status query
     OVERLOAD_MASK = 0
     STATUS_QUERY = ""
@@ -201,6 +204,9 @@ class Keithley2182Detector(DriverRole):
     Its "time constant" is the integration time NPLC/line frequency, its
     "sensitivity" the channel-1 range. ``settle_time`` is two integration periods.
     """
+
+    #: "lock-in" (X, Y at the modulation rate) or "dc" (a voltmeter: X = voltage)
+    DETECTION = "dc"
 
     OVERFLOW_V = 9.9e37
     NPLC_RANGE = (0.01, 60.0)

@@ -1,0 +1,106 @@
+"""What every stfmr measurement shares: the bench, the safety guard, the header.
+
+pymeasure creates Procedures from their Parameters (the GUI's queue does), so
+the bench cannot be a constructor argument: whoever runs a procedure (the
+headless runner or the GUI) sets ``procedure.bench`` first. Everything a file
+needs to reproduce the run goes into its header: the Parameters (pymeasure
+writes them) and the Metadata below, evaluated after ``startup`` (bench roles,
+drivers, addresses, limits, the SIMULATED flag, the lock-in factor, the sample
+record and stfmr's version).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from pymeasure.experiment import Metadata, Parameter, Procedure
+
+from stfmr import __version__
+from stfmr.instruments.modulation import lockin_factor
+from stfmr.procedures.safety import SafetyGuard
+
+log = logging.getLogger(__name__)
+
+
+class BenchProcedure(Procedure):
+    """Base of stfmr's procedures: safe start, safe end, full header.
+
+    Subclasses implement :meth:`check_plan` (every value the run will set,
+    checked against the limits before anything moves) and :meth:`measure`.
+    """
+
+    sample_record = Parameter("Sample", default="{}")
+
+    stfmr_version = Metadata("stfmr version", fget="_stfmr_version")
+    simulated = Metadata("SIMULATED", fget="_is_simulated")
+    bench_description = Metadata("Bench", fget="_bench_json")
+    detection_factor = Metadata("Lock-in factor (X per V_mix)", fget="modulation_factor")
+
+    #: set by the runner or the GUI before the procedure runs
+    bench: Any = None
+    #: called with each live fit result (list of SpectrumFit) as points arrive
+    on_fit: Callable[[list], None] | None = None
+
+    def startup(self) -> None:
+        if self.bench is None:
+            raise RuntimeError(f"{type(self).__name__}: no bench was given to the procedure")
+        self.error: BaseException | None = None
+        self.safety_problems: list[str] = []
+        self.guard = SafetyGuard(self.bench, should_stop=self.should_stop)
+        self.check_plan(self.guard)
+
+    def execute(self) -> None:
+        try:
+            self.measure()
+        except BaseException as exc:
+            self.error = exc
+            raise
+
+    def shutdown(self) -> None:
+        guard = getattr(self, "guard", None)
+        if guard is None:
+            return  # startup failed before anything could move
+        error = getattr(self, "error", None)
+        if error is not None:
+            reason = f"error: {error}"
+        elif self.should_stop():
+            reason = "abort"
+        else:
+            reason = "finish"
+        self.end_reason = reason
+        self.safety_problems = guard.make_safe(reason)
+
+    # -- for subclasses ------------------------------------------------------------------
+
+    def check_plan(self, guard: SafetyGuard) -> None:
+        """Check every value the run will set against the limits (raise LimitError)."""
+
+    def measure(self) -> None:
+        raise NotImplementedError
+
+    def modulation_factor(self) -> float:
+        """Lock-in X per dc mixing volt for the bench's detection (1 for a dc voltmeter)."""
+        if getattr(self.bench.detector, "DETECTION", "lock-in") == "dc":
+            return 1.0
+        mode, _rate = self.bench.modulation()
+        if mode == "off":
+            raise ValueError("lock-in detection needs rf modulation (pulse or am), but it is off "
+                             "in the bench file")
+        return lockin_factor(mode)
+
+    def sample(self) -> dict[str, Any]:
+        return json.loads(self.sample_record or "{}")
+
+    # -- header metadata ---------------------------------------------------------------
+
+    def _stfmr_version(self) -> str:
+        return __version__
+
+    def _is_simulated(self) -> bool:
+        return bool(self.bench.simulated)
+
+    def _bench_json(self) -> str:
+        return json.dumps(self.bench.header(), separators=(",", ":"), default=str)

@@ -1,0 +1,156 @@
+"""FieldSweep: one ST-FMR spectrum V_FMR(H) at fixed frequency, power and angle."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+
+import numpy as np
+from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter
+
+from stfmr.analysis.spectrum_fit import SpectrumFit, SpectrumFitError, SpectrumFitWarning, fit_branches
+from stfmr.procedures.base import BenchProcedure
+from stfmr.procedures.safety import SafetyGuard
+
+log = logging.getLogger(__name__)
+
+#: fewest points of a branch before the live fit is attempted
+LIVE_FIT_MIN_POINTS = 15
+#: least wall time between live refits (s): a live view needs no more than ~20 per second,
+#: and with zero dwell the points would otherwise wait for the fits
+LIVE_FIT_INTERVAL_S = 0.05
+
+
+class FieldSweep(BenchProcedure):
+    """Sweep the field through resonance and record the lock-in at each point.
+
+    The field is ramped point to point at the safe rate; after each step the
+    procedure waits the detector's settle time (from its time constant and
+    filter slope) plus ``dwell_s``, reads X and Y, the measured field and the
+    supply current, and emits the point (written and flushed at once). With
+    ``both_branches`` it then sweeps the same window at negative field. The
+    spectrum is fitted as it arrives; ``on_fit`` receives every new fit.
+    """
+
+    frequency_GHz = FloatParameter("Frequency", units="GHz", default=10.0, minimum=0.001, maximum=110.0)
+    power_dBm = FloatParameter("Power", units="dBm", default=10.0, minimum=-130.0, maximum=40.0)
+    angle_deg = FloatParameter("Angle", units="deg", default=45.0, minimum=-360.0, maximum=720.0)
+    move_stage = BooleanParameter("Move stage", default=True)
+    field_start_mT = FloatParameter("Field start", units="mT", default=50.0, minimum=0.0, maximum=5000.0)
+    field_stop_mT = FloatParameter("Field stop", units="mT", default=200.0, minimum=0.0, maximum=5000.0)
+    field_points = IntegerParameter("Field points", default=151, minimum=3, maximum=100000)
+    both_branches = BooleanParameter("Both branches", default=False)
+    dc_current_mA = FloatParameter("DC current", units="mA", default=0.0, minimum=-1000.0, maximum=1000.0)
+    dwell_s = FloatParameter("Extra dwell", units="s", default=0.0, minimum=0.0, maximum=3600.0)
+
+    DATA_COLUMNS = [
+        "Field set (mT)", "Field (mT)", "Current (A)", "X (V)", "Y (V)", "V_FMR (V)",
+        "Frequency (GHz)", "Power (dBm)", "Angle (deg)", "I_dc (mA)", "Time (s)",
+    ]
+
+    def field_values(self) -> np.ndarray:
+        """The set fields (mT) in sweep order: the positive branch, then the negative one."""
+        positive = np.linspace(self.field_start_mT, self.field_stop_mT, int(self.field_points))
+        return np.concatenate([positive, -positive]) if self.both_branches else positive
+
+    def check_plan(self, guard: SafetyGuard) -> None:
+        where = f"{type(self).__name__}"
+        guard.check_rf_power(self.power_dBm, where)
+        fields = self.field_values()
+        for extreme in (fields.min(), fields.max()):
+            guard.check_field(float(extreme), where)
+        guard.check_dc_current(self.dc_current_mA * 1e-3, where)
+        if self.move_stage and self.bench.rotator is not None:
+            guard.check_angle(self.angle_deg, where)
+
+    def measure(self) -> None:
+        bench, guard = self.bench, self.guard
+        factor = self.modulation_factor()
+        settle = bench.detector.settle_time() + self.dwell_s
+        fields = self.field_values()
+        guard.rf_output(False)
+        guard.set_rf(self.frequency_GHz, self.power_dBm)
+        if self.move_stage and bench.rotator is not None:
+            guard.move_stage(self.angle_deg)
+        if self.dc_current_mA:
+            guard.set_dc_current(self.dc_current_mA * 1e-3)
+        guard.ramp_field(float(fields[0]))
+        guard.rf_output(True)
+        t0 = bench.clock.now()
+        measured_H: list[float] = []
+        voltages: list[float] = []
+        self.live_fits: list[SpectrumFit] = []
+        self._last_live_fit = -float("inf")
+        for k, h_set in enumerate(fields):
+            if self.should_stop():
+                log.info("field sweep stopped at %d of %d points", k, len(fields))
+                break
+            guard.ramp_field(float(h_set))
+            bench.clock.sleep(settle)
+            x, y = bench.detector.read_xy()
+            check_overload = getattr(bench.detector, "check_overload", None)
+            if check_overload is not None:
+                check_overload()
+            h = bench.field.field_mT()
+            v_fmr = x / factor
+            self.emit("results", {
+                "Field set (mT)": float(h_set),
+                "Field (mT)": h,
+                "Current (A)": bench.field.current(),
+                "X (V)": x,
+                "Y (V)": y,
+                "V_FMR (V)": v_fmr,
+                "Frequency (GHz)": self.frequency_GHz,
+                "Power (dBm)": self.power_dBm,
+                "Angle (deg)": self.angle_deg,
+                "I_dc (mA)": self.dc_current_mA,
+                "Time (s)": bench.clock.now() - t0,
+            })
+            self.emit("progress", 100.0 * (k + 1) / len(fields))
+            measured_H.append(h)
+            voltages.append(v_fmr)
+            self._update_live_fit(measured_H, voltages)
+        self.final_fits = self._final_fit(measured_H, voltages)
+        if self.final_fits and self.on_fit is not None:
+            self.on_fit(self.final_fits)
+
+    def _update_live_fit(self, fields: list[float], voltages: list[float]) -> None:
+        """Refit the spectrum so far (fast core, ~1 ms) and hand the result to ``on_fit``."""
+        now = time.perf_counter()
+        if len(fields) < LIVE_FIT_MIN_POINTS or now - self._last_live_fit < LIVE_FIT_INTERVAL_S:
+            return
+        self._last_live_fit = now
+        try:
+            with warnings.catch_warnings():
+                # the first points of the second branch are dropped as stray until it has enough
+                warnings.simplefilter("ignore", SpectrumFitWarning)
+                fits = fit_branches(np.asarray(fields), np.asarray(voltages))
+        except (SpectrumFitError, ValueError):
+            return  # no resonance in the window yet
+        self.live_fits = fits
+        if self.on_fit is not None:
+            self.on_fit(fits)
+
+    def _final_fit(self, fields: list[float], voltages: list[float]) -> list[SpectrumFit]:
+        if len(fields) < LIVE_FIT_MIN_POINTS:
+            return []
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", SpectrumFitWarning)
+                fits = fit_branches(np.asarray(fields), np.asarray(voltages))
+            for warning in caught:
+                log.info("spectrum at %g GHz, %g deg: %s", self.frequency_GHz, self.angle_deg, warning.message)
+        except (SpectrumFitError, ValueError) as exc:
+            self.fit_error = str(exc)
+            log.warning("spectrum at %g GHz, %g deg not fitted: %s", self.frequency_GHz, self.angle_deg, exc)
+            return []
+        for fit in fits:
+            v, e = fit.values, fit.stderr
+            log.info(
+                "fit %+d branch at %g GHz, %g deg: H_r = %.3f +- %.3f mT, dH = %.3f +- %.3f mT, "
+                "V_S = %.4g +- %.2g V, V_A = %.4g +- %.2g V",
+                fit.polarity, self.frequency_GHz, self.angle_deg, v["H_r"], e["H_r"], v["dH"], e["dH"],
+                v["V_S"], e["V_S"], v["V_A"], e["V_A"],
+            )
+        return fits

@@ -1,0 +1,85 @@
+"""RfCalibration: R(I_dc) and, off resonance, R(P) at one frequency (Tshitoyan et al. 2015)."""
+
+from __future__ import annotations
+
+import numpy as np
+from pymeasure.experiment import FloatParameter, IntegerParameter
+
+from stfmr.procedures.amr import reversed_current_resistance
+from stfmr.procedures.base import BenchProcedure
+from stfmr.procedures.safety import SafetyGuard
+
+
+class RfCalibration(BenchProcedure):
+    """Measure the device's heating by dc current and by rf power at one frequency.
+
+    First, rf off: R = V/I at each dc current of the list (R = R_0 + k*I_dc^2).
+    Then at an off-resonance field, rf on at each power of the list: R from a
+    small reversed sense current (R = R_0 + c*P). Rows of the first part have
+    `RF on` = 0, of the second 1. Equal heating gives I_0 = sqrt(2*c*P/k).
+    """
+
+    frequency_GHz = FloatParameter("Frequency", units="GHz", default=10.0, minimum=0.001, maximum=110.0)
+    field_mT = FloatParameter("Field", units="mT", default=350.0, minimum=-5000.0, maximum=5000.0)
+    dc_max_mA = FloatParameter("DC current max", units="mA", default=4.0, minimum=1e-3, maximum=1000.0)
+    dc_points = IntegerParameter("DC current points", default=9, minimum=3, maximum=1000)
+    power_start_dBm = FloatParameter("Power start", units="dBm", default=0.0, minimum=-130.0, maximum=40.0)
+    power_stop_dBm = FloatParameter("Power stop", units="dBm", default=15.0, minimum=-130.0, maximum=40.0)
+    power_points = IntegerParameter("Power points", default=6, minimum=2, maximum=1000)
+    sense_current_mA = FloatParameter("Sense current", units="mA", default=0.1, minimum=1e-6, maximum=100.0)
+
+    DATA_COLUMNS = ["RF on", "I_dc (mA)", "Power (dBm)", "Frequency (GHz)", "Field (mT)",
+                    "Resistance (ohm)", "Time (s)"]
+
+    def dc_currents_mA(self) -> np.ndarray:
+        """Both polarities, zero left out (R = V/I needs a current)."""
+        half = np.linspace(0.0, self.dc_max_mA, int(self.dc_points))[1:]
+        return np.concatenate([-half[::-1], half])
+
+    def powers_dBm(self) -> np.ndarray:
+        return np.linspace(self.power_start_dBm, self.power_stop_dBm, int(self.power_points))
+
+    def check_plan(self, guard: SafetyGuard) -> None:
+        where = type(self).__name__
+        if self.bench.sourcemeter is None:
+            raise ValueError(f"{where}: the bench needs a sourcemeter")
+        guard.check_field(self.field_mT, where)
+        guard.check_dc_current(self.dc_max_mA * 1e-3, where)
+        guard.check_rf_power(max(self.power_start_dBm, self.power_stop_dBm), where)
+
+    def measure(self) -> None:
+        bench, guard = self.bench, self.guard
+        sm = bench.sourcemeter
+        t0 = bench.clock.now()
+        guard.rf_output(False)
+        guard.ramp_field(self.field_mT)
+        field = bench.field.field_mT()
+
+        def row(rf_on: int, i_mA: float, p_dBm: float, resistance: float) -> dict:
+            return {"RF on": rf_on, "I_dc (mA)": i_mA, "Power (dBm)": p_dBm,
+                    "Frequency (GHz)": self.frequency_GHz, "Field (mT)": field,
+                    "Resistance (ohm)": resistance, "Time (s)": bench.clock.now() - t0}
+
+        currents = self.dc_currents_mA()
+        powers = self.powers_dBm()
+        total = len(currents) + len(powers)
+        for k, i_mA in enumerate(currents):
+            if self.should_stop():
+                return
+            guard.set_dc_current(i_mA * 1e-3)
+            bench.clock.sleep(0.05)
+            resistance = sm.measure_voltage() / (i_mA * 1e-3)
+            self.emit("results", row(0, float(i_mA), float("nan"), resistance))
+            self.emit("progress", 100.0 * (k + 1) / total)
+        guard.set_dc_current(0.0)
+        guard.set_rf(self.frequency_GHz, float(powers[0]))
+        guard.rf_output(True)
+        for k, p in enumerate(powers):
+            if self.should_stop():
+                return
+            guard.set_rf(self.frequency_GHz, float(p))
+            bench.clock.sleep(0.05)
+            resistance = reversed_current_resistance(guard, sm, self.sense_current_mA * 1e-3)
+            self.emit("results", row(1, self.sense_current_mA, float(p), resistance))
+            self.emit("progress", 100.0 * (len(currents) + k + 1) / total)
+        guard.rf_output(False)

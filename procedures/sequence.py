@@ -1,0 +1,305 @@
+"""Sequence files: what to measure, as TOML, validated in full before anything moves.
+
+A sequence holds the sample record and a list of steps::
+
+    [sample]                      # analysis.sample.SampleMetadata keys, all required
+    name = "type-A"
+    Ms_t_A = 3.4e-3
+    ...
+
+    [[step]]
+    kind = "angle_sweep"          # field_sweep, angle_sweep, frequency_sweep, amr, rf_calibration
+    frequency_GHz = 10.0
+    power_dBm = 15.0
+    angles_deg = {start = 0, stop = 345, step = 15}
+    window_mT = 80.0              # centred on the predicted resonance ...
+    mu0_Meff_T = 0.6              # ... from a Kittel fit of this run's spectra, or this value
+    field_points = 121
+
+Grids are a list of numbers, or a table ``{start, stop, step}`` (step > 0) or
+``{start, stop, points}``. Every step expands into *tasks*, one per Results file
+(one spectrum, one AMR sweep, one calibration per frequency), each checked
+against the bench limits at load time: the error names the step, the key and
+the value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stfmr.analysis.resonance import resonance_field_mT
+from stfmr.analysis.sample import SampleMetadata
+from stfmr.instruments.bench import Limits
+
+#: lowest field of a centred window (mT): windows never cross zero
+MIN_WINDOW_START_MT = 1.0
+
+
+class SequenceError(ValueError):
+    """A sequence file that cannot be run; the message names the step and key."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One Results file to measure: a procedure class name and its parameters."""
+
+    key: str  #: stable identity across resumes, e.g. "s2-5"
+    step: int  #: 1-based step number
+    kind: str  #: step kind
+    procedure: str  #: FieldSweep, AmrSweep or RfCalibration
+    parameters: dict[str, Any]
+    label: str  #: for file names, e.g. "10GHz_45deg"
+    #: a centred window: (width mT, mu0*M_eff T, g) to resolve at run time
+    window: tuple[float, float, float] | None = None
+
+
+@dataclass
+class Sequence:
+    source: str
+    text: str
+    sample: SampleMetadata
+    tasks: list[Task] = field(default_factory=list)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+
+# -- grids -----------------------------------------------------------------------------------
+
+
+def grid(value: Any, where: str) -> np.ndarray:
+    """Return the values of a grid spec (a list, {start, stop, step} or {start, stop, points})."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return np.array([float(value)])
+    if isinstance(value, list):
+        if not value:
+            raise SequenceError(f"{where}: empty grid")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            raise SequenceError(f"{where}: a grid list must hold numbers, got {value!r}")
+        return np.array(value, dtype=float)
+    if isinstance(value, dict):
+        keys = set(value)
+        if not {"start", "stop"} <= keys or len(keys & {"step", "points"}) != 1 or keys - {"start", "stop", "step", "points"}:
+            raise SequenceError(f"{where}: a grid table needs start, stop and one of step or points, got {sorted(keys)}")
+        start, stop = _number(value["start"], f"{where}.start"), _number(value["stop"], f"{where}.stop")
+        if "step" in value:
+            step = _number(value["step"], f"{where}.step")
+            if step <= 0:
+                raise SequenceError(f"{where}.step: must be positive, got {step:g} (the direction follows start and stop)")
+            n = int(np.floor(abs(stop - start) / step + 1e-9)) + 1
+            return start + np.sign(stop - start or 1) * step * np.arange(n)
+        points = value["points"]
+        if not isinstance(points, int) or isinstance(points, bool) or points < 1:
+            raise SequenceError(f"{where}.points: must be a positive integer, got {points!r}")
+        return np.linspace(start, stop, points)
+    raise SequenceError(f"{where}: expected a number, a list or a grid table, got {value!r}")
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise SequenceError(f"{where}: expected a finite number, got {value!r}")
+    return float(value)
+
+
+def _int(value: Any, where: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise SequenceError(f"{where}: expected an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise SequenceError(f"{where}: expected true or false, got {value!r}")
+    return value
+
+
+# -- steps -------------------------------------------------------------------------------------
+
+_SPECTRUM_KEYS = {"power_dBm", "field_points", "both_branches", "dwell_s", "field_start_mT", "field_stop_mT",
+                  "window_mT", "mu0_Meff_T", "g", "dc_current_mA"}
+STEP_KEYS: dict[str, set[str]] = {
+    "field_sweep": _SPECTRUM_KEYS | {"frequency_GHz", "angle_deg"},
+    "angle_sweep": _SPECTRUM_KEYS | {"frequency_GHz", "angles_deg"},
+    "frequency_sweep": _SPECTRUM_KEYS | {"frequencies_GHz", "angle_deg"},
+    "amr": {"field_mT", "angles_deg", "sense_current_mA"},
+    "rf_calibration": {"frequencies_GHz", "field_mT", "dc_max_mA", "dc_points", "powers_dBm", "sense_current_mA"},
+}
+_REQUIRED: dict[str, set[str]] = {
+    "field_sweep": {"frequency_GHz", "power_dBm"},
+    "angle_sweep": {"frequency_GHz", "power_dBm", "angles_deg"},
+    "frequency_sweep": {"frequencies_GHz", "power_dBm"},
+    "amr": {"field_mT", "angles_deg"},
+    "rf_calibration": {"frequencies_GHz", "field_mT", "powers_dBm"},
+}
+
+
+def _spectrum_tasks(n: int, kind: str, step: dict[str, Any], where: str) -> list[Task]:
+    common: dict[str, Any] = {"power_dBm": _number(step["power_dBm"], f"{where} power_dBm")}
+    common["field_points"] = _int(step.get("field_points", 121), f"{where} field_points", 3)
+    common["both_branches"] = _bool(step.get("both_branches", False), f"{where} both_branches")
+    common["dwell_s"] = _number(step.get("dwell_s", 0.0), f"{where} dwell_s")
+    common["dc_current_mA"] = _number(step.get("dc_current_mA", 0.0), f"{where} dc_current_mA")
+    if common["dwell_s"] < 0:
+        raise SequenceError(f"{where} dwell_s: must not be negative, got {common['dwell_s']:g}")
+    window = None
+    has_window = "window_mT" in step
+    has_range = "field_start_mT" in step or "field_stop_mT" in step
+    if has_window == has_range:
+        raise SequenceError(f"{where}: give either window_mT (centred on the resonance) or field_start_mT and field_stop_mT")
+    if has_window:
+        width = _number(step["window_mT"], f"{where} window_mT")
+        if width <= 0:
+            raise SequenceError(f"{where} window_mT: must be positive, got {width:g}")
+        if "mu0_Meff_T" not in step:
+            raise SequenceError(f"{where}: mu0_Meff_T is needed to centre window_mT before a Kittel fit exists")
+        meff = _number(step["mu0_Meff_T"], f"{where} mu0_Meff_T")
+        window = (width, meff, _number(step.get("g", 2.1), f"{where} g"))
+    else:
+        for key in ("field_start_mT", "field_stop_mT"):
+            if key not in step:
+                raise SequenceError(f"{where}: {key} is missing")
+            common[key] = _number(step[key], f"{where} {key}")
+            if common[key] < 0:
+                raise SequenceError(f"{where} {key}: give positive fields (both_branches adds the negative branch), got {common[key]:g}")
+    if kind == "frequency_sweep":
+        pairs = [(f, _number(step.get("angle_deg", 45.0), f"{where} angle_deg"))
+                 for f in grid(step["frequencies_GHz"], f"{where} frequencies_GHz")]
+    elif kind == "angle_sweep":
+        f = _number(step["frequency_GHz"], f"{where} frequency_GHz")
+        pairs = [(f, a) for a in grid(step["angles_deg"], f"{where} angles_deg")]
+    else:
+        pairs = [(_number(step["frequency_GHz"], f"{where} frequency_GHz"),
+                  _number(step.get("angle_deg", 45.0), f"{where} angle_deg"))]
+    tasks = []
+    for k, (f, a) in enumerate(pairs):
+        if f <= 0:
+            raise SequenceError(f"{where} frequency: must be positive, got {f:g} GHz")
+        params = dict(common, frequency_GHz=float(f), angle_deg=float(a))
+        tasks.append(Task(f"s{n}-{k}", n, kind, "FieldSweep", params, f"{f:g}GHz_{a:g}deg", window))
+    return tasks
+
+
+def _amr_tasks(n: int, step: dict[str, Any], where: str) -> list[Task]:
+    angles = grid(step["angles_deg"], f"{where} angles_deg")
+    if len(angles) < 3:
+        raise SequenceError(f"{where} angles_deg: an AMR fit needs at least 3 angles, got {len(angles)}")
+    steps = np.diff(angles)
+    if not np.allclose(steps, steps[0]):
+        raise SequenceError(f"{where} angles_deg: AMR angles must be evenly spaced")
+    params = {"field_mT": _number(step["field_mT"], f"{where} field_mT"),
+              "angle_start_deg": float(angles[0]), "angle_stop_deg": float(angles[-1]),
+              "angle_points": len(angles),
+              "sense_current_mA": _number(step.get("sense_current_mA", 0.1), f"{where} sense_current_mA")}
+    return [Task(f"s{n}-0", n, "amr", "AmrSweep", params, f"{params['field_mT']:g}mT")]
+
+
+def _rf_calibration_tasks(n: int, step: dict[str, Any], where: str) -> list[Task]:
+    powers = grid(step["powers_dBm"], f"{where} powers_dBm")
+    if len(powers) < 2:
+        raise SequenceError(f"{where} powers_dBm: R(P) needs at least 2 powers")
+    tasks = []
+    for k, f in enumerate(grid(step["frequencies_GHz"], f"{where} frequencies_GHz")):
+        params = {"frequency_GHz": float(f), "field_mT": _number(step["field_mT"], f"{where} field_mT"),
+                  "dc_max_mA": _number(step.get("dc_max_mA", 4.0), f"{where} dc_max_mA"),
+                  "dc_points": _int(step.get("dc_points", 9), f"{where} dc_points", 3),
+                  "power_start_dBm": float(powers[0]), "power_stop_dBm": float(powers[-1]),
+                  "power_points": len(powers),
+                  "sense_current_mA": _number(step.get("sense_current_mA", 0.1), f"{where} sense_current_mA")}
+        tasks.append(Task(f"s{n}-{k}", n, "rf_calibration", "RfCalibration", params, f"{f:g}GHz"))
+    return tasks
+
+
+def window_range(width_mT: float, center_mT: float) -> tuple[float, float]:
+    """Return (start, stop) in mT of a window of ``width_mT`` centred on ``center_mT``, kept above zero."""
+    start = max(center_mT - width_mT / 2.0, MIN_WINDOW_START_MT)
+    return start, start + width_mT
+
+
+# -- limits ----------------------------------------------------------------------------------
+
+
+def check_limits(tasks: list[Task], limits: Limits) -> None:
+    """Refuse a task whose values break a bench limit (the step and value named)."""
+    for task in tasks:
+        where = f"step {task.step} ({task.kind}) at {task.label}"
+        p = task.parameters
+        fields = [p.get("field_mT"), p.get("field_start_mT"), p.get("field_stop_mT")]
+        if task.window is not None:
+            width, meff, g = task.window
+            fields.append(window_range(width, resonance_field_mT(p["frequency_GHz"], meff, g))[1])
+        for h in fields:
+            if h is not None and abs(h) > limits.max_field_mT:
+                raise SequenceError(f"{where}: field {h:g} mT exceeds the bench limit of {limits.max_field_mT:g} mT")
+        for key in ("power_dBm", "power_stop_dBm", "power_start_dBm"):
+            if key in p and p[key] > limits.max_rf_power_dBm:
+                raise SequenceError(f"{where}: rf power {p[key]:g} dBm exceeds the bench limit of "
+                                    f"{limits.max_rf_power_dBm:g} dBm")
+        for key in ("angle_deg", "angle_start_deg", "angle_stop_deg"):
+            if key in p and not limits.angle_min_deg <= p[key] <= limits.angle_max_deg:
+                raise SequenceError(f"{where}: angle {p[key]:g} deg is outside the stage range "
+                                    f"{limits.angle_min_deg:g} to {limits.angle_max_deg:g} deg")
+        for key in ("dc_current_mA", "dc_max_mA", "sense_current_mA"):
+            if key in p and abs(p[key]) * 1e-3 > limits.max_dc_current_A:
+                raise SequenceError(f"{where}: dc current {p[key]:g} mA exceeds the bench limit of "
+                                    f"{limits.max_dc_current_A * 1e3:g} mA")
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+def parse_sequence(text: str, source: str, limits: Limits | None = None) -> Sequence:
+    """Parse and validate a sequence; with ``limits``, check every task against them."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SequenceError(f"sequence {source}: not valid TOML: {exc}") from exc
+    unknown = set(data) - {"sample", "step"}
+    if unknown:
+        raise SequenceError(f"sequence {source}: unknown table {sorted(unknown)[0]!r} (allowed: [sample], [[step]])")
+    if "sample" not in data:
+        raise SequenceError(f"sequence {source}: the [sample] table (sample metadata) is missing")
+    try:
+        sample = SampleMetadata.from_dict(data["sample"])
+    except ValueError as exc:
+        raise SequenceError(f"sequence {source}: [sample]: {exc}") from exc
+    steps = data.get("step", [])
+    if not steps:
+        raise SequenceError(f"sequence {source}: no [[step]] to run")
+    tasks: list[Task] = []
+    for n, step in enumerate(steps, start=1):
+        kind = step.get("kind")
+        where = f"sequence {source}: step {n} ({kind})"
+        if kind not in STEP_KEYS:
+            raise SequenceError(f"sequence {source}: step {n}: unknown kind {kind!r} "
+                                f"(known: {', '.join(STEP_KEYS)})")
+        extra = set(step) - STEP_KEYS[kind] - {"kind"}
+        if extra:
+            raise SequenceError(f"{where}: unknown key {sorted(extra)[0]!r}")
+        missing = _REQUIRED[kind] - set(step)
+        if missing:
+            raise SequenceError(f"{where}: {sorted(missing)[0]} is missing")
+        if kind == "amr":
+            tasks += _amr_tasks(n, step, where)
+        elif kind == "rf_calibration":
+            tasks += _rf_calibration_tasks(n, step, where)
+        else:
+            tasks += _spectrum_tasks(n, kind, step, where)
+    if limits is not None:
+        check_limits(tasks, limits)
+    return Sequence(source, text, sample, tasks)
+
+
+def load_sequence(path: str | Path, limits: Limits | None = None) -> Sequence:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SequenceError(f"sequence {path}: cannot be read: {exc.strerror or exc}") from exc
+    return parse_sequence(text, str(path), limits)

@@ -1,0 +1,67 @@
+"""Helpers for the procedure tests: small sequences and checks of the simulator's history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from stfmr.procedures.safety import ZERO_CURRENT_A
+
+SAMPLE = """
+[sample]
+name = "type-A"
+Ms_t_A = 4.0e-3
+resistivity_uOhm_cm = 67.0
+length_um = 100.0
+width_um = 10.0
+stack = "Ta-B(3)/Ni-Fe(5)/MgO"
+setup_polarity = 1
+"""
+
+ANGLES = SAMPLE + """
+[[step]]
+kind = "angle_sweep"
+frequency_GHz = 10.0
+power_dBm = 15.0
+angles_deg = {start = 30, stop = 150, step = 30}
+window_mT = 60.0
+mu0_Meff_T = 0.65
+field_points = 61
+both_branches = true
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "seq.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def max_setpoint_rate(history: dict[str, np.ndarray]) -> float:
+    """Largest |dI/dt| (A/s) of the supply setpoint between consecutive setpoint changes."""
+    t, s = history["time_s"], history["setpoint_A"]
+    changed = np.flatnonzero(np.diff(s) != 0) + 1
+    if changed.size == 0:
+        return 0.0
+    previous = np.concatenate([[0], changed[:-1]])
+    # the setpoint held its old value from the previous change until this one
+    dt = t[changed] - t[previous]
+    ds = np.abs(s[changed] - s[changed - 1])
+    return float(np.max(ds / dt))
+
+
+def assert_safe_end(bench, rate_limit: float | None = None) -> None:
+    """rf off, setpoint and coil current at zero, and the ramp rate never above the limit."""
+    h = bench.virtual.history_arrays()
+    limit = rate_limit or bench.limits.max_ramp_rate_A_per_s
+    assert max_setpoint_rate(h) <= limit * (1 + 1e-9), f"ramp rate {max_setpoint_rate(h)} A/s above {limit}"
+    assert not bench.virtual.rf.output_on, "rf left on"
+    assert h["setpoint_A"][-1] == 0.0, f"supply setpoint left at {h['setpoint_A'][-1]} A"
+    magnet = bench.virtual.magnet
+    assert abs(magnet.coil_current()) <= ZERO_CURRENT_A or not magnet.output_enabled, "coil still energised"
+
+
+def data_rows(path: Path) -> int:
+    lines = path.read_text().splitlines()
+    return sum(1 for line in lines if line and not line.startswith("#")) - 1  # minus the column line
