@@ -259,7 +259,13 @@ def run_sequence(
             if stop.is_set():
                 outcome.state = "aborted"
                 break
-            status, error, problems = _run_task(task, folder, bench, sequence, stop, on_fit)
+            try:
+                status, error, problems = _run_task(task, folder, bench, sequence, stop, on_fit)
+            except KeyboardInterrupt:
+                stop.set()
+                _finish_worker(folder)
+                outcome.state, outcome.error = "aborted", "interrupted"
+                break
             outcome.safety_problems += tuple(problems)
             if status == "complete":
                 outcome.completed += 1
@@ -282,6 +288,18 @@ def run_sequence(
     return outcome
 
 
+def _finish_worker(folder: RunFolder) -> None:
+    """After an interrupt outside the join loop: stop the running procedure and wait for its safe end."""
+    worker = getattr(folder, "worker", None)
+    if worker is not None and worker.is_alive():
+        worker.stop()
+        while worker.is_alive():
+            try:
+                threading.Thread.join(worker, 0.1)
+            except KeyboardInterrupt:
+                log.warning("interrupted again: still waiting for the magnet to ramp down")
+
+
 def _run_task(task: Task, folder: RunFolder, bench: Any, sequence: Sequence, stop: threading.Event,
               on_fit: Callable[[list], None] | None) -> tuple[str, str | None, list[str]]:
     """Measure one task into its Results file; return (status, error message, safety problems)."""
@@ -300,6 +318,7 @@ def _run_task(task: Task, folder: RunFolder, bench: Any, sequence: Sequence, sto
     procedure.on_fit = on_fit
     results = Results(procedure, str(folder.path / entry["file"]))
     worker = Worker(results)
+    folder.worker = worker
     worker.start()
     while worker.is_alive():
         try:

@@ -1,0 +1,179 @@
+"""The headless runner on the virtual bench: whole runs, aborts, faults, Ctrl-C, SIGKILL and resume."""
+
+import _thread
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from stfmr.instruments.bench import open_simulated_bench
+from stfmr.procedures.runner import RunFolderError, read_manifest, run_sequence
+from stfmr.procedures.sequence import load_sequence
+
+spec = importlib.util.spec_from_file_location("run_helpers", Path(__file__).with_name("run_helpers.py"))
+helpers = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(helpers)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_full_characterization_of_a_preset_runs_safely_and_completely(tmp_path):
+    bench = open_simulated_bench("type-A")
+    seq = load_sequence(ROOT / "examples/sequences/full-characterization.toml", bench.limits)
+    t0 = time.monotonic()
+    outcome = run_sequence(seq, bench, tmp_path / "run", progress=None)
+    assert time.monotonic() - t0 < 60
+    assert outcome.state == "finished" and outcome.completed == len(seq.tasks) == 31
+    manifest = read_manifest(tmp_path / "run")
+    assert manifest["SIMULATED"] is True and manifest["state"] == "finished"
+    assert [e["key"] for e in manifest["entries"]] == [t.key for t in seq.tasks]
+    for entry in manifest["entries"]:
+        path = tmp_path / "run" / entry["file"]
+        header = path.read_text().split("#Data:")[0]
+        assert "SIMULATED: True" in header and '"Ms_t_A":0.004' in header
+        p = entry["parameters"]
+        expected = {"FieldSweep": p.get("field_points", 0) * (2 if p.get("both_branches") else 1),
+                    "AmrSweep": p.get("angle_points"), "RfCalibration": 2 * (p.get("dc_points", 1) - 1)
+                    + p.get("power_points", 0)}[entry["procedure"]]
+        assert helpers.data_rows(path) == expected, entry["file"]
+    # the 45 deg spectrum of the angle sweep is fitted, both branches, with opposite V_S
+    fits = next(e["fits"] for e in manifest["entries"] if e["kind"] == "angle_sweep" and e["label"] == "10GHz_45deg")
+    assert [f["polarity"] for f in fits] == [1, -1]
+    assert fits[0]["V_S"]["value"] > 0 > fits[1]["V_S"]["value"]
+    helpers.assert_safe_end(bench)
+    assert bench.virtual.protocol_errors == []
+
+
+def test_abort_mid_spectrum_keeps_the_data_and_leaves_the_bench_safe(tmp_path):
+    bench = open_simulated_bench("type-A")
+    seq = load_sequence(helpers.write(tmp_path, helpers.ANGLES), bench.limits)
+    stop = threading.Event()
+    calls = []
+
+    def on_fit(fits):  # runs in the worker thread, like the GUI's Abort button during a sweep
+        calls.append(1)
+        if len(calls) == 3:
+            stop.set()
+
+    import stfmr.procedures.field_sweep as fs
+    fs.LIVE_FIT_INTERVAL_S, saved = 0.0, fs.LIVE_FIT_INTERVAL_S
+    try:
+        outcome = run_sequence(seq, bench, tmp_path / "run", progress=None, stop=stop, on_fit=on_fit)
+    finally:
+        fs.LIVE_FIT_INTERVAL_S = saved
+    assert outcome.state == "aborted"
+    entry = read_manifest(tmp_path / "run")["entries"][-1]
+    assert entry["status"] == "aborted"
+    rows = helpers.data_rows(tmp_path / "run" / entry["file"])
+    assert 0 < rows < 2 * 61
+    helpers.assert_safe_end(bench)
+
+
+@pytest.mark.parametrize("fault, instrument", [
+    ({"kind": "timeout", "instrument": "SR830", "after_queries": 150}, "SR830"),
+    ({"kind": "drop", "instrument": "SR830", "after_queries": 150}, "SR830"),
+    ({"kind": "overload", "instrument": "SR830", "after_queries": 150}, "SR830"),
+    ({"kind": "supply_trip", "instrument": "KepcoBOP3612", "after_queries": 300}, "KepcoBOP3612"),
+])
+def test_an_injected_fault_stops_cleanly_naming_the_instrument(tmp_path, fault, instrument):
+    bench = open_simulated_bench("type-A", faults={"fault": [fault]})
+    seq = load_sequence(helpers.write(tmp_path, helpers.ANGLES), bench.limits)
+    outcome = run_sequence(seq, bench, tmp_path / "run", progress=None)
+    assert outcome.state == "failed"
+    assert instrument in outcome.error
+    manifest = read_manifest(tmp_path / "run")
+    failed = manifest["entries"][-1]
+    assert failed["status"] == "failed" and instrument in failed["error"]
+    assert helpers.data_rows(tmp_path / "run" / failed["file"]) > 0  # data up to the fault kept
+    for entry in manifest["entries"][:-1]:
+        assert entry["status"] == "complete"
+    helpers.assert_safe_end(bench)
+
+
+def test_ctrl_c_aborts_safely(tmp_path):
+    bench = open_simulated_bench("type-A")
+    seq = load_sequence(helpers.write(tmp_path, helpers.ANGLES), bench.limits)
+    run_dir = tmp_path / "run"
+
+    def interrupt_when_running():
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if any(e["status"] == "complete" for e in read_manifest(run_dir)["entries"]):
+                    _thread.interrupt_main()
+                    return
+            except (RunFolderError, KeyError):
+                pass
+            time.sleep(0.005)
+
+    threading.Thread(target=interrupt_when_running, daemon=True).start()
+    outcome = run_sequence(seq, bench, run_dir, progress=None)
+    assert outcome.state == "aborted"
+    helpers.assert_safe_end(bench)
+
+
+def test_a_finished_run_folder_is_not_overwritten(tmp_path):
+    bench = open_simulated_bench("type-A")
+    seq = load_sequence(helpers.write(tmp_path, helpers.ANGLES), bench.limits)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "old.csv").write_text("data")
+    with pytest.raises(RunFolderError, match="--resume"):
+        run_sequence(seq, bench, tmp_path / "run", progress=None)
+
+
+def test_sigkill_then_resume_measures_every_spectrum_exactly_once(tmp_path):
+    text = helpers.SAMPLE + """
+[[step]]
+kind = "frequency_sweep"
+frequencies_GHz = {start = 6, stop = 16, step = 1}
+power_dBm = 15.0
+window_mT = 80.0
+mu0_Meff_T = 0.65
+field_points = 301
+"""
+    seq_path = helpers.write(tmp_path, text)
+    run_dir = tmp_path / "run"
+    cmd = [sys.executable, "-m", "stfmr.app", "run", str(seq_path), "--sim", "type-A", "--out", str(run_dir), "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    killed = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            entries = read_manifest(run_dir)["entries"]
+        except (RunFolderError, KeyError):
+            entries = []
+        if sum(e["status"] == "complete" for e in entries) >= 3:
+            os.kill(proc.pid, signal.SIGKILL)
+            killed = True
+            break
+        time.sleep(0.002)
+    proc.wait(30)
+    assert killed, "the run ended before it could be killed"
+    before = read_manifest(run_dir)
+    complete_before = {e["key"]: e["file"] for e in before["entries"] if e["status"] == "complete"}
+    unfinished = [e for e in before["entries"] if e["status"] != "complete"]
+
+    from stfmr.app import cli
+    assert cli.main(["run", str(seq_path), "--sim", "type-A", "--out", str(run_dir), "--resume", "--quiet"]) == 0
+
+    after = read_manifest(run_dir)
+    assert after["state"] == "finished"
+    complete = [e for e in after["entries"] if e["status"] == "complete"]
+    keys = [e["key"] for e in complete]
+    assert sorted(keys) == sorted({f"s1-{k}" for k in range(11)})  # every spectrum once
+    assert len(keys) == len(set(keys))
+    for key, name in complete_before.items():  # earlier spectra untouched
+        assert next(e["file"] for e in complete if e["key"] == key) == name
+    for entry in complete:
+        assert helpers.data_rows(run_dir / entry["file"]) == 301
+    for entry in unfinished:  # a partly written file is kept, marked incomplete
+        kept = next(e for e in after["entries"] if e["index"] == entry["index"])
+        assert kept["status"] == "incomplete" and ".incomplete" in kept["file"]
+        assert (run_dir / kept["file"]).exists() or not (run_dir / entry["file"]).exists()
