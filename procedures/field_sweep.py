@@ -78,6 +78,7 @@ class FieldSweep(BenchProcedure):
         guard.ramp_field(float(fields[0]))
         guard.rf_output(True)
         t0 = bench.clock.now()
+        set_H: list[float] = []
         measured_H: list[float] = []
         voltages: list[float] = []
         self.live_fits: list[SpectrumFit] = []
@@ -108,14 +109,31 @@ class FieldSweep(BenchProcedure):
                 "Time (s)": bench.clock.now() - t0,
             })
             self.emit("progress", 100.0 * (k + 1) / len(fields))
+            set_H.append(float(h_set))
             measured_H.append(h)
             voltages.append(v_fmr)
-            self._update_live_fit(measured_H, voltages)
-        self.final_fits = self._final_fit(measured_H, voltages)
+            self._update_live_fit(self._fit_axis(set_H, measured_H), voltages)
+        self.final_fits = self._final_fit(self._fit_axis(set_H, measured_H), voltages)
         if self.final_fits and self.on_fit is not None:
             self.on_fit(self.final_fits)
 
-    def _update_live_fit(self, fields: list[float], voltages: list[float]) -> None:
+    def _fit_axis(self, set_H: list[float], measured_H: list[float]) -> np.ndarray:
+        """The measured field, or the set field where the measured one does not increase point to point.
+
+        A gaussmeter's resolution or noise can repeat or reverse readings on a
+        dense sweep, which the fit refuses; the set field is then the axis (the
+        file keeps both).
+        """
+        measured = np.asarray(measured_H)
+        steps = np.diff(measured) * np.sign(np.diff(np.asarray(set_H)))
+        if np.all(steps > 0) or len(measured) < 2:
+            return measured
+        if not getattr(self, "_axis_warned", False):
+            log.info("measured field not strictly monotonic (gaussmeter resolution): fitting against the set field")
+            self._axis_warned = True
+        return np.asarray(set_H)
+
+    def _update_live_fit(self, fields: np.ndarray, voltages: list[float]) -> None:
         """Refit the spectrum so far (fast core, ~1 ms) and hand the result to ``on_fit``."""
         now = time.perf_counter()
         if len(fields) < LIVE_FIT_MIN_POINTS or now - self._last_live_fit < LIVE_FIT_INTERVAL_S:
@@ -132,7 +150,7 @@ class FieldSweep(BenchProcedure):
         if self.on_fit is not None:
             self.on_fit(fits)
 
-    def _final_fit(self, fields: list[float], voltages: list[float]) -> list[SpectrumFit]:
+    def _final_fit(self, fields: np.ndarray, voltages: list[float]) -> list[SpectrumFit]:
         if len(fields) < LIVE_FIT_MIN_POINTS:
             return []
         try:

@@ -235,16 +235,18 @@ class SafetyGuard:
 
     def _staircase(self, start: float, target: float, setter: Callable[[float], None],
                    rate: float, interruptible: bool, label: str) -> None:
-        step = rate * RAMP_MARGIN * RAMP_STEP_S
+        """Step from ``start`` to ``target``, waiting after each setpoint |step| / (margin * rate)."""
+        max_step = rate * RAMP_MARGIN * RAMP_STEP_S
         span = target - start
-        n = max(1, math.ceil(abs(span) / step)) if span else 0
+        n = max(1, math.ceil(abs(span) / max_step)) if span else 0
+        wait = abs(span) / n / (rate * RAMP_MARGIN) if n else 0.0
         for k in range(1, n + 1):
             if interruptible and self.should_stop():
                 log.info("%s ramp interrupted at %.4g A", label, start + span * (k - 1) / n)
                 return
             setter(start + span * k / n)
             # wait after every setpoint, the last included: the next ramp may start at once
-            self.clock.sleep(RAMP_STEP_S)
+            self.clock.sleep(wait)
             if not interruptible and k % 20 == 0:
                 self.on_status(f"ramping {label}: {start + span * k / n:.3g} A")
 
