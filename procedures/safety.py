@@ -244,7 +244,7 @@ class SafetyGuard:
             if interruptible and self.should_stop():
                 log.info("%s ramp interrupted at %.4g A", label, start + span * (k - 1) / n)
                 return
-            setter(start + span * k / n)
+            setter(target if k == n else start + span * k / n)
             # wait after every setpoint, the last included: the next ramp may start at once
             self.clock.sleep(wait)
             if not interruptible and k % 20 == 0:
