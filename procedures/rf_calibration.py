@@ -17,6 +17,8 @@ class RfCalibration(BenchProcedure):
     Then at an off-resonance field, rf on at each power of the list: R from a
     small reversed sense current (R = R_0 + c*P). Rows of the first part have
     `RF on` = 0, of the second 1. Equal heating gives I_0 = sqrt(2*c*P/k).
+    The rf is CW during R(P): pulse modulation would halve the average heating
+    and so the calibrated I_0^2. The bench's modulation is restored afterwards.
     """
 
     frequency_GHz = FloatParameter("Frequency", units="GHz", default=10.0, minimum=0.001, maximum=110.0)
@@ -73,13 +75,18 @@ class RfCalibration(BenchProcedure):
             self.emit("progress", 100.0 * (k + 1) / total)
         guard.set_dc_current(0.0)
         guard.set_rf(self.frequency_GHz, float(powers[0]))
-        guard.rf_output(True)
-        for k, p in enumerate(powers):
-            if self.should_stop():
-                return
-            guard.set_rf(self.frequency_GHz, float(p))
-            bench.clock.sleep(0.05)
-            resistance = reversed_current_resistance(guard, sm, self.sense_current_mA * 1e-3)
-            self.emit("results", row(1, self.sense_current_mA, float(p), resistance))
-            self.emit("progress", 100.0 * (len(currents) + k + 1) / total)
-        guard.rf_output(False)
+        mode, rate = bench.rf.modulation()
+        bench.rf.set_modulation("off")
+        try:
+            guard.rf_output(True)
+            for k, p in enumerate(powers):
+                if self.should_stop():
+                    return
+                guard.set_rf(self.frequency_GHz, float(p))
+                bench.clock.sleep(0.05)
+                resistance = reversed_current_resistance(guard, sm, self.sense_current_mA * 1e-3)
+                self.emit("results", row(1, self.sense_current_mA, float(p), resistance))
+                self.emit("progress", 100.0 * (len(currents) + k + 1) / total)
+        finally:
+            guard.rf_output(False)
+            bench.rf.set_modulation(mode, rate)

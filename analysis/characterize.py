@@ -1,0 +1,272 @@
+"""From a run folder's measurements to the sample's efficiencies, with uncertainties.
+
+The chain (PHYSICS.md sections 2 to 5): fit every spectrum, both branches (in
+parallel over processes); Kittel and damping fits of H_r(f), dH(f); the
+angular fit of V_S(phi), V_A(phi) at the frequency of the angle sweep (the
+negative branch enters at phi + 180 deg); AMR; the rf current at that
+frequency and power; then the absolute method. Every formula lives in the
+modules imported here; this one only routes data between them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from stfmr.analysis.angular import AngularFit, fit_angular
+from stfmr.analysis.calibration import AmrFit, RfCurrentCalibration, calibrate_rf_current, fit_amr
+from stfmr.analysis.efficiency import Efficiencies, efficiencies_from_fits
+from stfmr.analysis.fit_common import FitInputError
+from stfmr.analysis.resonance import DampingFit, KittelFit, fit_damping, fit_kittel
+from stfmr.analysis.run_reader import RunData, Spectrum
+from stfmr.analysis.spectrum_fit import SpectrumFit, SpectrumFitError, fit_branches
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """How spectra are fitted; re-analysis with other settings never touches the raw files.
+
+    window_mT: fit only H_r +- window/2 (after a first fit over the whole sweep);
+    slope: fit the background slope V_1; derivative: field-modulated lineshapes.
+    """
+
+    window_mT: float | None = None
+    slope: bool = True
+    derivative: bool = False
+
+
+def fit_one(spectrum: Spectrum, settings: FitSettings) -> list[SpectrumFit] | str:
+    """Fit one spectrum file, both branches; a string says why it could not be fitted."""
+    kw = {"slope": settings.slope, "derivative": settings.derivative}
+    field_mT = spectrum.field_mT
+    if _not_monotonic(spectrum):
+        field_mT = spectrum.set_field_mT  # gaussmeter resolution repeated a reading: use the set field
+    try:
+        fits = fit_branches(field_mT, spectrum.voltage_V, **kw)
+        if settings.window_mT:
+            fits = [_refit_in_window(field_mT, spectrum.voltage_V, f, settings.window_mT, kw) for f in fits]
+        return fits
+    except (SpectrumFitError, ValueError) as exc:
+        return str(exc)
+
+
+def _not_monotonic(spectrum: Spectrum) -> bool:
+    steps = np.diff(spectrum.field_mT) * np.sign(np.diff(spectrum.set_field_mT))
+    same_branch = np.diff(np.sign(spectrum.set_field_mT)) == 0
+    return bool(np.any(steps[same_branch] <= 0))
+
+
+def _refit_in_window(field_mT, voltage_V, fit: SpectrumFit, window_mT: float, kw) -> SpectrumFit:
+    h_r = fit.values["H_r"]
+    keep = (np.abs(field_mT - h_r) <= window_mT / 2) & (np.sign(field_mT) == fit.polarity)
+    return fit_branches(field_mT[keep], voltage_V[keep], **kw)[0]
+
+
+def _fit_chunk(args: tuple[list[Spectrum], FitSettings]) -> list[list[SpectrumFit] | str]:
+    spectra, settings = args
+    return [fit_one(s, settings) for s in spectra]
+
+
+def fit_all(spectra: list[Spectrum], settings: FitSettings, jobs: int = 1,
+            progress=None) -> list[list[SpectrumFit] | str]:
+    """Fit every spectrum, over ``jobs`` processes (chunked), in input order."""
+    if jobs <= 1 or len(spectra) < 8:
+        out = []
+        for k, s in enumerate(spectra):
+            out.append(fit_one(s, settings))
+            if progress:
+                progress(k + 1, len(spectra))
+        return out
+    n_chunks = jobs * 4
+    size = math.ceil(len(spectra) / n_chunks)
+    chunks = [(spectra[i:i + size], settings) for i in range(0, len(spectra), size)]
+    out: list[list[SpectrumFit] | str] = []
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for part in pool.map(_fit_chunk, chunks):
+            out.extend(part)
+            if progress:
+                progress(len(out), len(spectra))
+    return out
+
+
+@dataclass
+class SampleAnalysis:
+    """Every fit of one run folder and the efficiencies derived from them."""
+
+    run: RunData
+    fits: dict[str, list[SpectrumFit]] = field(default_factory=dict)  #: file -> branch fits
+    failed_fits: list[dict[str, str]] = field(default_factory=list)
+    kittel: KittelFit | None = None
+    damping: DampingFit | None = None
+    angular: AngularFit | None = None
+    angular_frequency_GHz: float | None = None
+    amr: AmrFit | None = None
+    rf: RfCurrentCalibration | None = None
+    rf_power_dBm: float | None = None
+    efficiencies: Efficiencies | None = None
+    missing: list[str] = field(default_factory=list)  #: what could not be derived, and why
+
+    def to_dict(self) -> dict[str, Any]:
+        """The sample entry of ``stfmr analyze --json``."""
+
+        def q(value: float | None, stderr: float | None) -> dict[str, float] | None:
+            return None if value is None else {"value": float(value), "stderr": float(stderr)}
+
+        eff = self.efficiencies.to_dict() if self.efficiencies else {}
+        i0 = self.rf.I0_A(self.rf_power_dBm) if self.rf is not None and self.rf_power_dBm is not None else None
+        out = {
+            "name": self.run.name,
+            "folder": str(self.run.folder),
+            "xi_DL_E": eff.get("xi_DL_E"),
+            "xi_FL_Oe_E": eff.get("xi_FL_Oe_E"),
+            "xi_DL_j": eff.get("xi_DL_j"),
+            "T_DL_per_E": eff.get("T_DL_per_E"),
+            "T_FL_per_E": eff.get("T_FL_per_E"),
+            "mu0_M_eff_T": q(*_param(self.kittel, "mu0_Meff_T")),
+            "g": q(*_param(self.kittel, "g")),
+            "alpha": q(*_param(self.damping, "alpha")),
+            "dH0_mT": q(*_param(self.damping, "dH0_mT")),
+            "I_rf_peak_mA": None if i0 is None else {"value": i0[0] * 1e3, "stderr": i0[1] * 1e3},
+            "Delta_R_AMR_Ohm": q(*_param(self.amr, "delta_R_Ohm")),
+            "R_perp_Ohm": q(*_param(self.amr, "R_perp_Ohm")),
+            "V_S0_V": q(*_param(self.angular, "V_S0")) if self.angular else None,
+            "V_A0_V": q(*_param(self.angular, "V_A0")) if self.angular else None,
+            "angular_frequency_GHz": self.angular_frequency_GHz,
+            "spectra": len(self.run.spectra),
+            "failed_fits": self.failed_fits,
+            "skipped_files": self.run.skipped,
+            "missing": self.missing,
+            "sample": self.run.sample.to_dict() if self.run.sample else None,
+        }
+        return out
+
+
+def _param(fit: Any, name: str) -> tuple[float | None, float | None]:
+    if fit is None or name not in fit.names:
+        return None, None
+    return fit.values[name], fit.stderr[name]
+
+
+def analyze_run(run: RunData, settings: FitSettings = FitSettings(), jobs: int = 1, progress=None) -> SampleAnalysis:
+    """Run the whole chain on one run folder's data."""
+    result = SampleAnalysis(run)
+    for spectrum, fits in zip(run.spectra, fit_all(run.spectra, settings, jobs, progress)):
+        if isinstance(fits, str):
+            result.failed_fits.append({"file": spectrum.file, "reason": fits})
+        else:
+            result.fits[spectrum.file] = fits
+    _resonance(result)
+    _angular(result)
+    _calibrations(result)
+    _efficiencies(result)
+    return result
+
+
+def _positive(fits: list[SpectrumFit]) -> SpectrumFit | None:
+    return next((f for f in fits if f.polarity == 1), None)
+
+
+def _resonance(result: SampleAnalysis) -> None:
+    points = []
+    for s in result.run.spectra:
+        fit = _positive(result.fits.get(s.file, []))
+        if fit is not None and s.kind in ("frequency_sweep", "field_sweep", "spectrum", "angle_sweep"):
+            points.append((s.frequency_GHz, fit))
+    freqs = sorted({round(f, 9) for f, _ in points})
+    if len(freqs) < 2:
+        result.missing.append(f"Kittel and damping fits need spectra at 2 or more frequencies, got {len(freqs)}")
+        return
+    f = [p[0] for p in points]
+    try:
+        result.kittel = fit_kittel(f, [p[1].values["H_r"] for p in points],
+                                   sigma_mT=[p[1].stderr["H_r"] for p in points], fit_g=len(freqs) >= 3)
+        result.damping = fit_damping(f, [p[1].values["dH"] for p in points], g=result.kittel.values["g"],
+                                     sigma_mT=[p[1].stderr["dH"] for p in points])
+    except FitInputError as exc:
+        result.missing.append(f"Kittel/damping fit: {exc}")
+
+
+def _angular(result: SampleAnalysis) -> None:
+    by_freq: dict[float, list[Spectrum]] = {}
+    for s in result.run.spectra:
+        if s.file in result.fits and (s.kind in ("angle_sweep", "spectrum")):
+            by_freq.setdefault(round(s.frequency_GHz, 9), []).append(s)
+    candidates = {f: ss for f, ss in by_freq.items() if len({round(s.angle_deg, 6) for s in ss}) >= 3}
+    if not candidates:
+        result.missing.append("the angular fit needs spectra at 3 or more angles at one frequency")
+        return
+    f, spectra = max(candidates.items(), key=lambda kv: len(kv[1]))
+    phi, vs, va, ss, sa = [], [], [], [], []
+    for s in spectra:
+        for fit in result.fits[s.file]:
+            phi.append(s.angle_deg if fit.polarity == 1 else s.angle_deg + 180.0)
+            vs.append(fit.values["V_S"])
+            va.append(fit.values["V_A"])
+            ss.append(fit.stderr["V_S"])
+            sa.append(fit.stderr["V_A"])
+    try:
+        result.angular = fit_angular(phi, vs, va, sigma_S=ss, sigma_A=sa)
+        result.angular_frequency_GHz = f
+    except FitInputError as exc:
+        result.missing.append(f"angular fit at {f:g} GHz: {exc}")
+
+
+def _calibrations(result: SampleAnalysis) -> None:
+    run = result.run
+    if run.amr:
+        try:
+            amr = run.amr[0]
+            result.amr = fit_amr(amr.angle_deg, amr.resistance_Ohm)
+        except FitInputError as exc:
+            result.missing.append(f"AMR fit: {exc}")
+    else:
+        result.missing.append("no AMR measurement: Delta_R_AMR unknown")
+    f = result.angular_frequency_GHz
+    if f is None:
+        return
+    cal = next((c for c in run.rf_calibrations if abs(c.frequency_GHz - f) < 1e-6), None)
+    if cal is None:
+        result.missing.append(f"no rf calibration at {f:g} GHz: I_0 unknown")
+        return
+    try:
+        result.rf = calibrate_rf_current(cal.I_dc_mA, cal.R_dc_Ohm, cal.power_dBm, cal.R_rf_Ohm, freq_GHz=f)
+    except FitInputError as exc:
+        result.missing.append(f"rf calibration at {f:g} GHz: {exc}")
+        return
+    powers = {round(s.power_dBm, 6) for s in run.spectra if abs(s.frequency_GHz - f) < 1e-6 and s.file in result.fits}
+    result.rf_power_dBm = max(powers) if powers else None
+
+
+def _efficiencies(result: SampleAnalysis) -> None:
+    if None in (result.angular, result.kittel, result.amr, result.rf, result.rf_power_dBm) \
+            or result.run.sample is None:
+        if result.run.sample is None:
+            result.missing.append("no sample metadata (M_s*t_FM, length): efficiencies not computed")
+        return
+    f = result.angular_frequency_GHz
+    at_f = [(s, _positive(result.fits[s.file])) for s in result.run.spectra
+            if s.file in result.fits and abs(s.frequency_GHz - f) < 1e-6 and s.kind in ("angle_sweep", "spectrum")]
+    # H_r and dH from the spectrum with the strongest signal at that frequency
+    spectrum_fit = max((fit for _, fit in at_f if fit is not None),
+                       key=lambda fit: abs(fit.values["V_S"]) / fit.stderr["V_S"])
+    try:
+        result.efficiencies = efficiencies_from_fits(
+            angular=result.angular, spectrum=spectrum_fit, kittel=result.kittel,
+            I0_A=result.rf.I0(result.rf_power_dBm), amr=result.amr,
+            R_Ohm=result.amr.ufloats()["R_perp_Ohm"], sample=result.run.sample)
+    except FitInputError as exc:
+        result.missing.append(f"efficiencies: {exc}")
+
+
+_THICKNESS = re.compile(r"Ta-?B\((?P<t>[\d.]+)\)")
+
+
+def sink_thickness_nm(stack: str) -> float | None:
+    """The spin-sink (Ta-B) thickness in nm from a stack string like 'Ta-B(3)/Ni-Fe(5)/MgO'."""
+    m = _THICKNESS.search(stack or "")
+    return float(m.group("t")) if m else None

@@ -1,0 +1,202 @@
+"""The report of ``stfmr analyze --report``: a tidy CSV of every fit, the JSON, and the paper's figures.
+
+Figures use matplotlib's object API (no pyplot state), so they are safe from
+any thread, and are written as PNG and PDF:
+
+- ``spectra``: V_FMR(H) at the angular frequency with fits and their S and A parts (Fig. 3b,c);
+- ``angular``: V_S and V_A against phi with the cos^2(phi)*sin(phi) fits (Fig. 3d,e);
+- ``amr``: R(phi) with its fit;
+- ``kittel``: H_r(f) and dH(f) with the Kittel and damping fits;
+- ``model``: measured efficiencies beside the gradient model's cases (Fig. 4h);
+- ``thickness`` (several run folders differing in the Ta-B thickness): xi against t
+  with the A-B difference (Fig. 5c,d).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from stfmr.analysis.characterize import SampleAnalysis, sink_thickness_nm
+from stfmr.analysis.lineshape import shape_terms
+
+
+def _save(fig: Figure, out: Path, name: str) -> list[Path]:
+    paths = [out / f"{name}.png", out / f"{name}.pdf"]
+    fig.tight_layout()
+    for p in paths:
+        fig.savefig(p, dpi=120)
+    return paths
+
+
+def write_fit_table(results: list[SampleAnalysis], path: Path) -> None:
+    """One row per fitted branch: file, sample, f, phi, P, polarity, every parameter with stderr."""
+    names = ["H_r", "dH", "V_S", "V_A", "V_0", "V_1"]
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["sample", "file", "kind", "Frequency (GHz)", "Angle (deg)", "Power (dBm)", "I_dc (mA)",
+                    "polarity"] + [c for n in names for c in (n, f"{n}_stderr")] + ["redchi"])
+        for r in results:
+            for s in r.run.spectra:
+                for fit in r.fits.get(s.file, []):
+                    w.writerow([r.run.name, s.file, s.kind, s.frequency_GHz, s.angle_deg, s.power_dBm,
+                                s.dc_current_mA, fit.polarity]
+                               + [x for n in names for x in (fit.values[n], fit.stderr[n])] + [fit.redchi])
+
+
+def spectra_figure(r: SampleAnalysis) -> Figure | None:
+    f = r.angular_frequency_GHz
+    chosen = [s for s in r.run.spectra if s.file in r.fits and (f is None or abs(s.frequency_GHz - f) < 1e-6)]
+    chosen = sorted(chosen, key=lambda s: abs(s.angle_deg - 45.0))[:2]
+    if not chosen:
+        return None
+    fig = Figure(figsize=(5 * len(chosen), 3.6))
+    for k, s in enumerate(chosen):
+        ax = fig.add_subplot(1, len(chosen), k + 1)
+        ax.plot(s.field_mT, s.voltage_V * 1e6, ".", ms=3, color="0.4", label="data")
+        for fit in r.fits[s.file]:
+            branch = np.sign(s.field_mT) == fit.polarity
+            h = np.sort(s.field_mT[branch])
+            S, A = shape_terms(h, fit.values["H_r"], fit.values["dH"])
+            ax.plot(h, fit.evaluate(h) * 1e6, "k-", lw=1)
+            ax.plot(h, fit.values["V_S"] * S * 1e6, "r-", lw=1, label="V_S" if fit.polarity == 1 else None)
+            ax.plot(h, fit.values["V_A"] * A * 1e6, "b-", lw=1, label="V_A" if fit.polarity == 1 else None)
+        ax.set_xlabel("Field (mT)")
+        ax.set_ylabel("V_FMR (uV)")
+        ax.set_title(f"{r.run.name}: {s.frequency_GHz:g} GHz, {s.angle_deg:g} deg")
+        ax.legend(fontsize=8)
+    return fig
+
+
+def angular_figure(r: SampleAnalysis) -> Figure | None:
+    if r.angular is None:
+        return None
+    f = r.angular_frequency_GHz
+    fig = Figure(figsize=(9, 3.6))
+    phi_fine = np.linspace(0, 360, 361)
+    for k, comp in enumerate(("S", "A")):
+        ax = fig.add_subplot(1, 2, k + 1)
+        for s in r.run.spectra:
+            if s.file in r.fits and abs(s.frequency_GHz - f) < 1e-6:
+                for fit in r.fits[s.file]:
+                    phi = (s.angle_deg if fit.polarity == 1 else s.angle_deg + 180.0) % 360
+                    ax.errorbar(phi, fit.values[f"V_{comp}"] * 1e6, fit.stderr[f"V_{comp}"] * 1e6, fmt="o",
+                                ms=3, color="C0" if fit.polarity == 1 else "C1")
+        ax.plot(phi_fine, r.angular.evaluate(phi_fine, comp) * 1e6, "k-", lw=1)
+        ax.set_xlabel("phi (deg)")
+        ax.set_ylabel(f"V_{comp} (uV)")
+        ax.set_title(f"{r.run.name}: V_{comp}(phi) at {f:g} GHz")
+    return fig
+
+
+def amr_figure(r: SampleAnalysis) -> Figure | None:
+    if r.amr is None or not r.run.amr:
+        return None
+    a = r.run.amr[0]
+    fig = Figure(figsize=(5, 3.6))
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot(a.angle_deg, a.resistance_Ohm, "o", ms=3)
+    fine = np.linspace(a.angle_deg.min(), a.angle_deg.max(), 361)
+    ax.plot(fine, r.amr.resistance_Ohm(fine), "k-", lw=1)
+    ax.set_xlabel("phi (deg)")
+    ax.set_ylabel("R (Ohm)")
+    ax.set_title(f"{r.run.name}: AMR, Delta_R = {r.amr.values['delta_R_Ohm']:.3g} Ohm")
+    return fig
+
+
+def kittel_figure(r: SampleAnalysis) -> Figure | None:
+    if r.kittel is None:
+        return None
+    fig = Figure(figsize=(9, 3.6))
+    ax1, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    for s in r.run.spectra:
+        for fit in r.fits.get(s.file, []):
+            if fit.polarity == 1:
+                ax1.errorbar(s.frequency_GHz, fit.values["H_r"], fit.stderr["H_r"], fmt="o", ms=3, color="C0")
+                ax2.errorbar(s.frequency_GHz, fit.values["dH"], fit.stderr["dH"], fmt="o", ms=3, color="C0")
+    freqs = [s.frequency_GHz for s in r.run.spectra]
+    f = np.linspace(min(freqs) * 0.9, max(freqs) * 1.05, 200)
+    ax1.plot(f, r.kittel.resonance_field_mT(f), "k-", lw=1)
+    ax1.set(xlabel="f (GHz)", ylabel="H_r (mT)",
+            title=f"Kittel: mu0*M_eff = {r.kittel.values['mu0_Meff_T']:.4g} T")
+    if r.damping is not None:
+        ax2.plot(f, r.damping.linewidth_mT(f), "k-", lw=1)
+        ax2.set_title(f"damping: alpha = {r.damping.values['alpha']:.4g}")
+    ax2.set(xlabel="f (GHz)", ylabel="dH (mT)")
+    return fig
+
+
+def model_figure(results: list[SampleAnalysis], out: Path) -> list[Path]:
+    """The gradient model's cases beside the measured efficiencies (Fig. 4h)."""
+    from stfmr.analysis.gradient.cases import CASE_NAMES, run_cases
+    from stfmr.analysis.gradient.compare import MeasuredDataError, measured_from_dict
+    from stfmr.analysis.gradient.compositions import load_compositions
+    from stfmr.analysis.gradient.plot import plot_model
+
+    samples = [r.to_dict() for r in results if r.efficiencies is not None]
+    try:
+        measured = measured_from_dict({"samples": samples}) if samples else []
+    except MeasuredDataError:
+        measured = []  # sample names that say neither A, B nor reference: the model alone
+    cases = run_cases(list(CASE_NAMES), load_compositions())
+    paths = []
+    for suffix in ("png", "pdf"):
+        path = out / f"model.{suffix}"
+        plot_model(cases, path, measured=measured)
+        paths.append(path)
+    return paths
+
+
+def thickness_figure(results: list[SampleAnalysis]) -> Figure | None:
+    """xi_DL^E and xi_FL+Oe^E against the Ta-B thickness, type A, type B and A-B (Fig. 5c,d)."""
+    rows = []
+    for r in results:
+        t = sink_thickness_nm(r.run.sample.stack) if r.run.sample else None
+        if t is not None and r.efficiencies is not None:
+            rows.append((r.run.name, t, r.efficiencies))
+    if len({t for _, t, _ in rows}) < 2:
+        return None
+    fig = Figure(figsize=(9, 3.6))
+    for k, (key, label) in enumerate((("xi_DL_E", "xi_DL^E"), ("xi_FL_Oe_E", "xi_FL+Oe^E"))):
+        ax = fig.add_subplot(1, 2, k + 1)
+        groups: dict[str, list[tuple[float, float, float]]] = {}
+        for name, t, eff in rows:
+            kind = "A" if "A" in name.split("-")[-1] else "B" if "B" in name.split("-")[-1] else name
+            groups.setdefault(kind, []).append((t, eff.value(key), eff.stderr(key)))
+        for kind, pts in sorted(groups.items()):
+            pts.sort()
+            ax.errorbar([p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts], fmt="o-", ms=4,
+                        label=f"type {kind}")
+        if "A" in groups and "B" in groups:
+            a, b = dict((p[0], p) for p in groups["A"]), dict((p[0], p) for p in groups["B"])
+            ts = sorted(set(a) & set(b))
+            ax.errorbar(ts, [a[t][1] - b[t][1] for t in ts], [np.hypot(a[t][2], b[t][2]) for t in ts],
+                        fmt="s--", ms=4, color="k", label="A - B")
+        ax.axhline(0, color="0.7", lw=0.8)
+        ax.set(xlabel="Ta-B thickness (nm)", ylabel=f"{label} (Ohm^-1 m^-1)")
+        ax.legend(fontsize=8)
+    return fig
+
+
+def write_report(results: list[SampleAnalysis], out: Path, summary: dict[str, Any]) -> list[Path]:
+    """Write the CSV, the JSON and every figure the data allow; return the paths written."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "fits.csv", out / "analysis.json"]
+    write_fit_table(results, written[0])
+    written[1].write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    for r in results:
+        tag = r.run.name.replace("/", "_")
+        for name, fig in (("spectra", spectra_figure(r)), ("angular", angular_figure(r)),
+                          ("amr", amr_figure(r)), ("kittel", kittel_figure(r))):
+            if fig is not None:
+                written += _save(fig, out, f"{name}_{tag}")
+    written += model_figure(results, out)
+    fig = thickness_figure(results)
+    if fig is not None:
+        written += _save(fig, out, "thickness")
+    return written

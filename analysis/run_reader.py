@@ -1,0 +1,188 @@
+"""Read a run folder (stfmr's, or a foreign folder of Results files) into measurements.
+
+With a manifest, every complete entry is read and grouped by its step; files
+the manifest marks incomplete, failed or aborted are listed as skipped, and so
+is any file in the folder the manifest does not index (e.g. one copied in from
+another run). Without a manifest, every ``*.csv`` is read and sorted by its
+columns (spectrum, AMR, rf calibration) and its header parameters. A file that
+cannot be read, or that holds fewer rows than its parameters promise
+(truncated), is reported by name and skipped: never fatal to the others.
+Raw files are only ever read.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stfmr.analysis.datafile import DataFileError, read_datafile
+from stfmr.analysis.sample import SampleMetadata
+
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class Spectrum:
+    """One spectrum file: V_FMR (V) against the measured field (mT)."""
+
+    file: str
+    kind: str  #: sequence step kind ("angle_sweep", "frequency_sweep", "field_sweep", or "spectrum")
+    frequency_GHz: float
+    angle_deg: float
+    power_dBm: float
+    dc_current_mA: float
+    field_mT: np.ndarray
+    set_field_mT: np.ndarray
+    voltage_V: np.ndarray
+
+
+@dataclass
+class AmrData:
+    file: str
+    angle_deg: np.ndarray
+    resistance_Ohm: np.ndarray
+
+
+@dataclass
+class RfCalibrationData:
+    file: str
+    frequency_GHz: float
+    I_dc_mA: np.ndarray
+    R_dc_Ohm: np.ndarray
+    power_dBm: np.ndarray
+    R_rf_Ohm: np.ndarray
+
+
+@dataclass
+class RunData:
+    """Everything usable in one run folder, and what was skipped and why."""
+
+    folder: Path
+    name: str
+    sample: SampleMetadata | None
+    spectra: list[Spectrum] = field(default_factory=list)
+    amr: list[AmrData] = field(default_factory=list)
+    rf_calibrations: list[RfCalibrationData] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)  #: {"file", "reason"}
+
+    def skip(self, file: str, reason: str) -> None:
+        self.skipped.append({"file": file, "reason": reason})
+
+
+_NUMBER = re.compile(r"^\s*([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)")
+
+
+def _header_number(header: dict[str, str], name: str, default: float = float("nan")) -> float:
+    m = _NUMBER.match(header.get(name, ""))
+    return float(m.group(1)) if m else default
+
+
+def _classify(columns: list[str]) -> str | None:
+    if "V_FMR (V)" in columns and "Field (mT)" in columns:
+        return "spectrum"
+    if "Resistance (ohm)" in columns and "RF on" in columns:
+        return "rf_calibration"
+    if "Resistance (ohm)" in columns and "Angle (deg)" in columns:
+        return "amr"
+    return None
+
+
+def _expected_rows(kind: str, header: dict[str, str]) -> float:
+    """Rows a complete file holds according to its own parameters (nan if unknown)."""
+    if kind == "spectrum":
+        n = _header_number(header, "Field points")
+        return n * (2 if header.get("Both branches", "").startswith("True") else 1)
+    if kind == "amr":
+        return _header_number(header, "Angle points")
+    if kind == "rf_calibration":
+        return 2 * (_header_number(header, "DC current points") - 1) + _header_number(header, "Power points")
+    return float("nan")
+
+
+def read_file(run: RunData, path: Path, step_kind: str | None) -> None:
+    """Read one file into ``run`` (or record why it was skipped)."""
+    try:
+        data = read_datafile(path)
+    except (DataFileError, OSError, ValueError) as exc:
+        run.skip(path.name, f"unreadable: {exc}")
+        return
+    kind = _classify(data.names)
+    if kind is None:
+        run.skip(path.name, "not a spectrum, AMR or rf-calibration file (columns: " + ", ".join(data.names) + ")")
+        return
+    expected = _expected_rows(kind, data.header)
+    if np.isfinite(expected) and len(data) < expected:
+        run.skip(path.name, f"truncated: {len(data)} of {int(expected)} rows")
+        return
+    if len(data) == 0:
+        run.skip(path.name, "no data rows")
+        return
+    c = data.columns
+    if kind == "spectrum":
+        run.spectra.append(Spectrum(
+            file=path.name, kind=step_kind or "spectrum",
+            frequency_GHz=float(np.nanmedian(c["Frequency (GHz)"])) if "Frequency (GHz)" in c
+            else _header_number(data.header, "Frequency"),
+            angle_deg=float(np.nanmedian(c["Angle (deg)"])) if "Angle (deg)" in c
+            else _header_number(data.header, "Angle"),
+            power_dBm=float(np.nanmedian(c["Power (dBm)"])) if "Power (dBm)" in c
+            else _header_number(data.header, "Power"),
+            dc_current_mA=float(np.nanmedian(c["I_dc (mA)"])) if "I_dc (mA)" in c else 0.0,
+            field_mT=c["Field (mT)"], set_field_mT=c.get("Field set (mT)", c["Field (mT)"]),
+            voltage_V=c["V_FMR (V)"]))
+    elif kind == "amr":
+        run.amr.append(AmrData(path.name, c["Angle (deg)"], c["Resistance (ohm)"]))
+    else:
+        dc = c["RF on"] == 0
+        run.rf_calibrations.append(RfCalibrationData(
+            path.name, float(np.nanmedian(c["Frequency (GHz)"])), c["I_dc (mA)"][dc], c["Resistance (ohm)"][dc],
+            c["Power (dBm)"][~dc], c["Resistance (ohm)"][~dc]))
+
+
+def _sample_from_header(path: Path) -> SampleMetadata | None:
+    try:
+        text = read_datafile(path).header.get("Sample", "")
+        return SampleMetadata.from_dict(json.loads(text)) if text else None
+    except (DataFileError, OSError, ValueError):
+        return None
+
+
+def read_run(folder: str | Path) -> RunData:
+    """Read a run folder (with or without a manifest)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such run folder")
+    manifest_path = folder / MANIFEST
+    files = sorted(p for p in folder.glob("*.csv"))
+    if manifest_path.exists():
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{manifest_path}: unreadable manifest: {exc}") from exc
+        sample = SampleMetadata.from_dict(manifest["sample"]) if manifest.get("sample") else None
+        run = RunData(folder, sample.name if sample else folder.name, sample)
+        indexed = set()
+        for entry in manifest.get("entries", []):
+            indexed.add(entry["file"])
+            if entry["status"] != "complete":
+                run.skip(entry["file"], f"{entry['status']} in the manifest")
+                continue
+            path = folder / entry["file"]
+            if not path.exists():
+                run.skip(entry["file"], "listed in the manifest but missing")
+                continue
+            read_file(run, path, entry["kind"])
+        for path in files:
+            if path.name not in indexed:
+                run.skip(path.name, "not in the manifest (a file from another run or step): not analysed")
+        return run
+    sample = next((s for s in map(_sample_from_header, files) if s is not None), None)
+    run = RunData(folder, sample.name if sample else folder.name, sample)
+    for path in files:
+        read_file(run, path, None)
+    return run

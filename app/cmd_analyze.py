@@ -1,0 +1,80 @@
+"""``stfmr analyze``: run folders into efficiencies, tables and the paper's figures."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+HELP = "analyse run folders: fits, Kittel, damping, AMR, rf current, torque efficiencies, report"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR", help="run folder(s) of stfmr run")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--report", type=Path, metavar="OUT_DIR", help="write fits.csv, analysis.json and figures")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for the spectrum fits")
+    parser.add_argument("--window-mT", type=float, help="refit each spectrum within H_r +- window/2 (mT)")
+    parser.add_argument("--no-slope", action="store_true", help="no background slope V_1")
+    parser.add_argument("--derivative", action="store_true", help="field-modulated (dV/dH) spectra")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from stfmr.analysis.characterize import FitSettings, analyze_run
+    from stfmr.analysis.run_reader import read_run
+
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.window_mT is not None and args.window_mT <= 0:
+        raise ValueError(f"--window-mT must be positive, got {args.window_mT}")
+    settings = FitSettings(window_mT=args.window_mT, slope=not args.no_slope, derivative=args.derivative)
+    show = not args.quiet and sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if show:
+            sys.stderr.write(f"\r  fitting spectra: {done}/{total}")
+            sys.stderr.flush()
+
+    results = []
+    for folder in args.run_dirs:
+        run_data = read_run(folder)
+        results.append(analyze_run(run_data, settings, jobs=args.jobs, progress=progress))
+        if show:
+            sys.stderr.write("\n")
+    summary = {"samples": [r.to_dict() for r in results]}
+    if args.report:
+        from stfmr.analysis.figures import write_report
+
+        written = write_report(results, args.report, summary)
+        if not args.json:
+            print(f"report: {len(written)} files in {args.report}")
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        for r in results:
+            _print_summary(r.to_dict())
+    return 0
+
+
+def _fmt(q: dict | None, scale: float = 1.0, unit: str = "") -> str:
+    return "n/a" if q is None else f"{q['value'] * scale:.5g} +- {q['stderr'] * scale:.2g}{unit}"
+
+
+def _print_summary(d: dict) -> None:
+    print(f"{d['name']} ({d['folder']}): {d['spectra']} spectra")
+    print(f"  xi_DL^E      {_fmt(d['xi_DL_E'], unit=' Ohm^-1 m^-1')}")
+    print(f"  xi_FL+Oe^E   {_fmt(d['xi_FL_Oe_E'], unit=' Ohm^-1 m^-1')}")
+    print(f"  xi_DL^j      {_fmt(d['xi_DL_j'], 100, ' %')}")
+    print(f"  mu0*M_eff    {_fmt(d['mu0_M_eff_T'], unit=' T')}")
+    print(f"  alpha        {_fmt(d['alpha'])}")
+    print(f"  I_rf (peak)  {_fmt(d['I_rf_peak_mA'], unit=' mA')}")
+    print(f"  Delta_R_AMR  {_fmt(d['Delta_R_AMR_Ohm'], unit=' Ohm')}")
+    for f in d["failed_fits"]:
+        print(f"  not fitted: {f['file']}: {f['reason']}")
+    for s in d["skipped_files"]:
+        print(f"  skipped: {s['file']}: {s['reason']}")
+    for m in d["missing"]:
+        print(f"  missing: {m}")

@@ -1,0 +1,130 @@
+"""`stfmr analyze` on run folders measured by the real runner on the virtual bench."""
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from stfmr.analysis.characterize import FitSettings, analyze_run
+from stfmr.analysis.run_reader import read_run
+from stfmr.app import cli
+from stfmr.instruments.bench import open_simulated_bench
+from stfmr.instruments.sim.sample import VirtualSample
+from stfmr.procedures.runner import run_sequence
+from stfmr.procedures.sequence import parse_sequence
+
+ROOT = Path(__file__).resolve().parents[2]
+SEQUENCE = (ROOT / "examples/sequences/full-characterization.toml").read_text()
+
+
+def characterize(preset: str, out: Path) -> Path:
+    """Measure the full characterization of a preset with the headless runner."""
+    meta = VirtualSample.preset(preset).metadata()
+    text = SEQUENCE.replace('name = "type-A"', f'name = "{preset}"').replace(
+        "resistivity_uOhm_cm = 67.0", f"resistivity_uOhm_cm = {meta.resistivity_uOhm_cm}")
+    bench = open_simulated_bench(preset)
+    outcome = run_sequence(parse_sequence(text, f"{preset}.toml", bench.limits), bench, out, progress=None)
+    assert outcome.state == "finished"
+    return out
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("runs")
+    return {p: characterize(p, base / p) for p in ("type-A", "type-B")}
+
+
+@pytest.mark.parametrize("preset, signs", [("type-A", (1, 1)), ("type-B", (-1, -1))])
+def test_efficiencies_come_back_within_three_sigma_and_five_percent(runs, capsys, preset, signs):
+    assert cli.main(["analyze", str(runs[preset]), "--json", "--jobs", "1"]) == 0
+    sample = json.loads(capsys.readouterr().out)["samples"][0]
+    truth = VirtualSample.preset(preset)
+    for key, true, sign in (("xi_DL_E", truth.xi_DL_E, signs[0]), ("xi_FL_Oe_E", truth.xi_FL_E, signs[1])):
+        value, stderr = sample[key]["value"], sample[key]["stderr"]
+        assert value * sign > 0, f"{key} has the wrong sign"
+        assert abs(value - true) < 3 * stderr, f"{key} = {value} +- {stderr}, preset {true}"
+        assert abs(value / true - 1) < 0.05
+    for key in ("xi_DL_j", "mu0_M_eff_T", "alpha", "I_rf_peak_mA", "Delta_R_AMR_Ohm"):
+        assert set(sample[key]) == {"value", "stderr"} and sample[key]["stderr"] > 0
+    assert sample["mu0_M_eff_T"]["value"] == pytest.approx(truth.mu0_Meff_T, rel=0.01)
+    assert sample["alpha"]["value"] == pytest.approx(truth.alpha, rel=0.02)
+    assert sample["spectra"] == 29
+    # phi = 0, 90, 180, 270: no spin-Hall signal, so no resonance to fit, and each is named
+    assert len(sample["failed_fits"]) == 4 and all("no resonance" in f["reason"] for f in sample["failed_fits"])
+
+
+def test_a_truncated_file_and_a_foreign_file_are_named_and_the_rest_analysed(runs, tmp_path, capsys):
+    folder = tmp_path / "damaged"
+    shutil.copytree(runs["type-A"], folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    victim = next(e["file"] for e in manifest["entries"] if e["label"] == "10GHz_30deg")
+    lines = (folder / victim).read_text().splitlines(keepends=True)
+    (folder / victim).write_text("".join(lines[: len(lines) // 2]))  # a crash mid-write
+    foreign = "0099_frequency_sweep_12GHz_45deg.csv"
+    shutil.copy(runs["type-B"] / next(e["file"] for e in json.loads((runs["type-B"] / "manifest.json")
+                                      .read_text())["entries"] if e["label"] == "12GHz_45deg"), folder / foreign)
+    assert cli.main(["analyze", str(folder), "--json", "--jobs", "1"]) == 0
+    sample = json.loads(capsys.readouterr().out)["samples"][0]
+    skipped = {s["file"]: s["reason"] for s in sample["skipped_files"]}
+    assert "truncated" in skipped[victim]
+    assert "not in the manifest" in skipped[foreign]
+    assert sample["spectra"] == 28 and sample["xi_DL_E"]["value"] > 0
+
+
+def test_a_folder_without_manifest_is_grouped_by_its_files(runs, tmp_path):
+    folder = tmp_path / "foreign"
+    shutil.copytree(runs["type-A"], folder)
+    (folder / "manifest.json").unlink()
+    result = analyze_run(read_run(folder))
+    assert result.run.sample is not None and result.run.sample.name == "type-A"
+    assert result.efficiencies is not None
+    assert result.efficiencies.value("xi_DL_E") == pytest.approx(32700, rel=0.05)
+
+
+def test_parallel_jobs_give_the_same_fits_and_reanalysis_leaves_raw_files_alone(runs):
+    folder = runs["type-A"]
+    digest = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+    one = analyze_run(read_run(folder), jobs=1).to_dict()
+    two = analyze_run(read_run(folder), jobs=2).to_dict()
+    assert one["xi_DL_E"] == two["xi_DL_E"] and one["alpha"] == two["alpha"]
+    windowed = analyze_run(read_run(folder), FitSettings(window_mT=40.0, slope=False)).to_dict()
+    assert windowed["xi_DL_E"]["value"] == pytest.approx(one["xi_DL_E"]["value"], rel=0.05)
+    assert windowed["xi_DL_E"]["value"] != one["xi_DL_E"]["value"]
+    assert digest == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+
+
+def test_the_report_holds_every_figure(runs, tmp_path):
+    out = tmp_path / "report"
+    assert cli.main(["analyze", str(runs["type-A"]), str(runs["type-B"]), "--report", str(out), "--jobs", "1",
+                     "--quiet"]) == 0
+    for name in ("spectra", "angular", "amr", "kittel"):
+        for preset in ("type-A", "type-B"):
+            for suffix in ("png", "pdf"):
+                assert (out / f"{name}_{preset}.{suffix}").stat().st_size > 5000
+    for suffix in ("png", "pdf"):
+        assert (out / f"model.{suffix}").stat().st_size > 5000
+    rows = (out / "fits.csv").read_text().splitlines()
+    assert len(rows) == 1 + 2 * (5 + 2 * 20)  # header + per sample 5 frequency + 20 angles x 2 branches
+    assert json.loads((out / "analysis.json").read_text())["samples"][1]["name"] == "type-B"
+
+
+def test_xi_against_sink_thickness_with_the_a_minus_b_difference(runs, tmp_path):
+    folders = []
+    for t in (1, 3):
+        for preset in ("type-A", "type-B"):
+            folder = tmp_path / f"{preset}-{t}nm"
+            shutil.copytree(runs[preset], folder)
+            manifest = json.loads((folder / "manifest.json").read_text())
+            manifest["sample"]["stack"] = f"Ta-B({t})/Ni-Fe(5)/MgO"
+            (folder / "manifest.json").write_text(json.dumps(manifest))
+            folders.append(str(folder))
+    out = tmp_path / "report"
+    assert cli.main(["analyze", *folders, "--report", str(out), "--jobs", "1", "--quiet"]) == 0
+    assert (out / "thickness.png").stat().st_size > 5000 and (out / "thickness.pdf").stat().st_size > 5000
+
+
+def test_a_missing_run_folder_is_bad_input(tmp_path, capsys):
+    assert cli.main(["analyze", str(tmp_path / "nope")]) == cli.EXIT_BAD_INPUT
+    assert "no such run folder" in capsys.readouterr().err
