@@ -119,8 +119,11 @@ def read_datafile(path: str | Path) -> DataFile:
         raise DataFileError(f"{path}: the table has column names but no rows")
     columns: dict[str, np.ndarray] = {}
     for name in frame.columns:
-        values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
         raw = frame[name]
+        if raw.dtype.kind in "fiub":  # parsed as numbers already: nothing to check
+            columns[str(name).strip()] = raw.to_numpy(dtype=float)
+            continue
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
         blank = raw.isna().to_numpy() | raw.astype(str).str.strip().str.lower().isin(["nan", ""]).to_numpy()
         bad = np.isnan(values) & ~blank
         if bad.any():

@@ -104,27 +104,26 @@ def _expected_rows(kind: str, header: dict[str, str]) -> float:
     return float("nan")
 
 
-def read_file(run: RunData, path: Path, step_kind: str | None) -> None:
-    """Read one file into ``run`` (or record why it was skipped)."""
+Measurement = Spectrum | AmrData | RfCalibrationData
+
+
+def load_file(path: Path, step_kind: str | None) -> Measurement | str:
+    """Read one file; a string says why it cannot be used."""
     try:
         data = read_datafile(path)
     except (DataFileError, OSError, ValueError) as exc:
-        run.skip(path.name, f"unreadable: {exc}")
-        return
+        return f"unreadable: {exc}"
     kind = _classify(data.names)
     if kind is None:
-        run.skip(path.name, "not a spectrum, AMR or rf-calibration file (columns: " + ", ".join(data.names) + ")")
-        return
+        return "not a spectrum, AMR or rf-calibration file (columns: " + ", ".join(data.names) + ")"
     expected = _expected_rows(kind, data.header)
     if np.isfinite(expected) and len(data) < expected:
-        run.skip(path.name, f"truncated: {len(data)} of {int(expected)} rows")
-        return
+        return f"truncated: {len(data)} of {int(expected)} rows"
     if len(data) == 0:
-        run.skip(path.name, "no data rows")
-        return
+        return "no data rows"
     c = data.columns
     if kind == "spectrum":
-        run.spectra.append(Spectrum(
+        return Spectrum(
             file=path.name, kind=step_kind or "spectrum",
             frequency_GHz=float(np.nanmedian(c["Frequency (GHz)"])) if "Frequency (GHz)" in c
             else _header_number(data.header, "Frequency"),
@@ -134,14 +133,40 @@ def read_file(run: RunData, path: Path, step_kind: str | None) -> None:
             else _header_number(data.header, "Power"),
             dc_current_mA=float(np.nanmedian(c["I_dc (mA)"])) if "I_dc (mA)" in c else 0.0,
             field_mT=c["Field (mT)"], set_field_mT=c.get("Field set (mT)", c["Field (mT)"]),
-            voltage_V=c["V_FMR (V)"]))
-    elif kind == "amr":
-        run.amr.append(AmrData(path.name, c["Angle (deg)"], c["Resistance (ohm)"]))
+            voltage_V=c["V_FMR (V)"])
+    if kind == "amr":
+        return AmrData(path.name, c["Angle (deg)"], c["Resistance (ohm)"])
+    dc = c["RF on"] == 0
+    return RfCalibrationData(path.name, float(np.nanmedian(c["Frequency (GHz)"])), c["I_dc (mA)"][dc],
+                             c["Resistance (ohm)"][dc], c["Power (dBm)"][~dc], c["Resistance (ohm)"][~dc])
+
+
+def _load_pair(args: tuple[Path, str | None]) -> Measurement | str:
+    return load_file(*args)
+
+
+def _add(run: RunData, path: Path, loaded: Measurement | str) -> None:
+    if isinstance(loaded, str):
+        run.skip(path.name, loaded)
+    elif isinstance(loaded, Spectrum):
+        run.spectra.append(loaded)
+    elif isinstance(loaded, AmrData):
+        run.amr.append(loaded)
     else:
-        dc = c["RF on"] == 0
-        run.rf_calibrations.append(RfCalibrationData(
-            path.name, float(np.nanmedian(c["Frequency (GHz)"])), c["I_dc (mA)"][dc], c["Resistance (ohm)"][dc],
-            c["Power (dBm)"][~dc], c["Resistance (ohm)"][~dc]))
+        run.rf_calibrations.append(loaded)
+
+
+def _load_all(run: RunData, items: list[tuple[Path, str | None]], jobs: int) -> None:
+    """Read files in order, over ``jobs`` processes when there are many."""
+    if jobs > 1 and len(items) >= 32:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            loaded = list(pool.map(_load_pair, items, chunksize=max(1, len(items) // (4 * jobs))))
+    else:
+        loaded = [load_file(p, k) for p, k in items]
+    for (path, _), item in zip(items, loaded):
+        _add(run, path, item)
 
 
 def _sample_from_header(path: Path) -> SampleMetadata | None:
@@ -152,8 +177,8 @@ def _sample_from_header(path: Path) -> SampleMetadata | None:
         return None
 
 
-def read_run(folder: str | Path) -> RunData:
-    """Read a run folder (with or without a manifest)."""
+def read_run(folder: str | Path, jobs: int = 1) -> RunData:
+    """Read a run folder (with or without a manifest), over ``jobs`` processes."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such run folder")
@@ -167,6 +192,7 @@ def read_run(folder: str | Path) -> RunData:
         sample = SampleMetadata.from_dict(manifest["sample"]) if manifest.get("sample") else None
         run = RunData(folder, sample.name if sample else folder.name, sample)
         indexed = set()
+        items = []
         for entry in manifest.get("entries", []):
             indexed.add(entry["file"])
             if entry["status"] != "complete":
@@ -176,13 +202,13 @@ def read_run(folder: str | Path) -> RunData:
             if not path.exists():
                 run.skip(entry["file"], "listed in the manifest but missing")
                 continue
-            read_file(run, path, entry["kind"])
+            items.append((path, entry["kind"]))
+        _load_all(run, items, jobs)
         for path in files:
             if path.name not in indexed:
                 run.skip(path.name, "not in the manifest (a file from another run or step): not analysed")
         return run
     sample = next((s for s in map(_sample_from_header, files) if s is not None), None)
     run = RunData(folder, sample.name if sample else folder.name, sample)
-    for path in files:
-        read_file(run, path, None)
+    _load_all(run, [(p, None) for p in files], jobs)
     return run

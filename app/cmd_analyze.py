@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     results = []
     for folder in args.run_dirs:
-        run_data = read_run(folder)
+        run_data = read_run(folder, jobs=args.jobs)
         results.append(analyze_run(run_data, settings, jobs=args.jobs, progress=progress))
         if show:
             sys.stderr.write("\n")
