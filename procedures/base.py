@@ -43,6 +43,8 @@ class BenchProcedure(Procedure):
     bench: Any = None
     #: called with each live fit result (list of SpectrumFit) as points arrive
     on_fit: Callable[[list], None] | None = None
+    #: called with one-line safety states ("ramping magnet to zero", "magnet at zero")
+    on_status: Callable[[str], None] | None = None
 
     def startup(self) -> None:
         if self.bench is None:
@@ -50,6 +52,8 @@ class BenchProcedure(Procedure):
         self.error: BaseException | None = None
         self.safety_problems: list[str] = []
         self.guard = SafetyGuard(self.bench, should_stop=self.should_stop)
+        if self.on_status is not None:
+            self.guard.on_status = self.on_status
         self.check_plan(self.guard)
 
     def execute(self) -> None:

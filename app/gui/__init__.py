@@ -1,0 +1,1 @@
+"""The operator GUI: pymeasure ManagedWindowBase with ST-FMR panels."""

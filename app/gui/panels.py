@@ -1,0 +1,320 @@
+"""The GUI's plot panels, as pymeasure TabWidgets so the browser drives them.
+
+- :class:`SpectrumPanel`: every spectrum of the series overlaid in its own
+  colour (one pymeasure ResultsCurve each, updated as points arrive), the
+  running fit over the newest one and its V_S, V_A, H_r, dH read out;
+- :class:`AngularPanel`: V_S(phi), V_A(phi) with the cos^2(phi)*sin(phi) and
+  general fits, and xi_DL^E, xi_FL+Oe^E once the calibrations exist;
+- :class:`FrequencyPanel`: H_r(f) with the Kittel fit, dH(f) with the damping fit;
+- :class:`ModelPanel`: the measured efficiencies beside the gradient model's
+  cases (the paper's Fig. 4h), stack composition table and weighting selectable.
+
+Large series stay fast: curves clip to the view and downsample (peak mode).
+Every number shown comes from the analysis core (stfmr.analysis), so the GUI
+and ``stfmr analyze`` agree by construction.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from pymeasure.display.curves import ResultsCurve
+from pymeasure.display.widgets import TabWidget
+from PyQt6 import QtCore, QtWidgets
+
+from stfmr.analysis.angular import fit_angular
+from stfmr.analysis.fit_common import FitInputError
+from stfmr.analysis.characterize import SampleAnalysis
+
+FIELD, VOLTAGE = "Field (mT)", "V_FMR (V)"
+
+
+def _fmt(q: dict | None, unit: str = "", scale: float = 1.0) -> str:
+    if q is None:
+        return "n/a"
+    return f"{q['value'] * scale:.5g} ± {q['stderr'] * scale:.2g}{unit}"
+
+
+def fast_curve(item: pg.PlotDataItem) -> pg.PlotDataItem:
+    """Clip to the view and downsample, so a 100,000-point series redraws in milliseconds."""
+    item.setClipToView(True)
+    item.setDownsampling(auto=True, method="peak")
+    return item
+
+
+def export_plot(plot: pg.PlotWidget, path_stem: Path) -> list[Path]:
+    """Write a plot as PNG and SVG; return the paths.
+
+    The SVG is rendered by Qt's QSvgGenerator: pyqtgraph's SVGExporter cannot
+    parse the path data Qt 6.11 writes (it fails on every plot).
+    """
+    from pyqtgraph.exporters import ImageExporter
+    from PyQt6 import QtGui, QtSvg
+
+    paths = [path_stem.with_suffix(".png"), path_stem.with_suffix(".svg")]
+    ImageExporter(plot.getPlotItem()).export(str(paths[0]))
+    generator = QtSvg.QSvgGenerator()
+    generator.setFileName(str(paths[1]))
+    size = plot.size()
+    generator.setSize(size)
+    generator.setViewBox(QtCore.QRect(0, 0, size.width(), size.height()))
+    generator.setTitle(path_stem.name)
+    painter = QtGui.QPainter(generator)
+    try:
+        plot.render(painter)
+    finally:
+        painter.end()
+    return paths
+
+
+class SpectrumPanel(TabWidget, QtWidgets.QWidget):
+    """Live V_FMR(H) traces with the running fit of the newest spectrum."""
+
+    def __init__(self, name: str = "Spectra", parent=None) -> None:
+        super().__init__(name, parent)
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setLabel("bottom", FIELD)
+        self.plot.setLabel("left", VOLTAGE)
+        self.plot.addLegend(offset=(10, 10))
+        self.fit_curves = [self.plot.plot(pen=pg.mkPen("k", width=2, style=QtCore.Qt.PenStyle.DashLine))
+                           for _ in range(2)]
+        self.readout = QtWidgets.QLabel("fit: waiting for a resonance")
+        self.readout.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.plot)
+        layout.addWidget(self.readout)
+        self.curves: list[ResultsCurve] = []
+        self.latest_fits: list = []
+
+    # -- the TabWidget interface the browser uses -------------------------------------------
+
+    def new_curve(self, results, color=pg.intColor(0), **kwargs):
+        if VOLTAGE not in results.procedure.DATA_COLUMNS:
+            return None
+        # points only: a line would join the end of one field branch to the start of the other
+        curve = ResultsCurve(results, x=FIELD, y=VOLTAGE, pen=pg.mkPen(color=color, style=QtCore.Qt.PenStyle.NoPen),
+                             symbol="o", symbolSize=3, symbolPen=None, symbolBrush=color, wdg=self)
+        return curve
+
+    def load(self, curve) -> None:
+        if curve is None or curve in self.curves:
+            return
+        self.plot.addItem(curve)
+        fast_curve(curve)  # clip/downsample need the curve inside the plot's ViewBox
+        self.curves.append(curve)
+        self._update(curve)
+
+    def remove(self, curve) -> None:
+        if curve in self.curves:
+            self.plot.removeItem(curve)
+            self.curves.remove(curve)
+
+    def set_color(self, curve, color) -> None:
+        if curve is not None:
+            curve.setSymbolBrush(color)
+
+    # -- live updates --------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Pull new points of the curves still being measured (GUI timer)."""
+        for curve in self.curves:
+            self._update(curve)
+
+    @staticmethod
+    def _update(curve: ResultsCurve) -> None:
+        """Redraw a curve if its file has grown (pymeasure's Results reads only the new lines)."""
+        data = curve.results.data
+        if len(data) == 0 or getattr(curve, "_shown_rows", -1) == len(data):
+            return
+        curve.setData(data[FIELD].to_numpy(dtype=float), data[VOLTAGE].to_numpy(dtype=float))
+        curve._shown_rows = len(data)
+
+    def show_fits(self, fits: list) -> None:
+        """Draw the running fit over the newest spectrum and read out its parameters."""
+        self.latest_fits = fits
+        lines = []
+        for k, curve in enumerate(self.fit_curves):
+            if k < len(fits):
+                fit = fits[k]
+                lo, hi = fit.field_range_mT
+                h = np.linspace(lo, hi, 400)
+                curve.setData(h, fit.evaluate(h))
+                v, e = fit.values, fit.stderr
+                lines.append(
+                    f"{'+' if fit.polarity > 0 else '−'} branch:  V_S = {v['V_S'] * 1e6:.4g} ± {e['V_S'] * 1e6:.2g} µV   "
+                    f"V_A = {v['V_A'] * 1e6:.4g} ± {e['V_A'] * 1e6:.2g} µV   "
+                    f"H_r = {v['H_r']:.3f} ± {e['H_r']:.3f} mT   dH = {v['dH']:.3f} ± {e['dH']:.3f} mT")
+            else:
+                curve.setData([], [])
+        self.readout.setText("\n".join(lines) if lines else "fit: waiting for a resonance")
+
+
+class AngularPanel(TabWidget, QtWidgets.QWidget):
+    """V_S and V_A against phi with the paper's and the general fit, and the efficiencies."""
+
+    def __init__(self, name: str = "Angular", parent=None) -> None:
+        super().__init__(name, parent)
+        self.plots = {}
+        layout = QtWidgets.QVBoxLayout(self)
+        row = QtWidgets.QHBoxLayout()
+        for comp in ("S", "A"):
+            plot = pg.PlotWidget(background="w", title=f"V_{comp}(φ)")
+            plot.setLabel("bottom", "Angle (deg)")
+            plot.setLabel("left", f"V_{comp} (V)")
+            plot.addLegend(offset=(10, 10))
+            self.plots[comp] = {
+                "widget": plot,
+                "points": plot.plot(pen=None, symbol="o", symbolSize=6, symbolBrush="b", name="data"),
+                "paper": plot.plot(pen=pg.mkPen("k", width=2), name="cos²φ sinφ"),
+                "general": plot.plot(pen=pg.mkPen("r", width=1, style=QtCore.Qt.PenStyle.DashLine), name="general"),
+            }
+            row.addWidget(plot)
+        layout.addLayout(row)
+        self.efficiencies = QtWidgets.QLabel("efficiencies: need an angle sweep, AMR, rf calibration and Kittel fit")
+        self.efficiencies.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.efficiencies)
+        self.general_fit = None
+
+    def show(self, analysis: SampleAnalysis) -> None:  # noqa: A003 - Qt's show is not used on tabs
+        fit = analysis.angular
+        f = analysis.angular_frequency_GHz
+        phi, vs, va = [], [], []
+        for s in analysis.run.spectra:
+            if f is not None and abs(s.frequency_GHz - f) < 1e-6 and s.file in analysis.fits:
+                for branch in analysis.fits[s.file]:
+                    phi.append((s.angle_deg if branch.polarity == 1 else s.angle_deg + 180.0) % 360)
+                    vs.append(branch.values["V_S"])
+                    va.append(branch.values["V_A"])
+        fine = np.linspace(0, 360, 361)
+        self.general_fit = None
+        if len(phi) >= 8:
+            try:
+                self.general_fit = fit_angular(phi, vs, va, form="general", fit_offset=True)
+            except FitInputError:
+                self.general_fit = None
+        for comp, data in (("S", vs), ("A", va)):
+            p = self.plots[comp]
+            p["points"].setData(phi, data)
+            p["paper"].setData(fine, fit.evaluate(fine, comp) if fit is not None else [])
+            p["general"].setData(fine, self.general_fit.evaluate(fine, comp) if self.general_fit is not None else [])
+        d = analysis.to_dict()
+        if d["xi_DL_E"] is not None:
+            self.efficiencies.setText(
+                f"at {f:g} GHz:  ξ_DL^E = {_fmt(d['xi_DL_E'], ' Ω⁻¹m⁻¹')}    ξ_FL+Oe^E = {_fmt(d['xi_FL_Oe_E'], ' Ω⁻¹m⁻¹')}"
+                f"    ξ_DL^j = {_fmt(d['xi_DL_j'], ' %', 100)}")
+        elif analysis.missing:
+            self.efficiencies.setText("efficiencies: " + "; ".join(analysis.missing[:2]))
+
+    def export(self, folder: Path) -> list[Path]:
+        return [p for comp in ("S", "A") for p in export_plot(self.plots[comp]["widget"], folder / f"angular_V{comp}")]
+
+
+class FrequencyPanel(TabWidget, QtWidgets.QWidget):
+    """H_r(f) with the Kittel fit and dH(f) with the damping fit."""
+
+    def __init__(self, name: str = "Frequency", parent=None) -> None:
+        super().__init__(name, parent)
+        layout = QtWidgets.QHBoxLayout(self)
+        self.kittel = pg.PlotWidget(background="w", title="Kittel")
+        self.kittel.setLabel("bottom", "Frequency (GHz)")
+        self.kittel.setLabel("left", "H_r (mT)")
+        self.damping = pg.PlotWidget(background="w", title="Damping")
+        self.damping.setLabel("bottom", "Frequency (GHz)")
+        self.damping.setLabel("left", "dH (mT)")
+        self.items = {
+            "hr": self.kittel.plot(pen=None, symbol="o", symbolBrush="b"),
+            "hr_fit": self.kittel.plot(pen=pg.mkPen("k", width=2)),
+            "dh": self.damping.plot(pen=None, symbol="o", symbolBrush="b"),
+            "dh_fit": self.damping.plot(pen=pg.mkPen("k", width=2)),
+        }
+        layout.addWidget(self.kittel)
+        layout.addWidget(self.damping)
+
+    def show(self, analysis: SampleAnalysis) -> None:  # noqa: A003
+        f, hr, dh = [], [], []
+        for s in analysis.run.spectra:
+            for fit in analysis.fits.get(s.file, []):
+                if fit.polarity == 1:
+                    f.append(s.frequency_GHz)
+                    hr.append(fit.values["H_r"])
+                    dh.append(fit.values["dH"])
+        self.items["hr"].setData(f, hr)
+        self.items["dh"].setData(f, dh)
+        if f and analysis.kittel is not None:
+            fine = np.linspace(min(f) * 0.9, max(f) * 1.05, 200)
+            self.items["hr_fit"].setData(fine, analysis.kittel.resonance_field_mT(fine))
+            self.kittel.setTitle(f"Kittel: μ0M_eff = {analysis.kittel.values['mu0_Meff_T']:.4g} T, "
+                                 f"g = {analysis.kittel.values['g']:.4g}")
+            if analysis.damping is not None:
+                self.items["dh_fit"].setData(fine, analysis.damping.linewidth_mT(fine))
+                self.damping.setTitle(f"Damping: α = {analysis.damping.values['alpha']:.4g}")
+
+    def export(self, folder: Path) -> list[Path]:
+        return export_plot(self.kittel, folder / "kittel") + export_plot(self.damping, folder / "damping")
+
+
+class ModelPanel(TabWidget, QtWidgets.QWidget):
+    """Measured xi_DL^E beside the gradient model's cases: the paper's Fig. 4h, live."""
+
+    def __init__(self, name: str = "Model", parent=None) -> None:
+        super().__init__(name, parent)
+        layout = QtWidgets.QVBoxLayout(self)
+        controls = QtWidgets.QHBoxLayout()
+        self.weighting = QtWidgets.QComboBox()
+        self.weighting.addItems(["local-average", "macrospin"])
+        self.compositions = QtWidgets.QPushButton("Composition table…")
+        self.compositions_path: str | None = None
+        controls.addWidget(QtWidgets.QLabel("Weighting:"))
+        controls.addWidget(self.weighting)
+        controls.addWidget(self.compositions)
+        controls.addStretch(1)
+        layout.addLayout(controls)
+        self.plot = pg.PlotWidget(background="w", title="ξ_DL^E: model cases and measurement")
+        self.plot.setLabel("left", "ξ_DL^E (Ω⁻¹ m⁻¹)")
+        layout.addWidget(self.plot)
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush="c")
+        self.plot.addItem(self.bars)
+        self.measured = self.plot.plot(pen=None, symbol="s", symbolSize=10, symbolBrush="r")
+        self.errors = pg.ErrorBarItem(x=np.array([]), y=np.array([]), height=np.array([]), pen="r")
+        self.plot.addItem(self.errors)
+        self.weighting.currentTextChanged.connect(lambda _: self.update_model())
+        self.compositions.clicked.connect(self._choose_compositions)
+        self.names: list[str] = []
+        self.measured_points: list[tuple[str, float, float]] = []
+        self.update_model()
+
+    def _choose_compositions(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Composition table", "", "TOML (*.toml)")
+        if path:
+            self.compositions_path = path
+            self.update_model()
+
+    def update_model(self) -> None:
+        from stfmr.analysis.gradient.cases import CASE_NAMES, run_cases
+        from stfmr.analysis.gradient.compositions import load_compositions
+
+        results = run_cases(list(CASE_NAMES), load_compositions(self.compositions_path),
+                            weighting=self.weighting.currentText())
+        self.names = [r.name for r in results] + [name for name, _, _ in self.measured_points]
+        heights = [r.xi_DL_E for r in results]
+        self.bars.setOpts(x=np.arange(len(heights)), height=heights, width=0.6)
+        self._draw_measured(len(heights))
+        axis = self.plot.getAxis("bottom")
+        axis.setTicks([list(enumerate(self.names))])
+
+    def set_measured(self, points: list[tuple[str, float, float]]) -> None:
+        """points: (sample name, xi_DL^E, stderr) in Ohm^-1 m^-1."""
+        self.measured_points = points
+        self.update_model()
+
+    def _draw_measured(self, offset: int) -> None:
+        x = np.arange(offset, offset + len(self.measured_points), dtype=float)
+        y = np.array([p[1] for p in self.measured_points], dtype=float)
+        e = np.array([p[2] for p in self.measured_points], dtype=float)
+        self.measured.setData(x, y)
+        self.errors.setData(x=x, y=y, height=2 * e)
+
+    def export(self, folder: Path) -> list[Path]:
+        return export_plot(self.plot, folder / "model")

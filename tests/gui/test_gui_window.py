@@ -1,0 +1,156 @@
+"""The operator window on the virtual bench, driven with pytest-qt (offscreen)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PyQt6 import QtCore, QtGui  # noqa: E402
+
+from stfmr.analysis.characterize import analyze_run  # noqa: E402
+from stfmr.analysis.run_reader import read_run  # noqa: E402
+from stfmr.app.gui.window import StfmrWindow  # noqa: E402
+from stfmr.instruments.bench import open_simulated_bench  # noqa: E402
+from stfmr.procedures.runner import run_sequence  # noqa: E402
+from stfmr.procedures.sequence import parse_sequence  # noqa: E402
+
+spec = importlib.util.spec_from_file_location(
+    "run_helpers", Path(__file__).resolve().parents[1] / "procedures" / "run_helpers.py")
+helpers = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(helpers)
+
+SEQUENCE = helpers.SAMPLE + """
+[[step]]
+kind = "amr"
+field_mT = 300.0
+angles_deg = {start = 0, stop = 360, step = 20}
+[[step]]
+kind = "rf_calibration"
+frequencies_GHz = [10.0]
+field_mT = 350.0
+powers_dBm = {start = 0, stop = 15, points = 4}
+[[step]]
+kind = "frequency_sweep"
+frequencies_GHz = [8, 10, 12]
+power_dBm = 15.0
+window_mT = 80.0
+mu0_Meff_T = 0.65
+field_points = 81
+[[step]]
+kind = "angle_sweep"
+frequency_GHz = 10.0
+power_dBm = 15.0
+angles_deg = {start = 15, stop = 165, step = 30}
+window_mT = 60.0
+mu0_Meff_T = 0.65
+field_points = 81
+both_branches = true
+"""
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    bench = open_simulated_bench("type-A")
+    win = StfmrWindow(bench, tmp_path / "data", bench.virtual.sample.metadata(), poll_ms=200)
+    win.resize(1400, 900)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.close()
+    bench.close()
+
+
+def idle(win) -> bool:
+    return not win.manager.is_running() and not win.manager.experiments.has_next()
+
+
+def not_blank(path: Path) -> bool:
+    image = QtGui.QImage(str(path))
+    pixels = np.array([image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)])
+    return image.width() > 200 and len(np.unique(pixels)) > 20
+
+
+def test_a_whole_characterization_through_the_gui_matches_the_analysis_core(window, qtbot, tmp_path):
+    seq = helpers.write(tmp_path, SEQUENCE)
+    assert window.queue_sequence(seq) == 11
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    qtbot.waitUntil(lambda: any(len(c.results.data) > 10 for c in window.spectra_panel.curves), timeout=60000)
+    window.grab().save(str(shots / "during.png"))
+    qtbot.waitUntil(lambda: idle(window), timeout=120000)
+    qtbot.waitUntil(lambda: "ξ_DL^E" in window.angular_panel.efficiencies.text(), timeout=10000)
+    window.grab().save(str(shots / "after.png"))
+    assert not_blank(shots / "during.png") and not_blank(shots / "after.png")
+
+    # one curve per spectrum, the live fit read out for both branches of the last one
+    assert len(window.spectra_panel.curves) == 3 + 6
+    assert "V_S =" in window.spectra_panel.readout.text() and "− branch" in window.spectra_panel.readout.text()
+    # the GUI's numbers are the analysis core's for the same files
+    reference = analyze_run(read_run(window.data_dir)).to_dict()
+    shown = window.analysis.to_dict()
+    assert shown["xi_DL_E"] == pytest.approx(reference["xi_DL_E"])
+    assert shown["xi_FL_Oe_E"] == pytest.approx(reference["xi_FL_Oe_E"])
+    assert f"{reference['xi_DL_E']['value']:.5g}" in window.angular_panel.efficiencies.text()
+    assert reference["xi_DL_E"]["value"] == pytest.approx(32700, rel=0.05)
+    angular = window.angular_panel.plots["S"]["points"].getData()
+    # 6 angles, both branches, and the 10 GHz, 45 deg spectrum of the frequency sweep
+    assert len(angular[0]) == 13
+    assert window.frequency_panel.items["hr_fit"].getData()[0] is not None
+    helpers.assert_safe_end(window.bench)
+
+
+def test_abort_mid_sweep_leaves_rf_off_magnet_at_zero_and_keeps_the_data(window, qtbot):
+    procedure_points = 2001
+    for angle in (30.0, 60.0):
+        p = window.make_procedure()
+        p.angle_deg, p.field_points, p.field_start_mT, p.field_stop_mT = angle, procedure_points, 100.0, 200.0
+        window.queue(p)
+    qtbot.waitUntil(lambda: window.manager.is_running()
+                    and len(window.spectra_panel.curves[0].results.data) > 20, timeout=30000)
+    qtbot.mouseClick(window.abort_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.manager.is_running(), timeout=30000)
+    helpers.assert_safe_end(window.bench)
+    qtbot.waitUntil(lambda: "magnet at zero" in window.status_panel.labels["safety"].text(), timeout=5000)
+    curve = window.spectra_panel.curves[0]
+    rows = len(curve.results.data)
+    assert 0 < rows < procedure_points
+    assert helpers.data_rows(Path(curve.results.data_filename)) == rows  # partial data kept on disk
+    window.spectra_panel.refresh()
+    assert len(curve.getData()[0]) == rows  # and shown
+    assert window.abort_button.text() == "Resume"  # the queue is paused, not lost
+
+
+def test_a_fault_is_a_message_in_the_window_not_a_traceback(qtbot, tmp_path):
+    bench = open_simulated_bench("type-A", faults={"fault": [{"kind": "timeout", "instrument": "SR830",
+                                                              "after_queries": 40}]})
+    win = StfmrWindow(bench, tmp_path / "data", bench.virtual.sample.metadata(), poll_ms=0)
+    qtbot.addWidget(win)
+    win.queue()
+    qtbot.waitUntil(lambda: "failed" in win.message.text(), timeout=30000)
+    assert "SR830" in win.message.text() and "Traceback" not in win.message.text()
+    helpers.assert_safe_end(bench)
+    win.close()
+    bench.close()
+
+
+def test_a_past_run_folder_is_shown_as_it_was(window, qtbot, tmp_path):
+    bench = open_simulated_bench("type-A")
+    run_sequence(parse_sequence(SEQUENCE, "s.toml", bench.limits), bench, tmp_path / "run", progress=None)
+    assert window.open_run_folder(tmp_path / "run") == 11
+    assert len(window.spectra_panel.curves) == 9
+    reference = analyze_run(read_run(tmp_path / "run")).to_dict()
+    assert window.analysis.to_dict()["xi_DL_E"] == pytest.approx(reference["xi_DL_E"])
+    paths = window.export_plots(tmp_path / "export")
+    assert {p.suffix for p in paths} == {".png", ".svg"} and all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_bad_input_is_refused_in_the_window(window, tmp_path):
+    bad = helpers.write(tmp_path, helpers.SAMPLE + '[[step]]\nkind = "field_sweep"\nfrequency_GHz = 10.0\n'
+                        'power_dBm = 30.0\nfield_start_mT = 50.0\nfield_stop_mT = 100.0\n')
+    assert window.queue_sequence(bad) == 0
+    assert "rf power 30 dBm" in window.message.text()
+    assert not window.manager.experiments.has_next()
