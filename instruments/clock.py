@@ -48,6 +48,9 @@ class VirtualClock:
 
     def sleep(self, seconds: float) -> None:
         self.advance(seconds)
+        # A real wait lets other threads run; so does a virtual one. Without this a
+        # zero-dwell sweep holds the GIL for whole switch intervals and the GUI stutters.
+        time.sleep(0)
 
     def advance(self, seconds: float) -> None:
         if seconds < 0:

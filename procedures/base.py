@@ -57,6 +57,9 @@ class BenchProcedure(Procedure):
         self.check_plan(self.guard)
 
     def execute(self) -> None:
+        # pymeasure stores the Metadata (rewriting the file's header) between startup
+        # and execute: readers of a live file must wait for this flag
+        self.measuring = True
         try:
             self.measure()
         except BaseException as exc:

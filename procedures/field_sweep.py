@@ -108,7 +108,9 @@ class FieldSweep(BenchProcedure):
                 "I_dc (mA)": self.dc_current_mA,
                 "Time (s)": bench.clock.now() - t0,
             })
-            self.emit("progress", 100.0 * (k + 1) / len(fields))
+            percent = (100 * (k + 1)) // len(fields)
+            if percent != (100 * k) // len(fields):  # at most 100 progress events: each repaints a GUI bar
+                self.emit("progress", float(percent))
             set_H.append(float(h_set))
             measured_H.append(h)
             voltages.append(v_fmr)

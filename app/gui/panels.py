@@ -29,6 +29,8 @@ from stfmr.analysis.fit_common import FitInputError
 from stfmr.analysis.characterize import SampleAnalysis
 
 FIELD, VOLTAGE = "Field (mT)", "V_FMR (V)"
+#: above this many points a spectrum is drawn as a line only: symbols cost ~5x more to paint
+SYMBOL_LIMIT = 1000
 
 
 def _fmt(q: dict | None, unit: str = "", scale: float = 1.0) -> str:
@@ -69,6 +71,17 @@ def export_plot(plot: pg.PlotWidget, path_stem: Path) -> list[Path]:
     return paths
 
 
+def draw_spectrum(curve: pg.PlotDataItem, field_mT: np.ndarray, voltage_V: np.ndarray) -> None:
+    """Set a spectrum's data, the line broken where the field changes sign (between branches)."""
+    flips = np.flatnonzero(np.diff(np.sign(field_mT)) != 0) + 1
+    if flips.size:
+        field_mT = np.insert(field_mT, flips, np.nan)
+        voltage_V = np.insert(voltage_V, flips, np.nan)
+    if len(field_mT) > SYMBOL_LIMIT and curve.opts["symbol"] is not None:
+        curve.setSymbol(None)
+    curve.setData(field_mT, voltage_V, connect="finite")
+
+
 class SpectrumPanel(TabWidget, QtWidgets.QWidget):
     """Live V_FMR(H) traces with the running fit of the newest spectrum."""
 
@@ -93,9 +106,9 @@ class SpectrumPanel(TabWidget, QtWidgets.QWidget):
     def new_curve(self, results, color=pg.intColor(0), **kwargs):
         if VOLTAGE not in results.procedure.DATA_COLUMNS:
             return None
-        # points only: a line would join the end of one field branch to the start of the other
-        curve = ResultsCurve(results, x=FIELD, y=VOLTAGE, pen=pg.mkPen(color=color, style=QtCore.Qt.PenStyle.NoPen),
-                             symbol="o", symbolSize=3, symbolPen=None, symbolBrush=color, wdg=self)
+        curve = ResultsCurve(results, x=FIELD, y=VOLTAGE, pen=pg.mkPen(color=color, width=1),
+                             symbol="o", symbolSize=3, symbolPen=None, symbolBrush=color, wdg=self,
+                             connect="finite")
         return curve
 
     def load(self, curve) -> None:
@@ -113,14 +126,26 @@ class SpectrumPanel(TabWidget, QtWidgets.QWidget):
 
     def set_color(self, curve, color) -> None:
         if curve is not None:
+            curve.setPen(pg.mkPen(color=color, width=1))
             curve.setSymbolBrush(color)
 
     # -- live updates --------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Pull new points of the curves still being measured (GUI timer)."""
+        """Pull new points of the curve being measured, and a finished curve's last points once (GUI timer).
+
+        Queued and settled curves are not polled: every poll of a pymeasure
+        Results re-opens and parses its file.
+        """
         for curve in self.curves:
+            procedure = curve.results.procedure
+            if procedure.status == procedure.QUEUED or getattr(curve, "_settled", False):
+                continue
+            if procedure.status == procedure.RUNNING and not getattr(procedure, "measuring", False):
+                continue  # pymeasure is still rewriting the header with the Metadata
             self._update(curve)
+            if procedure.status != procedure.RUNNING:
+                curve._settled = True
 
     @staticmethod
     def _update(curve: ResultsCurve) -> None:
@@ -128,7 +153,7 @@ class SpectrumPanel(TabWidget, QtWidgets.QWidget):
         data = curve.results.data
         if len(data) == 0 or getattr(curve, "_shown_rows", -1) == len(data):
             return
-        curve.setData(data[FIELD].to_numpy(dtype=float), data[VOLTAGE].to_numpy(dtype=float))
+        draw_spectrum(curve, data[FIELD].to_numpy(dtype=float), data[VOLTAGE].to_numpy(dtype=float))
         curve._shown_rows = len(data)
 
     def show_fits(self, fits: list) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ class Bridge(QtCore.QObject):
 
     fit = QtCore.pyqtSignal(object)
     status = QtCore.pyqtSignal(str)
+    analysis = QtCore.pyqtSignal(int, object)
 
 
 class StatusPanel(QtWidgets.QGroupBox):
@@ -117,6 +119,8 @@ class StfmrWindow(ManagedWindowBase):
         self.bridge = Bridge()
         self.bridge.fit.connect(self.spectra_panel.show_fits)
         self.bridge.status.connect(self.show_status)
+        self.bridge.analysis.connect(self._show_analysis)
+        self._generation = 0
         self.manager.finished.connect(self.on_finished)
         self.manager.failed.connect(self.on_failed)
         self.manager.aborted.connect(lambda experiment: self.show_status("aborted: making the bench safe"))
@@ -256,22 +260,15 @@ class StfmrWindow(ManagedWindowBase):
     # -- results -------------------------------------------------------------------------------
 
     def on_finished(self, experiment) -> None:
-        self._wait_for_recorder()
         if experiment.procedure.status == Procedure.FINISHED:
-            self.update_analysis()
+            self.update_analysis(background=True)
 
-    def _wait_for_recorder(self) -> None:
-        """pymeasure signals 'finished' before its Recorder has flushed the last lines: let it end."""
-        worker = getattr(self.manager, "_worker", None)
-        if worker is not None and worker.is_alive():
-            threading.Thread.join(worker, 5.0)  # not worker.join: that would stop a running worker
 
     def on_failed(self, experiment) -> None:
-        self._wait_for_recorder()
         error = getattr(experiment.procedure, "error", None)
         self.show_error(f"{type(experiment.procedure).__name__} failed: {error}" if error
                         else f"{type(experiment.procedure).__name__} failed (see the log)")
-        self.update_analysis()
+        self.update_analysis(background=True)
 
     def finished_files(self) -> list[Path]:
         """Files of every experiment in the browser that finished."""
@@ -281,25 +278,59 @@ class StfmrWindow(ManagedWindowBase):
                 out.append(Path(experiment.results.data_filename))
         return out
 
-    def update_analysis(self, run: RunData | None = None) -> None:
+    def update_analysis(self, run: RunData | None = None, background: bool = False) -> None:
         """Re-run the analysis core and redraw the panels.
 
         ``run``: a run folder's data (opened from disk); default: every
         experiment of this session that finished, read back from its file.
+        ``background``: read and fit in a worker thread (after each spectrum),
+        so the event loop and the Abort button never wait for it; only the
+        newest analysis is drawn.
         """
-        if run is None:
-            run = self._session_run()
-        self.analysis = analyze_run(run)
-        self.angular_panel.show(self.analysis)
-        self.frequency_panel.show(self.analysis)
-        if self.analysis.efficiencies is not None:
-            eff = self.analysis.efficiencies
-            self.model_panel.set_measured([(run.name, eff.value("xi_DL_E"), eff.stderr("xi_DL_E"))])
+        self._generation += 1
+        generation = self._generation
+        files = self.finished_files() if run is None else []
 
-    def _session_run(self) -> RunData:
+        def work() -> None:
+            try:
+                result = analyze_run(run if run is not None else self._session_run(files))
+            except Exception as exc:  # shown, never a traceback in a terminal
+                result = exc
+            try:
+                self.bridge.analysis.emit(generation, result)
+            except RuntimeError:
+                pass  # the window closed while the analysis ran
+
+        if background:
+            threading.Thread(target=work, name="stfmr-analysis", daemon=True).start()
+        else:
+            work()
+            QtCore.QCoreApplication.processEvents()
+
+    def _show_analysis(self, generation: int, result: Any) -> None:
+        if generation != self._generation:
+            return  # a newer analysis is on its way
+        if isinstance(result, Exception):
+            self.show_error(f"analysis failed: {result}")
+            return
+        self.analysis = result
+        self.angular_panel.show(result)
+        self.frequency_panel.show(result)
+        if result.efficiencies is not None:
+            eff = result.efficiencies
+            self.model_panel.set_measured([(result.run.name, eff.value("xi_DL_E"), eff.stderr("xi_DL_E"))])
+
+    def _session_run(self, files: list[Path]) -> RunData:
         run = RunData(self.data_dir, self.sample.name if self.sample else "this session", self.sample)
-        for path in self.finished_files():
+        for path in files:
             loaded = load_file(path, None)
+            for _ in range(40):
+                # pymeasure signals 'finished' before its Recorder has flushed the last
+                # lines: a finished file holds every row its header promises, so wait for them
+                if not (isinstance(loaded, str) and loaded.startswith("truncated")):
+                    break
+                time.sleep(0.05)
+                loaded = load_file(path, None)
             if isinstance(loaded, str):
                 run.skip(path.name, loaded)
             elif hasattr(loaded, "voltage_V"):

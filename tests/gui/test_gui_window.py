@@ -82,7 +82,8 @@ def test_a_whole_characterization_through_the_gui_matches_the_analysis_core(wind
     qtbot.waitUntil(lambda: any(len(c.results.data) > 10 for c in window.spectra_panel.curves), timeout=60000)
     window.grab().save(str(shots / "during.png"))
     qtbot.waitUntil(lambda: idle(window), timeout=120000)
-    qtbot.waitUntil(lambda: "ξ_DL^E" in window.angular_panel.efficiencies.text(), timeout=10000)
+    qtbot.waitUntil(lambda: window.analysis is not None and len(window.analysis.run.spectra) == 9
+                    and "ξ_DL^E" in window.angular_panel.efficiencies.text(), timeout=20000)
     window.grab().save(str(shots / "after.png"))
     assert not_blank(shots / "during.png") and not_blank(shots / "after.png")
 
