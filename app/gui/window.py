@@ -124,6 +124,9 @@ class StfmrWindow(ManagedWindowBase):
         self.manager.finished.connect(self.on_finished)
         self.manager.failed.connect(self.on_failed)
         self.manager.aborted.connect(lambda experiment: self.show_status("aborted: making the bench safe"))
+        for signal in (self.manager.finished, self.manager.failed, self.manager.abort_returned):
+            # show the safe end (rf off, magnet at zero) at once, not at the next poll
+            signal.connect(lambda experiment: self.status_panel.poll())
         self.analysis: SampleAnalysis | None = None
         self.counter = 0
         self._add_controls()
