@@ -41,6 +41,26 @@ PROCEDURES: dict[str, type[Procedure]] = {"FieldSweep": FieldSweep, "AmrSweep": 
                                           "RfCalibration": RfCalibration}
 
 
+class _Worker(Worker):
+    """pymeasure's Worker with an Event that is set only when ``run`` has really returned.
+
+    CPython 3.11's ``Thread.join`` can mark a thread stopped that is still
+    running when Ctrl-C interrupts the join (bpo-45274), so after an interrupt
+    ``is_alive()`` may claim the worker is gone while it is still ramping the
+    magnet down. The runner waits for this Event instead.
+    """
+
+    def __init__(self, results: Results) -> None:
+        super().__init__(results)
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:
+            self.done.set()
+
+
 class RunFolderError(ValueError):
     """A run folder that cannot be created or resumed; the message says why."""
 
@@ -291,11 +311,11 @@ def run_sequence(
 def _finish_worker(folder: RunFolder) -> None:
     """After an interrupt outside the join loop: stop the running procedure and wait for its safe end."""
     worker = getattr(folder, "worker", None)
-    if worker is not None and worker.is_alive():
+    if worker is not None and not worker.done.is_set():
         worker.stop()
-        while worker.is_alive():
+        while not worker.done.is_set():
             try:
-                threading.Thread.join(worker, 0.1)
+                worker.done.wait(0.1)
             except KeyboardInterrupt:
                 log.warning("interrupted again: still waiting for the magnet to ramp down")
 
@@ -317,13 +337,14 @@ def _run_task(task: Task, folder: RunFolder, bench: Any, sequence: Sequence, sto
     procedure.bench = bench
     procedure.on_fit = on_fit
     results = Results(procedure, str(folder.path / entry["file"]))
-    worker = Worker(results)
+    worker = _Worker(results)
     folder.worker = worker
     worker.start()
-    while worker.is_alive():
+    while not worker.done.is_set():
         try:
-            # not worker.join(t): pymeasure's StoppableThread.join stops the worker after t
-            threading.Thread.join(worker, 0.05)
+            # not worker.join(t): pymeasure's StoppableThread.join stops the worker after t,
+            # and Thread.join itself is unreliable under Ctrl-C (see _Worker)
+            worker.done.wait(0.05)
             if stop.is_set() and not worker.should_stop():
                 log.warning("abort requested: stopping %s %s", task.kind, task.label)
                 worker.stop()
