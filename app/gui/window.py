@@ -203,41 +203,36 @@ class StfmrWindow(ManagedWindowBase):
             self.show_error(f"not queued: {exc}")
 
     def queue_angle_sweep(self, angles: list[float] | None = None) -> int:
-        """Queue one spectrum per angle with the other inputs; return how many."""
-        try:
-            angles = angles if angles is not None else list(_parse_range(self.angles_edit.text()))
-            base = self.make_procedure()
-        except Exception as exc:
-            self.show_error(f"angle sweep not queued: {exc}")
-            return 0
-        for angle in angles:
-            procedure = self.make_procedure()
-            procedure.angle_deg = float(angle)
-            center = self._predicted_resonance(base.frequency_GHz)
-            if center is not None:
-                procedure.field_start_mT, procedure.field_stop_mT = window_range(float(self.window_edit.text()), center)
-            self.queue(procedure)
-        return len(angles)
+        """Queue one spectrum per angle (deg), the other inputs as set; return how many."""
+        return self._queue_sweep("angle sweep", "angle_deg", angles, self.angles_edit)
 
     def queue_frequency_sweep(self, freqs: list[float] | None = None) -> int:
-        try:
-            freqs = freqs if freqs is not None else list(_parse_range(self.freqs_edit.text()))
-        except Exception as exc:
-            self.show_error(f"frequency sweep not queued: {exc}")
-            return 0
-        for f in freqs:
-            procedure = self.make_procedure()
-            procedure.frequency_GHz = float(f)
-            center = self._predicted_resonance(float(f))
-            procedure.field_start_mT, procedure.field_stop_mT = window_range(float(self.window_edit.text()), center)
-            self.queue(procedure)
-        return len(freqs)
+        """Queue one spectrum per frequency (GHz), the other inputs as set; return how many."""
+        return self._queue_sweep("frequency sweep", "frequency_GHz", freqs, self.freqs_edit)
 
-    def _predicted_resonance(self, f_GHz: float) -> float:
-        """H_r (mT) from the Kittel fit of what was measured, or from the M_eff guess."""
+    def _queue_sweep(self, what: str, parameter: str, values: list[float] | None,
+                     edit: QtWidgets.QLineEdit) -> int:
+        """Queue a spectrum per value, each window centred on the predicted resonance."""
+        try:
+            values = values if values is not None else list(_parse_range(edit.text()))
+            width = float(self.window_edit.text())
+            meff = float(self.meff_edit.text())
+        except Exception as exc:
+            self.show_error(f"{what} not queued: {exc}")
+            return 0
+        for value in values:
+            procedure = self.make_procedure()
+            setattr(procedure, parameter, float(value))
+            centre = self._predicted_resonance(procedure.frequency_GHz, meff, 2.1)
+            procedure.field_start_mT, procedure.field_stop_mT = window_range(width, centre)
+            self.queue(procedure)
+        return len(values)
+
+    def _predicted_resonance(self, f_GHz: float, mu0_Meff_T: float, g: float) -> float:
+        """H_r (mT) from the Kittel fit of what was measured, or from mu0*M_eff and g."""
         if self.analysis is not None and self.analysis.kittel is not None:
             return float(self.analysis.kittel.resonance_field_mT(f_GHz))
-        return float(resonance_field_mT(f_GHz, float(self.meff_edit.text()), 2.1))
+        return float(resonance_field_mT(f_GHz, mu0_Meff_T, g))
 
     def queue_sequence(self, path: str | Path) -> int:
         """Queue every task of a sequence file (validated against the bench limits first)."""
@@ -253,10 +248,8 @@ class StfmrWindow(ManagedWindowBase):
                 setattr(procedure, name, value)
             if task.window is not None:
                 width, meff, g = task.window
-                f = task.parameters["frequency_GHz"]
-                center = (self.analysis.kittel.resonance_field_mT(f) if self.analysis and self.analysis.kittel
-                          else resonance_field_mT(f, meff, g))
-                procedure.field_start_mT, procedure.field_stop_mT = window_range(width, float(center))
+                centre = self._predicted_resonance(task.parameters["frequency_GHz"], meff, g)
+                procedure.field_start_mT, procedure.field_stop_mT = window_range(width, centre)
             self.queue(procedure)
         return len(sequence.tasks)
 

@@ -155,3 +155,22 @@ def test_bad_input_is_refused_in_the_window(window, tmp_path):
     assert window.queue_sequence(bad) == 0
     assert "rf power 30 dBm" in window.message.text()
     assert not window.manager.experiments.has_next()
+
+
+def test_the_sweep_buttons_queue_a_centred_spectrum_per_value(window, qtbot):
+    window.window_edit.setText("60")
+    window.meff_edit.setText("0.65")
+    assert window.queue_angle_sweep([30.0, 60.0]) == 2
+    window.freqs_edit.setText("8:12:2")
+    assert window.queue_frequency_sweep() == 3
+    qtbot.waitUntil(lambda: idle(window), timeout=60000)
+    qtbot.waitUntil(lambda: window.analysis is not None and len(window.analysis.fits) == 5, timeout=20000)
+    procedures = [e.procedure for e in window.manager.experiments.queue]
+    assert [p.angle_deg for p in procedures] == [30.0, 60.0, 45.0, 45.0, 45.0]
+    assert [p.frequency_GHz for p in procedures] == [10.0, 10.0, 8.0, 10.0, 12.0]
+    for p, fit in ((p, window.analysis.fits[Path(e.results.data_filename).name][0])
+                   for p, e in zip(procedures, window.manager.experiments.queue)):
+        assert p.field_stop_mT - p.field_start_mT == pytest.approx(60.0)
+        assert p.field_start_mT < fit.values["H_r"] < p.field_stop_mT  # no spectrum wasted off resonance
+    window.angles_edit.setText("0:90:-15")
+    assert window.queue_angle_sweep() == 0 and "must be positive" in window.message.text()
