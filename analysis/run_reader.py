@@ -114,6 +114,8 @@ def load_file(path: Path, step_kind: str | None) -> Measurement | str:
     except (DataFileError, OSError, ValueError) as exc:
         return f"unreadable: {exc}"
     kind = _classify(data.names)
+    if (data.procedure or "").endswith("Autophase"):
+        return "autophase step: measured before the lock-in phase was set"
     if kind is None:
         return "not a spectrum, AMR or rf-calibration file (columns: " + ", ".join(data.names) + ")"
     expected = _expected_rows(kind, data.header)
@@ -197,6 +199,9 @@ def read_run(folder: str | Path, jobs: int = 1) -> RunData:
             indexed.add(entry["file"])
             if entry["status"] != "complete":
                 run.skip(entry["file"], f"{entry['status']} in the manifest")
+                continue
+            if entry["kind"] == "autophase":
+                run.skip(entry["file"], "autophase step: measured before the lock-in phase was set")
                 continue
             path = folder / entry["file"]
             if not path.exists():

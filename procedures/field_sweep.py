@@ -80,6 +80,7 @@ class FieldSweep(BenchProcedure):
         t0 = bench.clock.now()
         set_H: list[float] = []
         measured_H: list[float] = []
+        self.readings_xy: list[tuple[float, float]] = []
         voltages: list[float] = []
         self.live_fits: list[SpectrumFit] = []
         self._last_live_fit = -float("inf")
@@ -113,6 +114,7 @@ class FieldSweep(BenchProcedure):
                 self.emit("progress", float(percent))
             set_H.append(float(h_set))
             measured_H.append(h)
+            self.readings_xy.append((x, y))
             voltages.append(v_fmr)
             self._update_live_fit(self._fit_axis(set_H, measured_H), voltages)
         self.final_fits = self._final_fit(self._fit_axis(set_H, measured_H), voltages)

@@ -29,6 +29,7 @@ from pymeasure.experiment import Procedure, Results, Worker
 from stfmr import __version__
 from stfmr.analysis.resonance import ResonanceFitError, fit_kittel, resonance_field_mT
 from stfmr.procedures.amr import AmrSweep
+from stfmr.procedures.autophase import Autophase
 from stfmr.procedures.field_sweep import FieldSweep
 from stfmr.procedures.rf_calibration import RfCalibration
 from stfmr.procedures.sequence import Sequence, SequenceError, Task, window_range
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "stfmr-run/1"
-PROCEDURES: dict[str, type[Procedure]] = {"FieldSweep": FieldSweep, "AmrSweep": AmrSweep,
+PROCEDURES: dict[str, type[Procedure]] = {"FieldSweep": FieldSweep, "Autophase": Autophase, "AmrSweep": AmrSweep,
                                           "RfCalibration": RfCalibration}
 
 
@@ -365,6 +366,8 @@ def _run_task(task: Task, folder: RunFolder, bench: Any, sequence: Sequence, sto
         message = None
     entry["finished"] = _now()
     entry["fits"] = [fit.to_dict() for fit in getattr(procedure, "final_fits", [])]
+    if getattr(procedure, "phase_set_deg", None) is not None:
+        entry["lockin_phase_deg"] = procedure.phase_set_deg
     if getattr(procedure, "fit_error", None):
         entry["fit_error"] = procedure.fit_error
     if message and entry["status"] == "failed":

@@ -8,7 +8,7 @@ A sequence holds the sample record and a list of steps::
     ...
 
     [[step]]
-    kind = "angle_sweep"          # field_sweep, angle_sweep, frequency_sweep, amr, rf_calibration
+    kind = "angle_sweep"          # field_sweep, angle_sweep, frequency_sweep, amr, rf_calibration, autophase
     frequency_GHz = 10.0
     power_dBm = 15.0
     angles_deg = {start = 0, stop = 345, step = 15}
@@ -52,7 +52,7 @@ class Task:
     key: str  #: stable identity across resumes, e.g. "s2-5"
     step: int  #: 1-based step number
     kind: str  #: step kind
-    procedure: str  #: FieldSweep, AmrSweep or RfCalibration
+    procedure: str  #: FieldSweep, Autophase, AmrSweep or RfCalibration
     parameters: dict[str, Any]
     label: str  #: for file names, e.g. "10GHz_45deg"
     #: a centred window: (width mT, mu0*M_eff T, g) to resolve at run time
@@ -126,6 +126,7 @@ _SPECTRUM_KEYS = {"power_dBm", "field_points", "both_branches", "dwell_s", "fiel
                   "window_mT", "mu0_Meff_T", "g", "dc_current_mA"}
 STEP_KEYS: dict[str, set[str]] = {
     "field_sweep": _SPECTRUM_KEYS | {"frequency_GHz", "angle_deg"},
+    "autophase": _SPECTRUM_KEYS | {"frequency_GHz", "angle_deg"},
     "angle_sweep": _SPECTRUM_KEYS | {"frequency_GHz", "angles_deg"},
     "frequency_sweep": _SPECTRUM_KEYS | {"frequencies_GHz", "angle_deg"},
     "amr": {"field_mT", "angles_deg", "sense_current_mA"},
@@ -133,6 +134,7 @@ STEP_KEYS: dict[str, set[str]] = {
 }
 _REQUIRED: dict[str, set[str]] = {
     "field_sweep": {"frequency_GHz", "power_dBm"},
+    "autophase": {"frequency_GHz", "power_dBm"},
     "angle_sweep": {"frequency_GHz", "power_dBm", "angles_deg"},
     "frequency_sweep": {"frequencies_GHz", "power_dBm"},
     "amr": {"field_mT", "angles_deg"},
@@ -182,7 +184,8 @@ def _spectrum_tasks(n: int, kind: str, step: dict[str, Any], where: str) -> list
         if f <= 0:
             raise SequenceError(f"{where} frequency: must be positive, got {f:g} GHz")
         params = dict(common, frequency_GHz=float(f), angle_deg=float(a))
-        tasks.append(Task(f"s{n}-{k}", n, kind, "FieldSweep", params, f"{f:g}GHz_{a:g}deg", window))
+        procedure = "Autophase" if kind == "autophase" else "FieldSweep"
+        tasks.append(Task(f"s{n}-{k}", n, kind, procedure, params, f"{f:g}GHz_{a:g}deg", window))
     return tasks
 
 

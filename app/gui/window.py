@@ -35,13 +35,14 @@ from stfmr.analysis.run_reader import RunData, load_file, read_run
 from stfmr.analysis.sample import SampleMetadata
 from stfmr.app.gui.panels import AngularPanel, FrequencyPanel, ModelPanel, SpectrumPanel
 from stfmr.procedures.amr import AmrSweep
+from stfmr.procedures.autophase import Autophase
 from stfmr.procedures.field_sweep import FieldSweep
 from stfmr.procedures.rf_calibration import RfCalibration
 from stfmr.procedures.sequence import grid, load_sequence, window_range
 
 log = logging.getLogger(__name__)
 
-PROCEDURES = {"FieldSweep": FieldSweep, "AmrSweep": AmrSweep, "RfCalibration": RfCalibration}
+PROCEDURES = {"FieldSweep": FieldSweep, "Autophase": Autophase, "AmrSweep": AmrSweep, "RfCalibration": RfCalibration}
 INPUTS = ["frequency_GHz", "power_dBm", "angle_deg", "field_start_mT", "field_stop_mT", "field_points",
           "both_branches", "dc_current_mA", "dwell_s"]
 
@@ -390,6 +391,8 @@ class StfmrWindow(ManagedWindowBase):
 
 
 def _label(procedure: Procedure) -> str:
+    if isinstance(procedure, Autophase):  # before FieldSweep: it is one
+        return f"autophase_{procedure.frequency_GHz:g}GHz_{procedure.angle_deg:g}deg"
     if isinstance(procedure, FieldSweep):
         return f"spectrum_{procedure.frequency_GHz:g}GHz_{procedure.angle_deg:g}deg"
     if isinstance(procedure, RfCalibration):

@@ -30,7 +30,7 @@ def test_full_characterization_of_a_preset_runs_safely_and_completely(tmp_path):
     t0 = time.monotonic()
     outcome = run_sequence(seq, bench, tmp_path / "run", progress=None)
     assert time.monotonic() - t0 < 60
-    assert outcome.state == "finished" and outcome.completed == len(seq.tasks) == 31
+    assert outcome.state == "finished" and outcome.completed == len(seq.tasks) == 32
     manifest = read_manifest(tmp_path / "run")
     assert manifest["SIMULATED"] is True and manifest["state"] == "finished"
     assert [e["key"] for e in manifest["entries"]] == [t.key for t in seq.tasks]
@@ -39,7 +39,8 @@ def test_full_characterization_of_a_preset_runs_safely_and_completely(tmp_path):
         header = path.read_text().split("#Data:")[0]
         assert "SIMULATED: True" in header and '"Ms_t_A":0.004' in header
         p = entry["parameters"]
-        expected = {"FieldSweep": p.get("field_points", 0) * (2 if p.get("both_branches") else 1),
+        spectrum_rows = p.get("field_points", 0) * (2 if p.get("both_branches") else 1)
+        expected = {"FieldSweep": spectrum_rows, "Autophase": spectrum_rows,
                     "AmrSweep": p.get("angle_points"), "RfCalibration": 2 * (p.get("dc_points", 1) - 1)
                     + p.get("power_points", 0)}[entry["procedure"]]
         assert helpers.data_rows(path) == expected, entry["file"]

@@ -17,7 +17,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sequences"
 LIMITS = default_simulated_config().limits
 
 
-@pytest.mark.parametrize("name, tasks", [("angle-sweep.toml", 24), ("full-characterization.toml", 31)])
+@pytest.mark.parametrize("name, tasks", [("angle-sweep.toml", 24), ("full-characterization.toml", 32)])
 def test_the_examples_load_within_the_simulated_limits(name, tasks):
     seq = load_sequence(EXAMPLES / name, LIMITS)
     assert len(seq.tasks) == tasks
