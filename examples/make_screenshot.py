@@ -37,7 +37,8 @@ def main(out: Path) -> None:
         while (window.analysis is None or window.analysis.efficiencies is None) and time.monotonic() - t1 < 30:
             app.processEvents()
             time.sleep(0.01)
-        window.tabs.setCurrentWidget(window.angular_panel) if hasattr(window, "tabs") else None
+        tabs = window.angular_panel.parentWidget().parentWidget()  # the QTabWidget holding the panels
+        tabs.setCurrentWidget(window.angular_panel)
         app.processEvents()
         window.grab().save(str(out))
         window.close()

@@ -202,7 +202,7 @@ class AngularPanel(TabWidget, QtWidgets.QWidget):
         layout.addWidget(self.efficiencies)
         self.general_fit = None
 
-    def show(self, analysis: SampleAnalysis) -> None:  # noqa: A003 - Qt's show is not used on tabs
+    def show_analysis(self, analysis: SampleAnalysis) -> None:
         fit = analysis.angular
         f = analysis.angular_frequency_GHz
         phi, vs, va = [], [], []
@@ -257,7 +257,7 @@ class FrequencyPanel(TabWidget, QtWidgets.QWidget):
         layout.addWidget(self.kittel)
         layout.addWidget(self.damping)
 
-    def show(self, analysis: SampleAnalysis) -> None:  # noqa: A003
+    def show_analysis(self, analysis: SampleAnalysis) -> None:
         f, hr, dh = [], [], []
         for s in analysis.run.spectra:
             for fit in analysis.fits.get(s.file, []):

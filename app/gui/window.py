@@ -311,8 +311,8 @@ class StfmrWindow(ManagedWindowBase):
             self.show_error(f"analysis failed: {result}")
             return
         self.analysis = result
-        self.angular_panel.show(result)
-        self.frequency_panel.show(result)
+        self.angular_panel.show_analysis(result)
+        self.frequency_panel.show_analysis(result)
         if result.efficiencies is not None:
             eff = result.efficiencies
             self.model_panel.set_measured([(result.run.name, eff.value("xi_DL_E"), eff.stderr("xi_DL_E"))])
