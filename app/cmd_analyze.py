@@ -15,6 +15,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR", help="run folder(s) of stfmr run")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--report", type=Path, metavar="OUT_DIR", help="write fits.csv, analysis.json and figures")
+    parser.add_argument("--export", type=Path, metavar="FILE.nc",
+                        help="write the run (every spectrum, its fits, the metadata) as an xarray NetCDF file")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for the spectrum fits")
     parser.add_argument("--window-mT", type=float, help="refit each spectrum within H_r +- window/2 (mT)")
     parser.add_argument("--no-slope", action="store_true", help="no background slope V_1")
@@ -26,6 +28,8 @@ def run(args: argparse.Namespace) -> int:
     from stfmr.analysis.characterize import FitSettings, analyze_run
     from stfmr.analysis.run_reader import read_run
 
+    if args.export is not None and len(args.run_dirs) != 1:
+        raise ValueError("--export takes exactly one RUN_DIR")
     if args.jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
     if args.window_mT is not None and args.window_mT <= 0:
@@ -45,6 +49,12 @@ def run(args: argparse.Namespace) -> int:
         if show:
             sys.stderr.write("\n")
     summary = {"samples": [r.to_dict() for r in results]}
+    if args.export is not None:
+        from stfmr.analysis.export import export_netcdf
+
+        export_netcdf(results[0], args.export)
+        if not args.json:
+            print(f"exported {len(results[0].run.spectra)} spectra to {args.export}")
     if args.report:
         from stfmr.analysis.figures import write_report
 

@@ -5,6 +5,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from stfmr.analysis.characterize import FitSettings, analyze_run
@@ -128,3 +129,23 @@ def test_xi_against_sink_thickness_with_the_a_minus_b_difference(runs, tmp_path)
 def test_a_missing_run_folder_is_bad_input(tmp_path, capsys):
     assert cli.main(["analyze", str(tmp_path / "nope")]) == cli.EXIT_BAD_INPUT
     assert "no such run folder" in capsys.readouterr().err
+
+
+def test_the_run_exports_as_netcdf_with_every_spectrum(runs, tmp_path, capsys):
+    xr = pytest.importorskip("xarray")
+    out = tmp_path / "type-A.nc"
+    assert cli.main(["analyze", str(runs["type-A"]), "--export", str(out), "--jobs", "1", "--quiet"]) == 0
+    ds = xr.open_dataset(out)
+    run = read_run(runs["type-A"])
+    assert ds.sizes["spectrum"] == len(run.spectra) == 29
+    assert set(ds["file"].values) == {s.file for s in run.spectra}
+    first = run.spectra[0]
+    k = list(ds["file"].values).index(first.file)
+    assert np.allclose(ds["V_FMR_V"].values[k, : len(first.voltage_V)], first.voltage_V)
+    assert np.allclose(ds["field_mT"].values[k, : len(first.field_mT)], first.field_mT)
+    assert ds["frequency_GHz"].attrs["units"] == "GHz" and ds.attrs["SIMULATED"] == 1
+    fitted = ds["V_S_V"].sel(branch=1).values
+    assert np.isfinite(fitted).sum() == 25  # 29 spectra, 4 without a resonance (phi = 0, 90, 180, 270)
+    assert json.loads(ds.attrs["sample"])["name"] == "type-A"
+    ds.close()
+    assert cli.main(["analyze", str(runs["type-A"]), str(runs["type-B"]), "--export", str(out)]) == cli.EXIT_BAD_INPUT
