@@ -10,6 +10,7 @@ modules imported here; this one only routes data between them.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from concurrent.futures import ProcessPoolExecutor
@@ -19,9 +20,13 @@ from typing import Any
 import numpy as np
 
 from stfmr.analysis.angular import AngularFit, fit_angular
+from stfmr.analysis.branches import combine_branches
 from stfmr.analysis.calibration import AmrFit, RfCurrentCalibration, calibrate_rf_current, fit_amr
+from stfmr.analysis.dc_bias import DcBiasResult, analyze_dc_bias, omega_over_gamma_T
 from stfmr.analysis.efficiency import Efficiencies, efficiencies_from_fits
 from stfmr.analysis.fit_common import FitInputError
+from stfmr.analysis.frequency_scan import FrequencyScanFit, FrequencyScanFitError, fit_frequency_scan
+from stfmr.analysis.modes import CRITERION, fit_branch_modes
 from stfmr.analysis.resonance import DampingFit, KittelFit, fit_damping, fit_kittel
 from stfmr.analysis.run_reader import RunData, Spectrum
 from stfmr.analysis.spectrum_fit import SpectrumFit, SpectrumFitError, fit_branches
@@ -32,12 +37,16 @@ class FitSettings:
     """How spectra are fitted; re-analysis with other settings never touches the raw files.
 
     window_mT: fit only H_r +- window/2 (after a first fit over the whole sweep);
-    slope: fit the background slope V_1; derivative: field-modulated lineshapes.
+    slope: fit the background slope V_1; derivative: field-modulated lineshapes;
+    modes: "one", or "auto" to let the BIC criterion of :mod:`stfmr.analysis.modes`
+    fit two resonances where the data ask for it (the stronger one then enters the
+    analysis, and the window is not applied to that branch).
     """
 
     window_mT: float | None = None
     slope: bool = True
     derivative: bool = False
+    modes: str = "one"
 
 
 def fit_one(spectrum: Spectrum, settings: FitSettings) -> list[SpectrumFit] | str:
@@ -50,9 +59,23 @@ def fit_one(spectrum: Spectrum, settings: FitSettings) -> list[SpectrumFit] | st
         fits = fit_branches(field_mT, spectrum.voltage_V, **kw)
         if settings.window_mT:
             fits = [_refit_in_window(field_mT, spectrum.voltage_V, f, settings.window_mT, kw) for f in fits]
+        if settings.modes == "auto":
+            fits = _two_modes_where_needed(field_mT, spectrum.voltage_V, fits, kw)
         return fits
     except (SpectrumFitError, ValueError) as exc:
         return str(exc)
+
+
+def _two_modes_where_needed(field_mT, voltage_V, fits: list[SpectrumFit], kw) -> list[SpectrumFit]:
+    """Replace a branch's fit by the stronger of two modes where the BIC criterion picks two."""
+    chosen = {s.polarity: s for s in fit_branch_modes(field_mT, voltage_V, **kw)}
+    out = []
+    for fit in fits:
+        sel = chosen.get(fit.polarity)
+        if sel is not None and sel.n_modes == 2:
+            fit = dataclasses.replace(sel.main_fit, modes=sel.to_dict())
+        out.append(fit)
+    return out
 
 
 def _not_monotonic(spectrum: Spectrum) -> bool:
@@ -109,6 +132,8 @@ class SampleAnalysis:
     rf: RfCurrentCalibration | None = None
     rf_power_dBm: float | None = None
     efficiencies: Efficiencies | None = None
+    dc_bias: list[DcBiasResult] = field(default_factory=list)  #: linewidth-vs-I_dc groups
+    frequency_scans: dict[str, list[FrequencyScanFit]] = field(default_factory=dict)  #: file -> branch fits
     missing: list[str] = field(default_factory=list)  #: what could not be derived, and why
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,6 +162,14 @@ class SampleAnalysis:
             "V_S0_V": q(*_param(self.angular, "V_S0")) if self.angular else None,
             "V_A0_V": q(*_param(self.angular, "V_A0")) if self.angular else None,
             "angular_frequency_GHz": self.angular_frequency_GHz,
+            "xi_DL_E_dc_bias": self.dc_bias_xi(),
+            "dc_bias": [d.to_dict(*self._dH0_and_g()) for d in self.dc_bias],
+            "branch_combination": self.branch_combinations(),
+            "frequency_scans": [{"file": file, "branches": [f.to_dict() for f in fits]}
+                                for file, fits in self.frequency_scans.items()],
+            "two_mode_fits": [{"file": file, **fit.modes} for file, fits in self.fits.items()
+                              for fit in fits if fit.modes is not None],
+            "mode_criterion": CRITERION,
             "spectra": len(self.run.spectra),
             "failed_fits": self.failed_fits,
             "skipped_files": self.run.skipped,
@@ -144,6 +177,30 @@ class SampleAnalysis:
             "sample": self.run.sample.to_dict() if self.run.sample else None,
         }
         return out
+
+    def branch_combinations(self) -> list[dict[str, Any]]:
+        """Per spectrum measured on both branches: V_S, V_A of each and their (non-)reversing parts."""
+        out = []
+        for s in self.run.spectra:
+            combined = combine_branches(self.fits.get(s.file, []))
+            if combined is not None:
+                out.append({"file": s.file, "frequency_GHz": s.frequency_GHz, "angle_deg": s.angle_deg,
+                            "power_dBm": s.power_dBm, "dc_current_mA": s.dc_current_mA, **combined.to_dict()})
+        return out
+
+    def dc_bias_xi(self) -> dict[str, float] | None:
+        """xi_DL^E (Ohm^-1 m^-1) of the dc-bias method: inverse-variance mean over its groups."""
+        if not self.dc_bias:
+            return None
+        xis = [d.xi_DL_E for d in self.dc_bias]
+        weights = [1.0 / max(x.std_dev, 1e-300) ** 2 for x in xis]
+        mean = sum(w * x for w, x in zip(weights, xis)) / sum(weights)
+        return {"value": float(mean.nominal_value), "stderr": float(mean.std_dev)}
+
+    def _dH0_and_g(self) -> tuple[Any, float | None]:
+        if self.damping is None:
+            return None, None
+        return self.damping.ufloats()["dH0_mT"], self.damping.g
 
 
 def _param(fit: Any, name: str) -> tuple[float | None, float | None]:
@@ -164,6 +221,8 @@ def analyze_run(run: RunData, settings: FitSettings = FitSettings(), jobs: int =
     _angular(result)
     _calibrations(result)
     _efficiencies(result)
+    _dc_bias(result)
+    _frequency_scans(result, settings)
     return result
 
 
@@ -175,7 +234,8 @@ def _resonance(result: SampleAnalysis) -> None:
     points = []
     for s in result.run.spectra:
         fit = _positive(result.fits.get(s.file, []))
-        if fit is not None and s.kind in ("frequency_sweep", "field_sweep", "spectrum", "angle_sweep"):
+        if fit is not None and s.kind in ("frequency_sweep", "field_sweep", "spectrum", "angle_sweep") \
+                and s.dc_current_mA == 0:
             points.append((s.frequency_GHz, fit))
     freqs = sorted({round(f, 9) for f, _ in points})
     if len(freqs) < 2:
@@ -194,7 +254,7 @@ def _resonance(result: SampleAnalysis) -> None:
 def _angular(result: SampleAnalysis) -> None:
     by_freq: dict[float, list[Spectrum]] = {}
     for s in result.run.spectra:
-        if s.file in result.fits and (s.kind in ("angle_sweep", "spectrum")):
+        if s.file in result.fits and s.kind in ("angle_sweep", "spectrum") and s.dc_current_mA == 0:
             by_freq.setdefault(round(s.frequency_GHz, 9), []).append(s)
     candidates = {f: ss for f, ss in by_freq.items() if len({round(s.angle_deg, 6) for s in ss}) >= 3}
     if not candidates:
@@ -261,6 +321,52 @@ def _efficiencies(result: SampleAnalysis) -> None:
             R_Ohm=result.amr.ufloats()["R_perp_Ohm"], sample=result.run.sample)
     except FitInputError as exc:
         result.missing.append(f"efficiencies: {exc}")
+
+
+def _frequency_scans(result: SampleAnalysis, settings: FitSettings) -> None:
+    """Fit every frequency scan in frequency, with g and mu0*M_eff of the Kittel fit when there is one."""
+    kw: dict[str, Any] = {"slope": settings.slope}
+    if result.kittel is not None:
+        kw |= {"g": result.kittel.values["g"], "mu0_Meff_T": result.kittel.values["mu0_Meff_T"]}
+    for scan in result.run.frequency_scans:
+        try:
+            result.frequency_scans[scan.file] = fit_frequency_scan(
+                scan.frequency_GHz, scan.voltage_V, scan.field_mT, set_field_mT=scan.set_field_mT, **kw)
+        except (FrequencyScanFitError, ValueError) as exc:
+            result.failed_fits.append({"file": scan.file, "reason": str(exc)})
+
+
+def _dc_bias(result: SampleAnalysis) -> None:
+    """xi_DL^E from the linewidth against dc current, wherever 3 or more currents of both signs were measured."""
+    groups: dict[tuple[float, float, float], list[Spectrum]] = {}
+    for s in result.run.spectra:
+        if s.file in result.fits:
+            groups.setdefault((round(s.frequency_GHz, 9), round(s.angle_deg, 6), round(s.power_dBm, 6)), []).append(s)
+    groups = {k: ss for k, ss in groups.items()
+              if len({round(s.dc_current_mA, 6) for s in ss}) >= 3
+              and min(s.dc_current_mA for s in ss) < 0 < max(s.dc_current_mA for s in ss)}
+    if not groups:
+        return
+    if result.amr is None or result.run.sample is None:
+        result.missing.append("dc-bias method: needs the AMR fit (R_perp) and the sample record (L, M_s*t_FM)")
+        return
+    sample = result.run.sample
+    for (f, angle, power), spectra in sorted(groups.items()):
+        points = [(s.dc_current_mA, fit.polarity, fit.values["H_r"], fit.stderr["H_r"], fit.values["dH"],
+                   fit.stderr["dH"]) for s in spectra for fit in result.fits[s.file]]
+        if result.kittel is not None:
+            g, meff = result.kittel.values["g"], result.kittel.ufloats()["mu0_Meff_T"]
+        else:
+            g = 2.1
+            b_r = float(np.mean([abs(p[2]) for p in points])) * 1e-3
+            meff = (omega_over_gamma_T(f, g) ** 2 - b_r**2) / b_r
+            result.missing.append(f"dc-bias method at {f:g} GHz: no Kittel fit, mu0*M_eff from H_r with g = 2.1")
+        try:
+            result.dc_bias.append(analyze_dc_bias(
+                f, angle, power, points, g=g, mu0_Meff_T=meff, R_Ohm=result.amr.ufloats()["R_perp_Ohm"],
+                length_m=sample.length_um * 1e-6, Ms_t_A=(sample.Ms_t_A, sample.Ms_t_stderr_A)))
+        except FitInputError as exc:
+            result.missing.append(f"dc-bias method at {f:g} GHz, {angle:g} deg: {exc}")
 
 
 _THICKNESS = re.compile(r"Ta-?B\((?P<t>[\d.]+)\)")

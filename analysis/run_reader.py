@@ -4,7 +4,7 @@ With a manifest, every complete entry is read and grouped by its step; files
 the manifest marks incomplete, failed or aborted are listed as skipped, and so
 is any file in the folder the manifest does not index (e.g. one copied in from
 another run). Without a manifest, every ``*.csv`` is read and sorted by its
-columns (spectrum, AMR, rf calibration) and its header parameters. A file that
+columns (spectrum, frequency scan, AMR, rf calibration) and its header parameters. A file that
 cannot be read, or that holds fewer rows than its parameters promise
 (truncated), is reported by name and skipped: never fatal to the others.
 Raw files are only ever read.
@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from stfmr.analysis.datafile import DataFileError, read_datafile
+from stfmr.analysis.frequency_scan import is_frequency_scan
 from stfmr.analysis.sample import SampleMetadata
 
 MANIFEST = "manifest.json"
@@ -37,6 +38,25 @@ class Spectrum:
     power_dBm: float
     dc_current_mA: float
     field_mT: np.ndarray
+    set_field_mT: np.ndarray
+    voltage_V: np.ndarray
+
+
+@dataclass
+class FrequencyScanData:
+    """One frequency-scan file: V_FMR (V) against the rf frequency (GHz) at fixed field (one or both signs).
+
+    Fitted by :func:`stfmr.analysis.frequency_scan.fit_frequency_scan`; not (yet) part of
+    the efficiency analysis, which reads field sweeps.
+    """
+
+    file: str
+    kind: str  #: sequence step kind ("frequency_scan"), or "frequency_scan" without a manifest
+    angle_deg: float
+    power_dBm: float
+    dc_current_mA: float
+    frequency_GHz: np.ndarray
+    field_mT: np.ndarray  #: measured, per point
     set_field_mT: np.ndarray
     voltage_V: np.ndarray
 
@@ -68,6 +88,7 @@ class RunData:
     spectra: list[Spectrum] = field(default_factory=list)
     amr: list[AmrData] = field(default_factory=list)
     rf_calibrations: list[RfCalibrationData] = field(default_factory=list)
+    frequency_scans: list[FrequencyScanData] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)  #: {"file", "reason"}
 
     def skip(self, file: str, reason: str) -> None:
@@ -97,6 +118,9 @@ def _expected_rows(kind: str, header: dict[str, str]) -> float:
     if kind == "spectrum":
         n = _header_number(header, "Field points")
         return n * (2 if header.get("Both branches", "").startswith("True") else 1)
+    if kind == "frequency_scan":
+        n = _header_number(header, "Frequency points")
+        return n * (2 if header.get("Both branches", "").startswith("True") else 1)
     if kind == "amr":
         return _header_number(header, "Angle points")
     if kind == "rf_calibration":
@@ -104,7 +128,7 @@ def _expected_rows(kind: str, header: dict[str, str]) -> float:
     return float("nan")
 
 
-Measurement = Spectrum | AmrData | RfCalibrationData
+Measurement = Spectrum | FrequencyScanData | AmrData | RfCalibrationData
 
 
 def load_file(path: Path, step_kind: str | None) -> Measurement | str:
@@ -114,6 +138,8 @@ def load_file(path: Path, step_kind: str | None) -> Measurement | str:
     except (DataFileError, OSError, ValueError) as exc:
         return f"unreadable: {exc}"
     kind = _classify(data.names)
+    if kind == "spectrum" and is_frequency_scan(data.columns):
+        kind = "frequency_scan"
     if (data.procedure or "").endswith("Autophase"):
         return "autophase step: measured before the lock-in phase was set"
     if kind is None:
@@ -136,6 +162,16 @@ def load_file(path: Path, step_kind: str | None) -> Measurement | str:
             dc_current_mA=float(np.nanmedian(c["I_dc (mA)"])) if "I_dc (mA)" in c else 0.0,
             field_mT=c["Field (mT)"], set_field_mT=c.get("Field set (mT)", c["Field (mT)"]),
             voltage_V=c["V_FMR (V)"])
+    if kind == "frequency_scan":
+        return FrequencyScanData(
+            file=path.name, kind=step_kind or "frequency_scan",
+            angle_deg=float(np.nanmedian(c["Angle (deg)"])) if "Angle (deg)" in c
+            else _header_number(data.header, "Angle"),
+            power_dBm=float(np.nanmedian(c["Power (dBm)"])) if "Power (dBm)" in c
+            else _header_number(data.header, "Power"),
+            dc_current_mA=float(np.nanmedian(c["I_dc (mA)"])) if "I_dc (mA)" in c else 0.0,
+            frequency_GHz=c["Frequency (GHz)"], field_mT=c["Field (mT)"],
+            set_field_mT=c.get("Field set (mT)", c["Field (mT)"]), voltage_V=c["V_FMR (V)"])
     if kind == "amr":
         return AmrData(path.name, c["Angle (deg)"], c["Resistance (ohm)"])
     dc = c["RF on"] == 0
@@ -152,6 +188,8 @@ def _add(run: RunData, path: Path, loaded: Measurement | str) -> None:
         run.skip(path.name, loaded)
     elif isinstance(loaded, Spectrum):
         run.spectra.append(loaded)
+    elif isinstance(loaded, FrequencyScanData):
+        run.frequency_scans.append(loaded)
     elif isinstance(loaded, AmrData):
         run.amr.append(loaded)
     else:
@@ -197,12 +235,15 @@ def read_run(folder: str | Path, jobs: int = 1) -> RunData:
         items = []
         for entry in manifest.get("entries", []):
             indexed.add(entry["file"])
+            indexed.update(entry.get("outputs", []))  # files a step derived, e.g. coil_calibration.csv
             if entry["status"] != "complete":
                 run.skip(entry["file"], f"{entry['status']} in the manifest")
                 continue
             if entry["kind"] == "autophase":
                 run.skip(entry["file"], "autophase step: measured before the lock-in phase was set")
                 continue
+            if entry["kind"] == "magnet_calibration":
+                continue  # a calibration of the bench, not of the sample
             path = folder / entry["file"]
             if not path.exists():
                 run.skip(entry["file"], "listed in the manifest but missing")

@@ -90,6 +90,8 @@ class SpectrumFit:
     derivative: bool
     significance: float
     field_range_mT: tuple[float, float]
+    #: set by the two-mode analysis (analysis.modes.ModeSelection.to_dict) when it chose two modes
+    modes: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready record {"polarity", name: {"value", "stderr"}..., "redchi"}."""
@@ -97,6 +99,8 @@ class SpectrumFit:
         for name in PARAM_NAMES:
             out[name] = {"value": float(self.values[name]), "stderr": float(self.stderr[name])}
         out["redchi"] = float(self.redchi)
+        if self.modes is not None:
+            out["modes"] = self.modes
         return out
 
     def evaluate(self, field_mT) -> np.ndarray:
@@ -559,17 +563,19 @@ def fit_branches(field_mT, voltage_V, **kw) -> list[SpectrumFit]:
 # ---------------------------------------------------------------- lmfit
 
 
-def spectrum_model(derivative: bool = False):
+def spectrum_model(derivative: bool = False, prefix: str = ""):
     """Return the lmfit Model of :func:`stfmr.analysis.lineshape.spectrum_voltage`.
 
-    Independent variable ``field`` (mT); parameters H_r, dH (mT), V_S, V_A, V_0 (V), V_1 (V/mT).
+    Independent variable ``field`` (mT); parameters H_r, dH (mT), V_S, V_A, V_0 (V), V_1 (V/mT),
+    each name preceded by ``prefix`` (for sums of modes).
     """
     import lmfit
 
     def model(field, H_r, dH, V_S, V_A, V_0, V_1):
         return lineshape.spectrum_voltage(field, H_r, dH, V_S, V_A, V_0, V_1, derivative)
 
-    return lmfit.Model(model, independent_vars=["field"], name="stfmr spectrum" + (" (derivative)" if derivative else ""))
+    return lmfit.Model(model, independent_vars=["field"], prefix=prefix,
+                       name="stfmr spectrum" + (" (derivative)" if derivative else "") + (f" {prefix}" if prefix else ""))
 
 
 def _run_lmfit(h, y, start: SpectrumFit, derivative: bool, slope: bool, **fit_kws):

@@ -20,6 +20,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for the spectrum fits")
     parser.add_argument("--window-mT", type=float, help="refit each spectrum within H_r +- window/2 (mT)")
     parser.add_argument("--no-slope", action="store_true", help="no background slope V_1")
+    parser.add_argument("--modes", choices=("one", "auto"), default="one",
+                        help="auto: fit two resonances where the BIC criterion asks for it (README: two modes)")
     parser.add_argument("--derivative", action="store_true", help="field-modulated (dV/dH) spectra")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -34,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
     if args.window_mT is not None and args.window_mT <= 0:
         raise ValueError(f"--window-mT must be positive, got {args.window_mT}")
-    settings = FitSettings(window_mT=args.window_mT, slope=not args.no_slope, derivative=args.derivative)
+    settings = FitSettings(window_mT=args.window_mT, slope=not args.no_slope, derivative=args.derivative,
+                           modes=args.modes)
     show = not args.quiet and sys.stderr.isatty()
 
     def progress(done: int, total: int) -> None:
@@ -54,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
 
         export_netcdf(results[0], args.export)
         if not args.json:
-            print(f"exported {len(results[0].run.spectra)} spectra to {args.export}")
+            run = results[0].run
+            scans = f" and {len(run.frequency_scans)} frequency scans" if run.frequency_scans else ""
+            print(f"exported {len(run.spectra)} spectra{scans} to {args.export}")
     if args.report:
         from stfmr.analysis.figures import write_report
 
@@ -78,10 +83,25 @@ def _print_summary(d: dict) -> None:
     print(f"  xi_DL^E      {_fmt(d['xi_DL_E'], unit=' Ohm^-1 m^-1')}")
     print(f"  xi_FL+Oe^E   {_fmt(d['xi_FL_Oe_E'], unit=' Ohm^-1 m^-1')}")
     print(f"  xi_DL^j      {_fmt(d['xi_DL_j'], 100, ' %')}")
+    if d.get("xi_DL_E_dc_bias"):
+        print(f"  xi_DL^E (dc) {_fmt(d['xi_DL_E_dc_bias'], unit=' Ohm^-1 m^-1')}  (linewidth against dc current)")
     print(f"  mu0*M_eff    {_fmt(d['mu0_M_eff_T'], unit=' T')}")
     print(f"  alpha        {_fmt(d['alpha'])}")
     print(f"  I_rf (peak)  {_fmt(d['I_rf_peak_mA'], unit=' mA')}")
     print(f"  Delta_R_AMR  {_fmt(d['Delta_R_AMR_Ohm'], unit=' Ohm')}")
+    for scan in d.get("frequency_scans") or []:
+        for b in scan["branches"]:
+            eq = b["field_equivalent"]
+            print(f"  f-scan       {scan['file']} ({'+' if b['polarity'] > 0 else '-'}H): f_r {_fmt(b['f_r'], unit=' GHz')},"
+                  f" df {_fmt(b['df'], unit=' GHz')}, dH {_fmt(eq['dH'], unit=' mT')}")
+    for m in d.get("two_mode_fits") or []:
+        print(f"  2 modes      {m['file']} ({'+' if m['polarity'] > 0 else '-'}H): H_r = "
+              + ", ".join(f"{x['H_r']['value']:.2f}" for x in m["modes"]) + f" mT; {m['reason']}")
+    pairs = d.get("branch_combination") or []
+    if pairs:
+        worst = max(pairs, key=lambda p: abs(p["V_S_non_reversing"]["value"]) / max(p["V_S_non_reversing"]["stderr"], 1e-30))
+        print(f"  +H/-H        {len(pairs)} spectra on both branches; largest non-reversing V_S "
+              f"{_fmt(worst['V_S_non_reversing'], 1e6, ' uV')} ({worst['file']})")
     for f in d["failed_fits"]:
         print(f"  not fitted: {f['file']}: {f['reason']}")
     for s in d["skipped_files"]:

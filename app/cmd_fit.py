@@ -4,6 +4,14 @@ Without ``--json`` it prints a readable table per branch; with ``--json`` one
 JSON object {"branches": [{"polarity", "H_r": {"value", "stderr"}, "dH",
 "V_S", "V_A", "V_0", "V_1", "redchi"}]} with fields in mT and voltages in V.
 A spectrum that cannot be fitted ends with a message saying why and exit 2.
+
+A frequency scan (a ``Frequency (GHz)`` column that varies at a fixed field, as
+``FrequencyScan`` records it) is fitted in frequency instead, branch by branch,
+and reported with its field-equivalent line (see
+:mod:`stfmr.analysis.frequency_scan`); ``--json`` then prints
+{"sweep": "frequency", "branches": [{"polarity", "f_r", "df", "V_S", "V_A",
+"V_0", "V_1", "redchi", "npoints", "g", "field_equivalent": {"H_r", "dH", "V_S",
+"V_A", "df_dH_GHz_per_mT", "mu0_Meff_T"}}]}, frequencies in GHz.
 """
 
 from __future__ import annotations
@@ -47,6 +55,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--report", action="store_true", help="also print lmfit's fit report of every branch"
     )
+    parser.add_argument(
+        "--modes", choices=("one", "auto"), default="one",
+        help="auto: fit one and two resonances per branch and keep what the BIC criterion picks",
+    )
+    parser.add_argument(
+        "--g", type=float, default=None, metavar="G",
+        help="frequency scans: Lande g of the Kittel slope df/dH (default: the file's, else 2.1)",
+    )
+    parser.add_argument(
+        "--meff", type=float, default=None, metavar="T",
+        help="frequency scans: mu0*M_eff (T) of the Kittel slope (default: from the fitted f_r)",
+    )
 
 
 def _table(path: str, fits, derivative: bool, columns: tuple[str, str]) -> str:
@@ -68,15 +88,83 @@ def _table(path: str, fits, derivative: bool, columns: tuple[str, str]) -> str:
     return "\n".join(lines)
 
 
+def _frequency_table(path: str, fits) -> str:
+    lines = [f"{path}: V_FMR (V) against Frequency (GHz) at fixed field (frequency scan)"]
+    units = {"f_r": "GHz", "df": "GHz", "V_S": "V", "V_A": "V", "V_0": "V", "V_1": "V/GHz"}
+    for fit in fits:
+        lo, hi = fit.frequency_range_GHz
+        lines.append(f"{'positive' if fit.polarity > 0 else 'negative'} field branch at {fit.field_mT:.2f} mT:"
+                     f" {fit.npoints} points, {lo:g} to {hi:g} GHz, reduced chi-square {fit.redchi:.3g}")
+        lines.append(f"  {'param':<5} {'value':>13}   {'stderr':>10}  unit")
+        for name, unit in units.items():
+            fmt = ".5f" if unit == "GHz" else ".4e"
+            lines.append(f"  {name:<5} {fit.values[name]:>13{fmt}} +- {fit.stderr[name]:<10.2e}  {unit}")
+        q, e = fit.equivalent, fit.equivalent_stderr
+        lines.append(f"  as a field sweep at f_r (g = {fit.g:g}, df/dH = {q['df_dH_GHz_per_mT'] * 1e3:.3f} GHz/T,"
+                     f" mu0*M_eff = {q['mu0_Meff_T']:.4f} T{' given' if fit.meff_given else ' from f_r'}):")
+        lines.append(f"  dH    {q['dH']:>13.4f} +- {e['dH']:<10.2e}  mT")
+        lines.append(f"  V_S   {q['V_S']:>13.4e} +- {e['V_S']:<10.2e}  V")
+        lines.append(f"  V_A   {q['V_A']:>13.4e} +- {e['V_A']:<10.2e}  V (sign as in a field sweep)")
+    return "\n".join(lines)
+
+
+def _run_frequency_scan(args: argparse.Namespace, data) -> int:
+    """Fit a frequency-scan file in frequency and print it with its field-equivalent line."""
+    from stfmr.analysis.frequency_scan import fit_datafile
+
+    if args.derivative:
+        raise ValueError(f"{args.file}: --derivative is for field-modulated field sweeps, not frequency scans")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fits = fit_datafile(data, g=args.g, mu0_Meff_T=args.meff, slope=not args.no_slope,
+                            voltage_column=args.voltage_column)
+    for w in caught:
+        print(f"stfmr fit: warning: {w.message}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"sweep": "frequency", "branches": [fit.to_dict() for fit in fits]}, indent=2))
+    else:
+        print(_frequency_table(args.file, fits))
+    if args.report:
+        out = sys.stderr if args.json else sys.stdout
+        for fit in fits:
+            print(f"\nlmfit report, {'positive' if fit.polarity > 0 else 'negative'} branch:", file=out)
+            print(fit.report, file=out)
+    return 0
+
+
+def _run_modes(args: argparse.Namespace, field, voltage, kw) -> int:
+    """Fit one and two resonances per branch; print the modes the BIC criterion keeps."""
+    from stfmr.analysis.modes import CRITERION, fit_branch_modes
+
+    selections = fit_branch_modes(field, voltage, **kw)
+    if args.json:
+        print(json.dumps({"branches": [s.to_dict() for s in selections]}, indent=2))
+        return 0
+    print(f"{args.file}: {args.voltage_column} against {args.field_column}; {CRITERION}")
+    for sel in selections:
+        sign = "positive" if sel.polarity > 0 else "negative"
+        print(f"{sign} field branch: {sel.n_modes} mode{'s' if sel.n_modes > 1 else ''} ({sel.reason})")
+        for k, mode in enumerate(sel.modes, start=1):
+            v, e = mode.values, mode.stderr
+            print(f"  mode {k}: H_r {v['H_r']:.3f} +- {e['H_r']:.3f} mT, dH {v['dH']:.3f} +- {e['dH']:.3f} mT, "
+                  f"V_S {v['V_S']:.4e} +- {e['V_S']:.1e} V, V_A {v['V_A']:.4e} +- {e['V_A']:.1e} V")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Fit the file and print the result; return the exit status."""
     from stfmr.analysis.datafile import read_datafile
+    from stfmr.analysis.frequency_scan import is_frequency_scan
     from stfmr.analysis.spectrum_fit import fit_branches, lmfit_result
 
     data = read_datafile(args.file)
+    if args.field_column == DEFAULT_FIELD_COLUMN and is_frequency_scan(data.columns):
+        return _run_frequency_scan(args, data)
     field = data.column(args.field_column)
     voltage = data.column(args.voltage_column)
     kw = {"derivative": args.derivative, "slope": not args.no_slope}
+    if args.modes == "auto":
+        return _run_modes(args, field, voltage, kw)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fits = fit_branches(field, voltage, engine=args.engine, **kw)

@@ -31,6 +31,8 @@ from stfmr.analysis.resonance import ResonanceFitError, fit_kittel, resonance_fi
 from stfmr.procedures.amr import AmrSweep
 from stfmr.procedures.autophase import Autophase
 from stfmr.procedures.field_sweep import FieldSweep
+from stfmr.procedures.frequency_scan import FrequencyScan
+from stfmr.procedures.magnet_calibration import MagnetCalibration
 from stfmr.procedures.rf_calibration import RfCalibration
 from stfmr.procedures.sequence import Sequence, SequenceError, Task, window_range
 
@@ -39,7 +41,8 @@ log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "stfmr-run/1"
 PROCEDURES: dict[str, type[Procedure]] = {"FieldSweep": FieldSweep, "Autophase": Autophase, "AmrSweep": AmrSweep,
-                                          "RfCalibration": RfCalibration}
+                                          "RfCalibration": RfCalibration, "FrequencyScan": FrequencyScan}
+PROCEDURES["MagnetCalibration"] = MagnetCalibration
 
 
 class _Worker(Worker):
@@ -364,6 +367,12 @@ def _run_task(task: Task, folder: RunFolder, bench: Any, sequence: Sequence, sto
     else:
         entry["status"] = "complete"
         message = None
+    write_outputs = getattr(procedure, "write_outputs", None)
+    if entry["status"] == "complete" and write_outputs is not None:
+        try:  # files a procedure derives from its data (e.g. coil_calibration.csv), into the run folder
+            entry["outputs"] = write_outputs(folder.path)
+        except (ValueError, OSError) as exc:
+            entry["status"], message = "failed", f"{task.kind} {task.label}: {exc}"
     entry["finished"] = _now()
     entry["fits"] = [fit.to_dict() for fit in getattr(procedure, "final_fits", [])]
     if getattr(procedure, "phase_set_deg", None) is not None:

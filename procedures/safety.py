@@ -82,6 +82,26 @@ class SafetyGuard:
                              f"+-{self.limits.max_current_A:g} A")
         return amps
 
+    def check_coil_current(self, amps: float, where: str = "") -> float:
+        """Check a raw supply current (no field target, e.g. a magnet calibration); return it.
+
+        The current limit applies, and the field limit to the field the coil
+        calibration in use expects at that current.
+        """
+        self.check_current(amps, where)
+        expected = self.bench.field.field_for_current(amps)
+        if abs(expected) > self.limits.max_field_mT:
+            raise LimitError(f"{_at(where)}supply current {amps:g} A gives about {expected:.4g} mT by the coil "
+                             f"calibration, beyond the field limit of +-{self.limits.max_field_mT:g} mT")
+        return amps
+
+    def check_measured_field(self, field_mT: float, where: str = "") -> None:
+        """Refuse a measured field beyond the field limit (a coil stronger than its calibration says)."""
+        _check_finite(field_mT, "measured field", "mT", where)
+        if abs(field_mT) > self.limits.max_field_mT:
+            raise LimitError(f"{_at(where)}measured field {field_mT:g} mT exceeds the limit of "
+                             f"+-{self.limits.max_field_mT:g} mT")
+
     def check_rf_power(self, power_dBm: float, where: str = "") -> None:
         _check_finite(power_dBm, "rf power", "dBm", where)
         if power_dBm > self.limits.max_rf_power_dBm:
@@ -108,13 +128,18 @@ class SafetyGuard:
         self.ramp_current(self.check_field(field_mT), interruptible=interruptible)
 
     def ramp_current(self, target_A: float, *, interruptible: bool = True) -> None:
-        """Ramp the supply current to ``target_A`` in steps no faster than the rate limit."""
+        """Ramp the supply current to ``target_A`` in steps no faster than the rate limit.
+
+        Raw amperes: a magnet calibration checks its currents with
+        :meth:`check_coil_current` first. Every setpoint is also passed to the
+        coil calibration's ``follow`` (a hysteretic table tracks the branch).
+        """
         self.check_current(target_A)
         field = self.bench.field
         if target_A != 0.0:
             self._supply_output_on()
         start = _setpoint(field)
-        self._staircase(start, target_A, field.set_current, self.limits.max_ramp_rate_A_per_s,
+        self._staircase(start, target_A, _following(field), self.limits.max_ramp_rate_A_per_s,
                         interruptible, label="magnet")
 
     def set_dc_current(self, target_A: float, *, interruptible: bool = True) -> None:
@@ -249,6 +274,19 @@ class SafetyGuard:
             self.clock.sleep(wait)
             if not interruptible and k % 20 == 0:
                 self.on_status(f"ramping {label}: {start + span * k / n:.3g} A")
+
+
+def _following(field: Any) -> Callable[[float], None]:
+    """The supply's set_current, also telling the coil calibration (if it follows history) each setpoint."""
+    follow = getattr(getattr(field, "calibration", None), "follow", None)
+    if follow is None:
+        return field.set_current
+
+    def set_current(amps: float) -> None:
+        field.set_current(amps)
+        follow(amps)
+
+    return set_current
 
 
 def _setpoint(field: Any) -> float:

@@ -8,7 +8,7 @@ A sequence holds the sample record and a list of steps::
     ...
 
     [[step]]
-    kind = "angle_sweep"          # field_sweep, angle_sweep, frequency_sweep, amr, rf_calibration, autophase
+    kind = "angle_sweep"          # field_sweep, angle_sweep, frequency_sweep, dc_bias_sweep, amr, rf_calibration, autophase, magnet_calibration
     frequency_GHz = 10.0
     power_dBm = 15.0
     angles_deg = {start = 0, stop = 345, step = 15}
@@ -129,16 +129,23 @@ STEP_KEYS: dict[str, set[str]] = {
     "autophase": _SPECTRUM_KEYS | {"frequency_GHz", "angle_deg"},
     "angle_sweep": _SPECTRUM_KEYS | {"frequency_GHz", "angles_deg"},
     "frequency_sweep": _SPECTRUM_KEYS | {"frequencies_GHz", "angle_deg"},
+    "dc_bias_sweep": (_SPECTRUM_KEYS - {"dc_current_mA"}) | {"frequency_GHz", "angle_deg", "dc_currents_mA"},
     "amr": {"field_mT", "angles_deg", "sense_current_mA"},
     "rf_calibration": {"frequencies_GHz", "field_mT", "dc_max_mA", "dc_points", "powers_dBm", "sense_current_mA"},
+    "magnet_calibration": {"max_current_A", "points_per_branch", "settle_s", "calibration_file"},
+    "frequency_scan": {"field_mT", "frequencies_GHz", "angle_deg", "power_dBm", "dwell_s", "both_branches",
+                       "dc_current_mA", "g"},
 }
 _REQUIRED: dict[str, set[str]] = {
     "field_sweep": {"frequency_GHz", "power_dBm"},
     "autophase": {"frequency_GHz", "power_dBm"},
     "angle_sweep": {"frequency_GHz", "power_dBm", "angles_deg"},
     "frequency_sweep": {"frequencies_GHz", "power_dBm"},
+    "dc_bias_sweep": {"frequency_GHz", "power_dBm", "dc_currents_mA"},
     "amr": {"field_mT", "angles_deg"},
     "rf_calibration": {"frequencies_GHz", "field_mT", "powers_dBm"},
+    "magnet_calibration": {"max_current_A"},
+    "frequency_scan": {"field_mT", "frequencies_GHz", "power_dBm"},
 }
 
 
@@ -176,6 +183,8 @@ def _spectrum_tasks(n: int, kind: str, step: dict[str, Any], where: str) -> list
     elif kind == "angle_sweep":
         f = _number(step["frequency_GHz"], f"{where} frequency_GHz")
         pairs = [(f, a) for a in grid(step["angles_deg"], f"{where} angles_deg")]
+    elif kind == "dc_bias_sweep":
+        return _dc_bias_tasks(n, step, where, common, window)
     else:
         pairs = [(_number(step["frequency_GHz"], f"{where} frequency_GHz"),
                   _number(step.get("angle_deg", 45.0), f"{where} angle_deg"))]
@@ -187,6 +196,23 @@ def _spectrum_tasks(n: int, kind: str, step: dict[str, Any], where: str) -> list
         procedure = "Autophase" if kind == "autophase" else "FieldSweep"
         tasks.append(Task(f"s{n}-{k}", n, kind, procedure, params, f"{f:g}GHz_{a:g}deg", window))
     return tasks
+
+
+def _dc_bias_tasks(n: int, step: dict[str, Any], where: str, common: dict[str, Any],
+                   window: tuple[float, float, float] | None) -> list[Task]:
+    """One spectrum per dc current; both polarities, since only the odd part of dH(I_dc) is spin torque."""
+    currents = grid(step["dc_currents_mA"], f"{where} dc_currents_mA")
+    if len(currents) < 3 or not (np.any(currents > 0) and np.any(currents < 0)):
+        raise SequenceError(f"{where} dc_currents_mA: give 3 or more currents of both polarities (the odd part "
+                            f"of the linewidth gives xi_DL, the even part is heating), got {currents.tolist()}")
+    f = _number(step["frequency_GHz"], f"{where} frequency_GHz")
+    a = _number(step.get("angle_deg", 45.0), f"{where} angle_deg")
+    if f <= 0:
+        raise SequenceError(f"{where} frequency: must be positive, got {f:g} GHz")
+    return [Task(f"s{n}-{k}", n, "dc_bias_sweep", "FieldSweep",
+                 dict(common, frequency_GHz=f, angle_deg=a, dc_current_mA=float(i)),
+                 f"{f:g}GHz_{a:g}deg_{i:+g}mA", window)
+            for k, i in enumerate(currents)]
 
 
 def _amr_tasks(n: int, step: dict[str, Any], where: str) -> list[Task]:
@@ -219,6 +245,52 @@ def _rf_calibration_tasks(n: int, step: dict[str, Any], where: str) -> list[Task
     return tasks
 
 
+def _frequency_scan_tasks(n: int, step: dict[str, Any], where: str) -> list[Task]:
+    """One FrequencyScan per field of ``field_mT`` (a number or a grid); frequencies evenly spaced."""
+    freqs = grid(step["frequencies_GHz"], f"{where} frequencies_GHz")
+    if len(freqs) < 3 or np.any(freqs <= 0) or not np.allclose(np.diff(freqs), freqs[1] - freqs[0]):
+        raise SequenceError(f"{where} frequencies_GHz: give 3 or more positive, evenly spaced frequencies, "
+                            f"got {freqs.tolist()}")
+    common = {"frequency_start_GHz": float(freqs[0]), "frequency_stop_GHz": float(freqs[-1]),
+              "frequency_points": len(freqs),
+              "power_dBm": _number(step["power_dBm"], f"{where} power_dBm"),
+              "angle_deg": _number(step.get("angle_deg", 45.0), f"{where} angle_deg"),
+              "both_branches": _bool(step.get("both_branches", False), f"{where} both_branches"),
+              "dwell_s": _number(step.get("dwell_s", 0.0), f"{where} dwell_s"),
+              "dc_current_mA": _number(step.get("dc_current_mA", 0.0), f"{where} dc_current_mA"),
+              "g": _number(step.get("g", 2.1), f"{where} g")}
+    if common["dwell_s"] < 0:
+        raise SequenceError(f"{where} dwell_s: must not be negative, got {common['dwell_s']:g}")
+    tasks = []
+    for k, h in enumerate(grid(step["field_mT"], f"{where} field_mT")):
+        if h <= 0:
+            raise SequenceError(f"{where} field_mT: give positive fields (both_branches adds the negative one), "
+                                f"got {h:g}")
+        tasks.append(Task(f"s{n}-{k}", n, "frequency_scan", "FrequencyScan", dict(common, field_mT=float(h)),
+                          f"{h:g}mT_{common['angle_deg']:g}deg"))
+    return tasks
+
+
+def _magnet_calibration_tasks(n: int, step: dict[str, Any], where: str) -> list[Task]:
+    """One MagnetCalibration: the loop +-max_current_A; the calibration CSV goes into the run folder."""
+    from stfmr.procedures.magnet_calibration import DEFAULT_CALIBRATION_FILE, check_calibration_name
+
+    imax = _number(step["max_current_A"], f"{where} max_current_A")
+    if imax <= 0:
+        raise SequenceError(f"{where} max_current_A: must be positive (the loop is +-max_current_A), got {imax:g}")
+    name = step.get("calibration_file", DEFAULT_CALIBRATION_FILE)
+    try:
+        check_calibration_name(name, where)
+    except ValueError as exc:
+        raise SequenceError(str(exc)) from None
+    params = {"max_current_A": imax,
+              "points_per_branch": _int(step.get("points_per_branch", 41), f"{where} points_per_branch", 3),
+              "settle_s": _number(step.get("settle_s", 1.0), f"{where} settle_s"), "calibration_file": name}
+    if params["settle_s"] < 0:
+        raise SequenceError(f"{where} settle_s: must not be negative, got {params['settle_s']:g}")
+    return [Task(f"s{n}-0", n, "magnet_calibration", "MagnetCalibration", params, f"{imax:g}A")]
+
+
 def window_range(width_mT: float, center_mT: float) -> tuple[float, float]:
     """Return (start, stop) in mT of a window of ``width_mT`` centred on ``center_mT``, kept above zero."""
     start = max(center_mT - width_mT / 2.0, MIN_WINDOW_START_MT)
@@ -240,6 +312,9 @@ def check_limits(tasks: list[Task], limits: Limits) -> None:
         for h in fields:
             if h is not None and abs(h) > limits.max_field_mT:
                 raise SequenceError(f"{where}: field {h:g} mT exceeds the bench limit of {limits.max_field_mT:g} mT")
+        if "max_current_A" in p and p["max_current_A"] > limits.max_current_A:
+            raise SequenceError(f"{where}: supply current {p['max_current_A']:g} A exceeds the bench limit of "
+                                f"{limits.max_current_A:g} A")
         for key in ("power_dBm", "power_stop_dBm", "power_start_dBm"):
             if key in p and p[key] > limits.max_rf_power_dBm:
                 raise SequenceError(f"{where}: rf power {p[key]:g} dBm exceeds the bench limit of "
@@ -292,6 +367,10 @@ def parse_sequence(text: str, source: str, limits: Limits | None = None) -> Sequ
             tasks += _amr_tasks(n, step, where)
         elif kind == "rf_calibration":
             tasks += _rf_calibration_tasks(n, step, where)
+        elif kind == "magnet_calibration":
+            tasks += _magnet_calibration_tasks(n, step, where)
+        elif kind == "frequency_scan":
+            tasks += _frequency_scan_tasks(n, step, where)
         else:
             tasks += _spectrum_tasks(n, kind, step, where)
     if limits is not None:

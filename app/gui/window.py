@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from pathlib import Path
@@ -37,12 +38,13 @@ from stfmr.app.gui.panels import AngularPanel, FrequencyPanel, ModelPanel, Spect
 from stfmr.procedures.amr import AmrSweep
 from stfmr.procedures.autophase import Autophase
 from stfmr.procedures.field_sweep import FieldSweep
+from stfmr.procedures.frequency_scan import FrequencyScan
 from stfmr.procedures.rf_calibration import RfCalibration
+from stfmr.procedures.runner import PROCEDURES
 from stfmr.procedures.sequence import grid, load_sequence, window_range
 
 log = logging.getLogger(__name__)
 
-PROCEDURES = {"FieldSweep": FieldSweep, "Autophase": Autophase, "AmrSweep": AmrSweep, "RfCalibration": RfCalibration}
 INPUTS = ["frequency_GHz", "power_dBm", "angle_deg", "field_start_mT", "field_stop_mT", "field_points",
           "both_branches", "dc_current_mA", "dwell_s"]
 
@@ -258,6 +260,13 @@ class StfmrWindow(ManagedWindowBase):
 
     def on_finished(self, experiment) -> None:
         if experiment.procedure.status == Procedure.FINISHED:
+            write_outputs = getattr(experiment.procedure, "write_outputs", None)
+            if write_outputs is not None:  # e.g. the coil calibration of a magnet calibration
+                try:
+                    for name in write_outputs(Path(experiment.results.data_filename).parent):
+                        log.info("wrote %s", name)
+                except (ValueError, OSError) as exc:
+                    self.show_error(f"{type(experiment.procedure).__name__}: {exc}")
             self.update_analysis(background=True)
 
 
@@ -394,10 +403,15 @@ def _label(procedure: Procedure) -> str:
     if isinstance(procedure, Autophase):  # before FieldSweep: it is one
         return f"autophase_{procedure.frequency_GHz:g}GHz_{procedure.angle_deg:g}deg"
     if isinstance(procedure, FieldSweep):
-        return f"spectrum_{procedure.frequency_GHz:g}GHz_{procedure.angle_deg:g}deg"
+        dc = f"_{procedure.dc_current_mA:+g}mA" if procedure.dc_current_mA else ""
+        return f"spectrum_{procedure.frequency_GHz:g}GHz_{procedure.angle_deg:g}deg{dc}"
     if isinstance(procedure, RfCalibration):
         return f"rf_calibration_{procedure.frequency_GHz:g}GHz"
-    return "amr"
+    if isinstance(procedure, AmrSweep):
+        return "amr"
+    if isinstance(procedure, FrequencyScan):
+        return f"frequency_scan_{procedure.field_mT:g}mT_{procedure.angle_deg:g}deg"
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(procedure).__name__).lower()  # MagnetCalibration -> magnet_calibration
 
 
 def _parse_range(text: str) -> np.ndarray:

@@ -22,6 +22,13 @@ measured by Liu et al. (PRL 106, 036601, 2011), and as PHYSICS.md section 1
 and section 4 require. (Section 3 writes sigma = +y, which would give V_S and
 V_A opposite signs for Pt/Py; tests/analysis pin the convention used here.)
 
+A dc current adds a static damping-like field b_dc_dl (and a field-like/Oersted
+field b_dc_fl). Linearising gamma*b_dc_dl * m x (sigma x m) about m0 adds the
+rate gamma*b_dc_dl*sin(phi) (sigma.e1 = -sin(phi)) to both transverse
+equations: anti-damping for b_dc_dl*sin(phi) > 0. The dc field -b_dc_fl*y adds
+-b_dc_fl*sin(phi) to the field along m0. The static tilt of m0 by the dc torque is
+second order in the response and left out.
+
 Inhomogeneous broadening mu0*dH0 enters as extra Gilbert-like damping
 alpha + gamma*mu0*dH0/omega, which at fixed frequency gives exactly the
 linewidth mu0*dH = mu0*dH0 + alpha*omega/gamma of PHYSICS.md section 5.
@@ -59,7 +66,8 @@ def transverse_response(
     b_dl_T,
     b_fl_T,
     magnet: MagnetParams,
-    alpha_dc_shift: float = 0.0,
+    b_dc_dl_T: float = 0.0,
+    b_dc_fl_T: float = 0.0,
 ) -> np.ndarray:
     """Return the complex in-plane angle amplitude m2 (rad) under rf torques.
 
@@ -68,28 +76,30 @@ def transverse_response(
     phi_rad: angle between current and positive field (rad).
     b_dl_T, b_fl_T: peak damping-like and field-like effective fields (T),
         i.e. per-current coefficients times the peak rf current I_0.
-    alpha_dc_shift: extra damping from a dc damping-like torque (dimensionless).
+    b_dc_dl_T, b_dc_fl_T: damping-like and field-like effective fields (T) of a dc
+        current through the device, same sign conventions as the rf ones.
 
     The time dependence is Re(m2 * exp(i*omega*t)) for a drive I_0*cos(omega*t).
     """
     field = np.asarray(field_T, dtype=float)
     gamma = gyromagnetic_ratio(magnet.g)
     omega = 2.0 * np.pi * freq_Hz
-    b0 = np.abs(field)
     phi = np.where(field < 0, phi_rad + np.pi, phi_rad)
+    b0 = np.abs(field) - b_dc_fl_T * np.sin(phi)
+    rate_dc = gamma * b_dc_dl_T * np.sin(phi)
     # sigma = -y projected on e2 = (-sin phi, cos phi, 0): -cos(phi).
     # DL torque gamma*B_DL*m x (sigma x m) ~ gamma*B_DL*(sigma.e2) e2.
     # FL torque from field -B_FL*y: -gamma*m x (-B_FL y) ~ gamma*B_FL*cos(phi) e3.
     tau2 = gamma * np.asarray(b_dl_T) * (-np.cos(phi))
     tau3 = gamma * np.asarray(b_fl_T) * np.cos(phi)
-    alpha = magnet.alpha + gamma * magnet.mu0_dH0_T / omega + alpha_dc_shift
+    alpha = magnet.alpha + gamma * magnet.mu0_dH0_T / omega
     meff = magnet.mu0_Meff_T
-    # i*w*m2 + (gamma*(B0+Meff) + i*alpha*w)*m3 = tau2
-    # -(gamma*B0 + i*alpha*w)*m2 + i*w*m3 = tau3
-    a11 = 1j * omega
+    # (i*w - r_dc)*m2 + (gamma*(B0+Meff) + i*alpha*w)*m3 = tau2
+    # -(gamma*B0 + i*alpha*w)*m2 + (i*w - r_dc)*m3 = tau3
+    a11 = 1j * omega - rate_dc
     a12 = gamma * (b0 + meff) + 1j * alpha * omega
     a21 = -(gamma * b0 + 1j * alpha * omega)
-    a22 = 1j * omega
+    a22 = 1j * omega - rate_dc
     det = a11 * a22 - a12 * a21
     return (tau2 * a22 - a12 * tau3) / det
 
@@ -103,18 +113,20 @@ def mixing_voltage(
     b_dl_per_A_T: float,
     b_fl_per_A_T: float,
     magnet: MagnetParams,
-    alpha_dc_shift: float = 0.0,
+    I_dc_A: float = 0.0,
 ) -> np.ndarray:
     """Return the dc mixing voltage <I(t) R(t)> (V) of an ST-FMR spectrum.
 
     I0_A: peak rf current (A). delta_R_amr_Ohm: AMR amplitude in
     R(phi) = R_perp + Delta_R*cos^2(phi) (Ohm). b_dl_per_A_T, b_fl_per_A_T:
-    effective fields per ampere of current through the device (T/A).
+    effective fields per ampere of current through the device (T/A). I_dc_A: dc
+    current through the device (A), whose torques change the damping and the field.
     """
     field = np.asarray(field_T, dtype=float)
     phi = np.where(field < 0, phi_rad + np.pi, phi_rad)
     m2 = transverse_response(
-        field, freq_Hz, phi_rad, b_dl_per_A_T * I0_A, b_fl_per_A_T * I0_A, magnet, alpha_dc_shift
+        field, freq_Hz, phi_rad, b_dl_per_A_T * I0_A, b_fl_per_A_T * I0_A, magnet,
+        b_dl_per_A_T * I_dc_A, b_fl_per_A_T * I_dc_A,
     )
     dR_dphi = -delta_R_amr_Ohm * np.sin(2.0 * phi)
     return 0.5 * I0_A * dR_dphi * m2.real

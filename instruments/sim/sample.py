@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from stfmr.analysis.constants import TWO_E_OVER_HBAR, dBm_to_W
-from stfmr.instruments.sim.llg import MagnetParams, mixing_voltage
+from stfmr.instruments.sim.llg import MagnetParams, mixing_voltage, transverse_response
 
 PRESET_DIR = Path(__file__).with_name("presets")
 
@@ -46,6 +46,11 @@ class VirtualSample:
     white voltage noise at the detector input. thermal_offset_V_per_W:
     field-independent (non-reversing) voltage per W of rf power.
     detection_phase_deg: phase of the signal at the lock-in input (cables, bias tee).
+    resonant_thermal_V_per_rad2: thermoelectric voltage of resonant heating, proportional
+    to the squared in-plane precession angle |m2|^2 (V/rad^2); it has the symmetric
+    lineshape and the same sign on both field branches (it does not reverse with H).
+    mode2_mu0_Meff_T, mode2_fraction: a second, uncoupled mode (a graded film's other
+    part) with its own mu0*M_eff (T), carrying mode2_fraction of the signal (0: one mode).
     """
 
     name: str
@@ -68,11 +73,15 @@ class VirtualSample:
     noise_density_V_per_rtHz: float = 0.0
     thermal_offset_V_per_W: float = 0.0
     detection_phase_deg: float = 0.0
+    resonant_thermal_V_per_rad2: float = 0.0
+    mode2_mu0_Meff_T: float = 0.0
+    mode2_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         positive = ("mu0_Meff_T", "g", "alpha", "R_perp_Ohm", "length_um", "width_um",
                     "resistivity_uOhm_cm", "Ms_t_A", "rf_I0_per_sqrtW_A", "rf_rolloff_GHz")
-        non_negative = ("mu0_dH0_mT", "delta_R_amr_Ohm", "heating_k_Ohm_per_A2", "noise_density_V_per_rtHz")
+        non_negative = ("mu0_dH0_mT", "delta_R_amr_Ohm", "heating_k_Ohm_per_A2", "noise_density_V_per_rtHz",
+                        "mode2_mu0_Meff_T", "mode2_fraction")
         for f in fields(self):
             value = getattr(self, f.name)
             if f.type == "str" or f.name in ("name", "stack"):
@@ -85,6 +94,10 @@ class VirtualSample:
                 raise SampleFileError(f"sample key {f.name!r} must be > 0, got {value!r}")
             if f.name in non_negative and value < 0:
                 raise SampleFileError(f"sample key {f.name!r} must be >= 0, got {value!r}")
+        if self.mode2_fraction >= 1:
+            raise SampleFileError(f"sample key 'mode2_fraction' must be below 1, got {self.mode2_fraction!r}")
+        if self.mode2_fraction > 0 and self.mode2_mu0_Meff_T <= 0:
+            raise SampleFileError("sample key 'mode2_mu0_Meff_T' must be > 0 when mode2_fraction is set")
 
     # -- construction ---------------------------------------------------
     @classmethod
@@ -156,36 +169,34 @@ class VirtualSample:
         """Resistance rise per W of source power at freq_GHz: c = k*I0^2/(2P) (equal-heating truth)."""
         return self.heating_k_Ohm_per_A2 * self.rf_transmission(freq_GHz) ** 2 / 2.0
 
-    def alpha_dc_shift(self, field_mT: Any, phi_deg: float, I_dc_A: float) -> Any:
-        """Change of the effective damping by a dc damping-like torque (dimensionless).
-
-        Linearising gamma*B*m x (sigma x m) (sigma = -y, llg.py's convention) about m0
-        adds the relaxation rate -gamma*B_dc*(sigma.m0) = gamma*B_dc*sin(phi) (growth:
-        anti-damping) to both transverse components; the in-plane mode relaxes at
-        alpha*gamma*(B + mu0*M_eff/2), so the equivalent Gilbert shift is
-        -B_dc*sin(phi)/(|B| + mu0*M_eff/2), evaluated at each field.
-        """
-        field_T = np.asarray(field_mT, dtype=float) * 1e-3
-        if I_dc_A == 0:
-            return np.zeros_like(field_T)
-        b_dc = self.field_per_ampere_T()[0] * I_dc_A
-        phi = np.where(field_T < 0, math.radians(phi_deg) + math.pi, math.radians(phi_deg))
-        return -b_dc * np.sin(phi) / (np.abs(field_T) + self.mu0_Meff_T / 2.0)
+    def modes(self) -> list[tuple[MagnetParams, float]]:
+        """The sample's modes for the LLG and the share of the signal each carries."""
+        main = self.magnet_params()
+        if self.mode2_fraction == 0:
+            return [(main, 1.0)]
+        second = MagnetParams(self.mode2_mu0_Meff_T, self.g, self.alpha, self.mu0_dH0_mT * 1e-3)
+        return [(main, 1.0 - self.mode2_fraction), (second, self.mode2_fraction)]
 
     def mixing_voltage(self, field_mT: Any, freq_GHz: float, power_dBm: float, phi_deg: float,
                        I_dc_A: float = 0.0) -> Any:
-        """True dc mixing voltage <I R> (V) with cw rf, from the exact LLG linear response.
+        """True dc voltage (V) with cw rf: the mixing voltage <I R> from the exact LLG linear response.
 
-        field_mT: mu0*H (mT), scalar or array, sign picks the branch. Includes the
-        non-reversing thermal offset. No lock-in factor, no setup polarity.
+        field_mT: mu0*H (mT), scalar or array, sign picks the branch. I_dc_A: dc current
+        through the device (A); its torques change the damping and the resonance field.
+        Includes the non-reversing thermal voltages (the field-independent offset and the
+        resonant heating). No lock-in factor, no setup polarity.
         """
         b_dl, b_fl = self.field_per_ampere_T()
         field_T = np.asarray(field_mT, dtype=float) * 1e-3
-        v = mixing_voltage(
-            field_T, freq_GHz * 1e9, math.radians(phi_deg), self.I0_A(freq_GHz, power_dBm),
-            self.delta_R_amr_Ohm, b_dl, b_fl, self.magnet_params(),
-            alpha_dc_shift=self.alpha_dc_shift(field_mT, phi_deg, I_dc_A),
-        )
+        freq_Hz, phi_rad, i0 = freq_GHz * 1e9, math.radians(phi_deg), self.I0_A(freq_GHz, power_dBm)
+        v = np.zeros_like(field_T)
+        for magnet, share in self.modes():
+            v = v + share * mixing_voltage(field_T, freq_Hz, phi_rad, i0, self.delta_R_amr_Ohm,
+                                           b_dl, b_fl, magnet, I_dc_A)
+            if self.resonant_thermal_V_per_rad2:
+                m2 = transverse_response(field_T, freq_Hz, phi_rad, b_dl * i0, b_fl * i0, magnet,
+                                         b_dl * I_dc_A, b_fl * I_dc_A)
+                v = v + share * self.resonant_thermal_V_per_rad2 * np.abs(m2) ** 2
         return v + self.thermal_offset_V_per_W * float(dBm_to_W(power_dBm))
 
     def resistance(self, phi_deg: float, I_dc_A: float = 0.0, power_dBm: float = -200.0,

@@ -149,3 +149,33 @@ def test_the_run_exports_as_netcdf_with_every_spectrum(runs, tmp_path, capsys):
     assert json.loads(ds.attrs["sample"])["name"] == "type-A"
     ds.close()
     assert cli.main(["analyze", str(runs["type-A"]), str(runs["type-B"]), "--export", str(out)]) == cli.EXIT_BAD_INPUT
+
+
+@pytest.fixture(scope="module")
+def dc_bias_run(tmp_path_factory):
+    bench = open_simulated_bench("type-A")
+    text = (ROOT / "examples/sequences/dc-bias.toml").read_text()
+    out = tmp_path_factory.mktemp("dc") / "type-A-dc"
+    outcome = run_sequence(parse_sequence(text, "dc-bias.toml", bench.limits), bench, out, progress=None)
+    assert outcome.state == "finished"
+    return out
+
+
+def test_dc_bias_method_recovers_xi_dl_and_agrees_with_the_absolute_method(dc_bias_run, runs, capsys):
+    assert cli.main(["analyze", str(dc_bias_run), "--json", "--jobs", "1"]) == 0
+    sample = json.loads(capsys.readouterr().out)["samples"][0]
+    truth = VirtualSample.preset("type-A").xi_DL_E
+    xi = sample["xi_DL_E_dc_bias"]
+    assert abs(xi["value"] - truth) < 3 * xi["stderr"], f"{xi} against the preset {truth}"
+    assert abs(xi["value"] / truth - 1) < 0.10
+    group = sample["dc_bias"][0]
+    slopes = {b["polarity"]: b["dH_slope_mT_per_mA"]["value"] for b in group["branches"]}
+    # sigma = -y, xi > 0: a positive current anti-damps the +H branch at 45 deg and damps the -H one
+    assert slopes[1] < 0 < slopes[-1]
+    assert len(group["alpha_eff"]) >= 18 and all(a["value"] > 0 for a in group["alpha_eff"])
+    # the absolute method on the same virtual sample (full characterization)
+    assert cli.main(["analyze", str(runs["type-A"]), "--json", "--jobs", "1"]) == 0
+    absolute = json.loads(capsys.readouterr().out)["samples"][0]["xi_DL_E"]
+    assert abs(xi["value"] - absolute["value"]) < 3 * np.hypot(xi["stderr"], absolute["stderr"])
+    assert cli.main(["analyze", str(dc_bias_run)]) == 0
+    assert "xi_DL^E (dc)" in capsys.readouterr().out

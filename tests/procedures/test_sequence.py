@@ -17,7 +17,8 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sequences"
 LIMITS = default_simulated_config().limits
 
 
-@pytest.mark.parametrize("name, tasks", [("angle-sweep.toml", 24), ("full-characterization.toml", 32)])
+@pytest.mark.parametrize("name, tasks", [("angle-sweep.toml", 24), ("full-characterization.toml", 32),
+                                         ("dc-bias.toml", 16)])
 def test_the_examples_load_within_the_simulated_limits(name, tasks):
     seq = load_sequence(EXAMPLES / name, LIMITS)
     assert len(seq.tasks) == tasks
@@ -41,6 +42,23 @@ field_stop_mT = 200.0
 """
 
 
+DC_STEP = """
+[[step]]
+kind = "dc_bias_sweep"
+frequency_GHz = 10.0
+power_dBm = 10.0
+field_start_mT = 50.0
+field_stop_mT = 200.0
+dc_currents_mA = [-4, 0, 4]
+"""
+
+
+def test_a_dc_bias_step_is_one_field_sweep_per_current():
+    seq = parse_sequence(helpers.SAMPLE + DC_STEP, "dc.toml", LIMITS)
+    assert [t.parameters["dc_current_mA"] for t in seq.tasks] == [-4.0, 0.0, 4.0]
+    assert {t.procedure for t in seq.tasks} == {"FieldSweep"} and seq.tasks[0].label == "10GHz_45deg_-4mA"
+
+
 @pytest.mark.parametrize("text, words", [
     (helpers.SAMPLE + '[[step]]\nkind = "spin_pumping"\n', ["step 1", "unknown kind 'spin_pumping'"]),
     (helpers.SAMPLE + STEP.replace("200.0", "450.0"), ["step 1", "field 450 mT", "limit of 400 mT"]),
@@ -55,6 +73,9 @@ field_stop_mT = 200.0
     (helpers.SAMPLE, ["no [[step]]"]),
     (helpers.SAMPLE + STEP + "angle_deg = 400.0\n", ["angle 400 deg", "stage range"]),
     (helpers.SAMPLE + STEP.replace("field_start_mT = 50.0\nfield_stop_mT = 200.0\n", ""), ["window_mT", "field_start_mT"]),
+    (helpers.SAMPLE + DC_STEP.replace("[-4, 0, 4]", "[0, 2, 4]"), ["dc_currents_mA", "both polarities"]),
+    (helpers.SAMPLE + DC_STEP.replace("[-4, 0, 4]", "[-12, 0, 12]"), ["dc current -12 mA", "limit of 10 mA"]),
+    (helpers.SAMPLE + DC_STEP + "dc_current_mA = 1.0\n", ["unknown key 'dc_current_mA'"]),
 ])
 def test_bad_sequences_are_refused_naming_step_and_value(text, words):
     with pytest.raises(SequenceError) as exc:

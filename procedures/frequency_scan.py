@@ -1,0 +1,187 @@
+"""FrequencyScan: one ST-FMR spectrum V_FMR(f) at fixed field, power and angle.
+
+For setups whose magnet is slow or fixed: the field is set once (twice with
+``both_branches``) and the rf frequency is stepped through resonance. The line
+is analysed by :mod:`stfmr.analysis.frequency_scan`, which maps it onto the
+field-swept line through the Kittel slope df/dH.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter
+
+from stfmr.analysis.frequency_scan import FrequencyScanFit, FrequencyScanFitError, fit_frequency_scan
+from stfmr.procedures.base import BenchProcedure
+from stfmr.procedures.safety import LimitError, SafetyGuard
+
+log = logging.getLogger(__name__)
+
+#: fewest points of a branch before the final fit is attempted (as for a field sweep)
+FIT_MIN_POINTS = 15
+#: the coil current counts as settled within this fraction of the target current, or FIELD_SETTLED_MIN_A
+#: (2e-4 of 150 mT is 0.03 mT, under 1 % of a typical half width)
+FIELD_SETTLED_FRACTION = 2e-4
+FIELD_SETTLED_MIN_A = 1e-3
+#: longest wait (s) for the coil current to follow its setpoint before the scan starts
+FIELD_SETTLE_TIMEOUT_S = 30.0
+
+
+class FrequencyScan(BenchProcedure):
+    """Step the rf frequency through resonance at a fixed field and record the lock-in at each point.
+
+    The magnet is ramped once to ``field_mT`` at the safe rate and the
+    procedure waits until the coil current has followed the setpoint. Then
+    the rf source steps from ``frequency_start_GHz`` to ``frequency_stop_GHz``
+    (power re-checked against the limit at every step); after each step it
+    waits the detector's settle time (from its time constant and filter
+    slope) plus ``dwell_s``, reads X and Y, the measured field and the supply
+    current, and emits the point. With ``both_branches`` the rf is switched
+    off, the magnet is ramped to ``-field_mT`` and the same frequencies are
+    scanned again. The spectrum is fitted once at the end (``final_fits``,
+    one :class:`~stfmr.analysis.frequency_scan.FrequencyScanFit` per branch,
+    with ``g`` for the field-equivalent linewidth); ``on_fit`` is not called,
+    since its receivers expect field-sweep fits.
+    """
+
+    field_mT = FloatParameter("Field", units="mT", default=150.0, minimum=0.0, maximum=5000.0)
+    power_dBm = FloatParameter("Power", units="dBm", default=10.0, minimum=-130.0, maximum=40.0)
+    angle_deg = FloatParameter("Angle", units="deg", default=45.0, minimum=-360.0, maximum=720.0)
+    move_stage = BooleanParameter("Move stage", default=True)
+    frequency_start_GHz = FloatParameter("Frequency start", units="GHz", default=8.0, minimum=0.001, maximum=110.0)
+    frequency_stop_GHz = FloatParameter("Frequency stop", units="GHz", default=12.0, minimum=0.001, maximum=110.0)
+    frequency_points = IntegerParameter("Frequency points", default=161, minimum=3, maximum=100000)
+    both_branches = BooleanParameter("Both branches", default=False)
+    dc_current_mA = FloatParameter("DC current", units="mA", default=0.0, minimum=-1000.0, maximum=1000.0)
+    dwell_s = FloatParameter("Extra dwell", units="s", default=0.0, minimum=0.0, maximum=3600.0)
+    g = FloatParameter("Lande g", default=2.1, minimum=0.1, maximum=10.0)
+
+    DATA_COLUMNS = [
+        "Frequency (GHz)", "Field set (mT)", "Field (mT)", "Current (A)", "X (V)", "Y (V)", "V_FMR (V)",
+        "Power (dBm)", "Angle (deg)", "I_dc (mA)", "Time (s)",
+    ]
+
+    def frequency_values(self) -> np.ndarray:
+        """The rf frequencies (GHz) of one branch, in scan order."""
+        return np.linspace(self.frequency_start_GHz, self.frequency_stop_GHz, int(self.frequency_points))
+
+    def field_values(self) -> list[float]:
+        """The set fields (mT) of the branches, in order: +field, then -field with ``both_branches``."""
+        return [float(self.field_mT), -float(self.field_mT)] if self.both_branches else [float(self.field_mT)]
+
+    def check_plan(self, guard: SafetyGuard) -> None:
+        where = f"{type(self).__name__}"
+        guard.check_rf_power(self.power_dBm, where)
+        for f in (self.frequency_start_GHz, self.frequency_stop_GHz):
+            if not (isinstance(f, (int, float)) and math.isfinite(f) and f > 0):
+                raise LimitError(f"{where}: rf frequency must be a positive finite number of GHz, got {f!r}")
+        for h in self.field_values():
+            guard.check_field(h, where)
+        guard.check_dc_current(self.dc_current_mA * 1e-3, where)
+        if self.move_stage and self.bench.rotator is not None:
+            guard.check_angle(self.angle_deg, where)
+
+    def measure(self) -> None:
+        bench, guard = self.bench, self.guard
+        factor = self.modulation_factor()
+        settle = bench.detector.settle_time() + self.dwell_s
+        freqs = self.frequency_values()
+        fields = self.field_values()
+        total = len(freqs) * len(fields)
+        guard.rf_output(False)
+        guard.set_rf(float(freqs[0]), self.power_dBm)
+        if self.move_stage and bench.rotator is not None:
+            guard.move_stage(self.angle_deg)
+        if self.dc_current_mA:
+            guard.set_dc_current(self.dc_current_mA * 1e-3)
+        t0 = bench.clock.now()
+        columns: dict[str, list[float]] = {"f": [], "h_set": [], "h": [], "v": []}
+        self.readings_xy: list[tuple[float, float]] = []
+        k = 0
+        for h_set in fields:
+            if self.should_stop():
+                break
+            guard.rf_output(False)  # no rf while the magnet ramps between branches
+            guard.ramp_field(h_set)
+            if self.should_stop() or not self._wait_for_field(h_set):
+                break
+            guard.set_rf(float(freqs[0]), self.power_dBm)
+            guard.rf_output(True)
+            for f in freqs:
+                if self.should_stop():
+                    log.info("frequency scan stopped at %d of %d points", k, total)
+                    break
+                guard.set_rf(float(f), self.power_dBm)
+                bench.clock.sleep(settle)
+                x, y = bench.detector.read_xy()
+                check_overload = getattr(bench.detector, "check_overload", None)
+                if check_overload is not None:
+                    check_overload()
+                h = bench.field.field_mT()
+                v_fmr = x / factor
+                self.emit("results", {
+                    "Frequency (GHz)": float(f),
+                    "Field set (mT)": h_set,
+                    "Field (mT)": h,
+                    "Current (A)": bench.field.current(),
+                    "X (V)": x,
+                    "Y (V)": y,
+                    "V_FMR (V)": v_fmr,
+                    "Power (dBm)": self.power_dBm,
+                    "Angle (deg)": self.angle_deg,
+                    "I_dc (mA)": self.dc_current_mA,
+                    "Time (s)": bench.clock.now() - t0,
+                })
+                percent = (100 * (k + 1)) // total
+                if percent != (100 * k) // total:  # at most 100 progress events
+                    self.emit("progress", float(percent))
+                k += 1
+                for key, value in zip(columns, (float(f), h_set, h, v_fmr)):
+                    columns[key].append(value)
+                self.readings_xy.append((x, y))
+        self.final_fits = self._final_fit(columns)
+
+    def _wait_for_field(self, field_mT: float) -> bool:
+        """Wait until the coil current (lagging the setpoint by L/R) has reached the field's current.
+
+        Returns False if the run was stopped meanwhile. A coil that has not
+        followed within FIELD_SETTLE_TIMEOUT_S is an error: the field of a
+        frequency scan must not drift.
+        """
+        field, clock = self.bench.field, self.bench.clock
+        target = field.current_for_field(field_mT)
+        tolerance = max(FIELD_SETTLED_FRACTION * abs(target), FIELD_SETTLED_MIN_A)
+        waited = 0.0
+        while abs(field.current() - target) > tolerance:
+            if self.should_stop():
+                return False
+            if waited >= FIELD_SETTLE_TIMEOUT_S:
+                raise TimeoutError(f"magnet current {field.current():.4g} A has not reached {target:.4g} A "
+                                   f"({field_mT:g} mT) {FIELD_SETTLE_TIMEOUT_S:g} s after the ramp")
+            clock.sleep(0.1)
+            waited += 0.1
+        return True
+
+    def _final_fit(self, columns: dict[str, list[float]]) -> list[FrequencyScanFit]:
+        if len(columns["f"]) < FIT_MIN_POINTS:
+            return []
+        try:
+            fits = fit_frequency_scan(columns["f"], columns["v"], columns["h"], set_field_mT=columns["h_set"],
+                                      g=self.g)
+        except (FrequencyScanFitError, ValueError) as exc:
+            self.fit_error = str(exc)
+            log.warning("frequency scan at %g mT, %g deg not fitted: %s", self.field_mT, self.angle_deg, exc)
+            return []
+        for fit in fits:
+            v, e = fit.values, fit.stderr
+            q, qe = fit.equivalent, fit.equivalent_stderr
+            log.info(
+                "fit %+d branch at %.2f mT, %g deg: f_r = %.4f +- %.4f GHz, df = %.4f +- %.4f GHz "
+                "(dH = %.3f +- %.3f mT), V_S = %.4g +- %.2g V, V_A (field sense) = %.4g +- %.2g V",
+                fit.polarity, fit.field_mT, self.angle_deg, v["f_r"], e["f_r"], v["df"], e["df"],
+                q["dH"], qe["dH"], q["V_S"], qe["V_S"], q["V_A"], qe["V_A"],
+            )
+        return fits
