@@ -150,28 +150,23 @@ def load_file(path: Path, step_kind: str | None) -> Measurement | str:
     if len(data) == 0:
         return "no data rows"
     c = data.columns
+
+    def setting(column: str, parameter: str, default: float = float("nan")) -> float:
+        """A fixed setting: the median of its column, else the header parameter, else ``default``."""
+        if column in c:
+            return float(np.nanmedian(c[column]))
+        return _header_number(data.header, parameter, default) if parameter else default
+
+    if kind in ("spectrum", "frequency_scan"):
+        common = {"angle_deg": setting("Angle (deg)", "Angle"), "power_dBm": setting("Power (dBm)", "Power"),
+                  "dc_current_mA": setting("I_dc (mA)", "", 0.0), "field_mT": c["Field (mT)"],
+                  "set_field_mT": c.get("Field set (mT)", c["Field (mT)"]), "voltage_V": c["V_FMR (V)"]}
     if kind == "spectrum":
-        return Spectrum(
-            file=path.name, kind=step_kind or "spectrum",
-            frequency_GHz=float(np.nanmedian(c["Frequency (GHz)"])) if "Frequency (GHz)" in c
-            else _header_number(data.header, "Frequency"),
-            angle_deg=float(np.nanmedian(c["Angle (deg)"])) if "Angle (deg)" in c
-            else _header_number(data.header, "Angle"),
-            power_dBm=float(np.nanmedian(c["Power (dBm)"])) if "Power (dBm)" in c
-            else _header_number(data.header, "Power"),
-            dc_current_mA=float(np.nanmedian(c["I_dc (mA)"])) if "I_dc (mA)" in c else 0.0,
-            field_mT=c["Field (mT)"], set_field_mT=c.get("Field set (mT)", c["Field (mT)"]),
-            voltage_V=c["V_FMR (V)"])
+        return Spectrum(file=path.name, kind=step_kind or "spectrum",
+                        frequency_GHz=setting("Frequency (GHz)", "Frequency"), **common)
     if kind == "frequency_scan":
-        return FrequencyScanData(
-            file=path.name, kind=step_kind or "frequency_scan",
-            angle_deg=float(np.nanmedian(c["Angle (deg)"])) if "Angle (deg)" in c
-            else _header_number(data.header, "Angle"),
-            power_dBm=float(np.nanmedian(c["Power (dBm)"])) if "Power (dBm)" in c
-            else _header_number(data.header, "Power"),
-            dc_current_mA=float(np.nanmedian(c["I_dc (mA)"])) if "I_dc (mA)" in c else 0.0,
-            frequency_GHz=c["Frequency (GHz)"], field_mT=c["Field (mT)"],
-            set_field_mT=c.get("Field set (mT)", c["Field (mT)"]), voltage_V=c["V_FMR (V)"])
+        return FrequencyScanData(file=path.name, kind=step_kind or "frequency_scan",
+                                 frequency_GHz=c["Frequency (GHz)"], **common)
     if kind == "amr":
         return AmrData(path.name, c["Angle (deg)"], c["Resistance (ohm)"])
     dc = c["RF on"] == 0

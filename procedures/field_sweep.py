@@ -7,11 +7,11 @@ import time
 import warnings
 
 import numpy as np
-from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter
+from pymeasure.experiment import FloatParameter, IntegerParameter
 
 from stfmr.analysis.spectrum_fit import SpectrumFit, SpectrumFitError, SpectrumFitWarning, fit_branches
-from stfmr.procedures.base import BenchProcedure
 from stfmr.procedures.safety import SafetyGuard
+from stfmr.procedures.spectrum import SpectrumProcedure
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ LIVE_FIT_MIN_POINTS = 15
 LIVE_FIT_INTERVAL_S = 0.05
 
 
-class FieldSweep(BenchProcedure):
+class FieldSweep(SpectrumProcedure):
     """Sweep the field through resonance and record the lock-in at each point.
 
     The field is ramped point to point at the safe rate; after each step the
@@ -34,15 +34,9 @@ class FieldSweep(BenchProcedure):
     """
 
     frequency_GHz = FloatParameter("Frequency", units="GHz", default=10.0, minimum=0.001, maximum=110.0)
-    power_dBm = FloatParameter("Power", units="dBm", default=10.0, minimum=-130.0, maximum=40.0)
-    angle_deg = FloatParameter("Angle", units="deg", default=45.0, minimum=-360.0, maximum=720.0)
-    move_stage = BooleanParameter("Move stage", default=True)
     field_start_mT = FloatParameter("Field start", units="mT", default=50.0, minimum=0.0, maximum=5000.0)
     field_stop_mT = FloatParameter("Field stop", units="mT", default=200.0, minimum=0.0, maximum=5000.0)
     field_points = IntegerParameter("Field points", default=151, minimum=3, maximum=100000)
-    both_branches = BooleanParameter("Both branches", default=False)
-    dc_current_mA = FloatParameter("DC current", units="mA", default=0.0, minimum=-1000.0, maximum=1000.0)
-    dwell_s = FloatParameter("Extra dwell", units="s", default=0.0, minimum=0.0, maximum=3600.0)
 
     DATA_COLUMNS = [
         "Field set (mT)", "Field (mT)", "Current (A)", "X (V)", "Y (V)", "V_FMR (V)",
@@ -56,25 +50,17 @@ class FieldSweep(BenchProcedure):
 
     def check_plan(self, guard: SafetyGuard) -> None:
         where = f"{type(self).__name__}"
-        guard.check_rf_power(self.power_dBm, where)
+        self.check_settings(guard, where)
         fields = self.field_values()
         for extreme in (fields.min(), fields.max()):
             guard.check_field(float(extreme), where)
-        guard.check_dc_current(self.dc_current_mA * 1e-3, where)
-        if self.move_stage and self.bench.rotator is not None:
-            guard.check_angle(self.angle_deg, where)
 
     def measure(self) -> None:
         bench, guard = self.bench, self.guard
         factor = self.modulation_factor()
         settle = bench.detector.settle_time() + self.dwell_s
         fields = self.field_values()
-        guard.rf_output(False)
-        guard.set_rf(self.frequency_GHz, self.power_dBm)
-        if self.move_stage and bench.rotator is not None:
-            guard.move_stage(self.angle_deg)
-        if self.dc_current_mA:
-            guard.set_dc_current(self.dc_current_mA * 1e-3)
+        self.prepare(self.frequency_GHz)
         guard.ramp_field(float(fields[0]))
         guard.rf_output(True)
         t0 = bench.clock.now()
@@ -90,32 +76,12 @@ class FieldSweep(BenchProcedure):
                 break
             guard.ramp_field(float(h_set))
             bench.clock.sleep(settle)
-            x, y = bench.detector.read_xy()
-            check_overload = getattr(bench.detector, "check_overload", None)
-            if check_overload is not None:
-                check_overload()
-            h = bench.field.field_mT()
-            v_fmr = x / factor
-            self.emit("results", {
-                "Field set (mT)": float(h_set),
-                "Field (mT)": h,
-                "Current (A)": bench.field.current(),
-                "X (V)": x,
-                "Y (V)": y,
-                "V_FMR (V)": v_fmr,
-                "Frequency (GHz)": self.frequency_GHz,
-                "Power (dBm)": self.power_dBm,
-                "Angle (deg)": self.angle_deg,
-                "I_dc (mA)": self.dc_current_mA,
-                "Time (s)": bench.clock.now() - t0,
-            })
-            percent = (100 * (k + 1)) // len(fields)
-            if percent != (100 * k) // len(fields):  # at most 100 progress events: each repaints a GUI bar
-                self.emit("progress", float(percent))
+            row = self.read_point(factor, t0, float(h_set), self.frequency_GHz)
+            self.emit_progress(k + 1, len(fields))
             set_H.append(float(h_set))
-            measured_H.append(h)
-            self.readings_xy.append((x, y))
-            voltages.append(v_fmr)
+            measured_H.append(row["Field (mT)"])
+            self.readings_xy.append((row["X (V)"], row["Y (V)"]))
+            voltages.append(row["V_FMR (V)"])
             self._update_live_fit(self._fit_axis(set_H, measured_H), voltages)
         self.final_fits = self._final_fit(self._fit_axis(set_H, measured_H), voltages)
         if self.final_fits and self.on_fit is not None:

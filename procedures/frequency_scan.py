@@ -12,11 +12,11 @@ import logging
 import math
 
 import numpy as np
-from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter
+from pymeasure.experiment import FloatParameter, IntegerParameter
 
 from stfmr.analysis.frequency_scan import FrequencyScanFit, FrequencyScanFitError, fit_frequency_scan
-from stfmr.procedures.base import BenchProcedure
 from stfmr.procedures.safety import LimitError, SafetyGuard
+from stfmr.procedures.spectrum import SpectrumProcedure
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ FIELD_SETTLED_MIN_A = 1e-3
 FIELD_SETTLE_TIMEOUT_S = 30.0
 
 
-class FrequencyScan(BenchProcedure):
+class FrequencyScan(SpectrumProcedure):
     """Step the rf frequency through resonance at a fixed field and record the lock-in at each point.
 
     The magnet is ramped once to ``field_mT`` at the safe rate and the
@@ -48,15 +48,9 @@ class FrequencyScan(BenchProcedure):
     """
 
     field_mT = FloatParameter("Field", units="mT", default=150.0, minimum=0.0, maximum=5000.0)
-    power_dBm = FloatParameter("Power", units="dBm", default=10.0, minimum=-130.0, maximum=40.0)
-    angle_deg = FloatParameter("Angle", units="deg", default=45.0, minimum=-360.0, maximum=720.0)
-    move_stage = BooleanParameter("Move stage", default=True)
     frequency_start_GHz = FloatParameter("Frequency start", units="GHz", default=8.0, minimum=0.001, maximum=110.0)
     frequency_stop_GHz = FloatParameter("Frequency stop", units="GHz", default=12.0, minimum=0.001, maximum=110.0)
     frequency_points = IntegerParameter("Frequency points", default=161, minimum=3, maximum=100000)
-    both_branches = BooleanParameter("Both branches", default=False)
-    dc_current_mA = FloatParameter("DC current", units="mA", default=0.0, minimum=-1000.0, maximum=1000.0)
-    dwell_s = FloatParameter("Extra dwell", units="s", default=0.0, minimum=0.0, maximum=3600.0)
     g = FloatParameter("Lande g", default=2.1, minimum=0.1, maximum=10.0)
 
     DATA_COLUMNS = [
@@ -74,15 +68,12 @@ class FrequencyScan(BenchProcedure):
 
     def check_plan(self, guard: SafetyGuard) -> None:
         where = f"{type(self).__name__}"
-        guard.check_rf_power(self.power_dBm, where)
+        self.check_settings(guard, where)
         for f in (self.frequency_start_GHz, self.frequency_stop_GHz):
             if not (isinstance(f, (int, float)) and math.isfinite(f) and f > 0):
                 raise LimitError(f"{where}: rf frequency must be a positive finite number of GHz, got {f!r}")
         for h in self.field_values():
             guard.check_field(h, where)
-        guard.check_dc_current(self.dc_current_mA * 1e-3, where)
-        if self.move_stage and self.bench.rotator is not None:
-            guard.check_angle(self.angle_deg, where)
 
     def measure(self) -> None:
         bench, guard = self.bench, self.guard
@@ -91,12 +82,7 @@ class FrequencyScan(BenchProcedure):
         freqs = self.frequency_values()
         fields = self.field_values()
         total = len(freqs) * len(fields)
-        guard.rf_output(False)
-        guard.set_rf(float(freqs[0]), self.power_dBm)
-        if self.move_stage and bench.rotator is not None:
-            guard.move_stage(self.angle_deg)
-        if self.dc_current_mA:
-            guard.set_dc_current(self.dc_current_mA * 1e-3)
+        self.prepare(float(freqs[0]))
         t0 = bench.clock.now()
         columns: dict[str, list[float]] = {"f": [], "h_set": [], "h": [], "v": []}
         self.readings_xy: list[tuple[float, float]] = []
@@ -116,32 +102,12 @@ class FrequencyScan(BenchProcedure):
                     break
                 guard.set_rf(float(f), self.power_dBm)
                 bench.clock.sleep(settle)
-                x, y = bench.detector.read_xy()
-                check_overload = getattr(bench.detector, "check_overload", None)
-                if check_overload is not None:
-                    check_overload()
-                h = bench.field.field_mT()
-                v_fmr = x / factor
-                self.emit("results", {
-                    "Frequency (GHz)": float(f),
-                    "Field set (mT)": h_set,
-                    "Field (mT)": h,
-                    "Current (A)": bench.field.current(),
-                    "X (V)": x,
-                    "Y (V)": y,
-                    "V_FMR (V)": v_fmr,
-                    "Power (dBm)": self.power_dBm,
-                    "Angle (deg)": self.angle_deg,
-                    "I_dc (mA)": self.dc_current_mA,
-                    "Time (s)": bench.clock.now() - t0,
-                })
-                percent = (100 * (k + 1)) // total
-                if percent != (100 * k) // total:  # at most 100 progress events
-                    self.emit("progress", float(percent))
+                row = self.read_point(factor, t0, h_set, float(f))
                 k += 1
-                for key, value in zip(columns, (float(f), h_set, h, v_fmr)):
+                self.emit_progress(k, total)
+                for key, value in zip(columns, (float(f), h_set, row["Field (mT)"], row["V_FMR (V)"])):
                     columns[key].append(value)
-                self.readings_xy.append((x, y))
+                self.readings_xy.append((row["X (V)"], row["Y (V)"]))
         self.final_fits = self._final_fit(columns)
 
     def _wait_for_field(self, field_mT: float) -> bool:

@@ -1,5 +1,6 @@
 """Two-resonance spectra: the BIC criterion picks two modes for a two-mode sample, one for a one-mode sample."""
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -16,16 +17,12 @@ from stfmr.instruments.sim.sample import VirtualSample
 from stfmr.procedures.runner import run_sequence
 from stfmr.procedures.sequence import parse_sequence
 
-SEQUENCE = """
-[sample]
-name = "modes"
-Ms_t_A = 4.0e-3
-resistivity_uOhm_cm = 67.0
-length_um = 100.0
-width_um = 10.0
-stack = "Ta-B(3)/Ni-Fe(5, graded)/MgO"
-setup_polarity = 1
+spec = importlib.util.spec_from_file_location(
+    "run_helpers", Path(__file__).resolve().parents[1] / "procedures" / "run_helpers.py")
+helpers = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(helpers)
 
+SEQUENCE = helpers.SAMPLE + """
 [[step]]
 kind = "angle_sweep"
 frequency_GHz = 10.0

@@ -1,0 +1,74 @@
+"""What a field sweep and a frequency scan share: rf, angle and dc bias settings, and the lock-in point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymeasure.experiment import BooleanParameter, FloatParameter
+
+from stfmr.procedures.base import BenchProcedure
+from stfmr.procedures.safety import SafetyGuard
+
+
+class SpectrumProcedure(BenchProcedure):
+    """Base of the ST-FMR spectra: the fixed settings and one detector reading per point.
+
+    Subclasses add the swept quantity, its Parameters and DATA_COLUMNS (each
+    holds every column :meth:`read_point` writes).
+    """
+
+    power_dBm = FloatParameter("Power", units="dBm", default=10.0, minimum=-130.0, maximum=40.0)
+    angle_deg = FloatParameter("Angle", units="deg", default=45.0, minimum=-360.0, maximum=720.0)
+    move_stage = BooleanParameter("Move stage", default=True)
+    both_branches = BooleanParameter("Both branches", default=False)
+    dc_current_mA = FloatParameter("DC current", units="mA", default=0.0, minimum=-1000.0, maximum=1000.0)
+    dwell_s = FloatParameter("Extra dwell", units="s", default=0.0, minimum=0.0, maximum=3600.0)
+
+    def check_settings(self, guard: SafetyGuard, where: str) -> None:
+        """Check the rf power, dc current and angle against the limits."""
+        guard.check_rf_power(self.power_dBm, where)
+        guard.check_dc_current(self.dc_current_mA * 1e-3, where)
+        if self.move_stage and self.bench.rotator is not None:
+            guard.check_angle(self.angle_deg, where)
+
+    def prepare(self, frequency_GHz: float) -> None:
+        """rf off and set, the stage at the angle, the dc bias ramped on (all through the guard)."""
+        guard = self.guard
+        guard.rf_output(False)
+        guard.set_rf(frequency_GHz, self.power_dBm)
+        if self.move_stage and self.bench.rotator is not None:
+            guard.move_stage(self.angle_deg)
+        if self.dc_current_mA:
+            guard.set_dc_current(self.dc_current_mA * 1e-3)
+
+    def read_point(self, factor: float, t0: float, field_set_mT: float, frequency_GHz: float) -> dict[str, Any]:
+        """Read the lock-in, the field and the supply current; emit the row (written and flushed); return it.
+
+        factor: lock-in X per dc mixing volt; t0: the clock's time (s) at the start.
+        """
+        bench = self.bench
+        x, y = bench.detector.read_xy()
+        check_overload = getattr(bench.detector, "check_overload", None)
+        if check_overload is not None:
+            check_overload()
+        row = {
+            "Field set (mT)": float(field_set_mT),
+            "Field (mT)": bench.field.field_mT(),
+            "Current (A)": bench.field.current(),
+            "X (V)": x,
+            "Y (V)": y,
+            "V_FMR (V)": x / factor,
+            "Frequency (GHz)": float(frequency_GHz),
+            "Power (dBm)": self.power_dBm,
+            "Angle (deg)": self.angle_deg,
+            "I_dc (mA)": self.dc_current_mA,
+            "Time (s)": bench.clock.now() - t0,
+        }
+        self.emit("results", row)
+        return row
+
+    def emit_progress(self, done: int, total: int) -> None:
+        """Emit progress when the percentage changes: at most 100 events, since each repaints a GUI bar."""
+        percent = (100 * done) // total
+        if percent != (100 * (done - 1)) // total:
+            self.emit("progress", float(percent))
