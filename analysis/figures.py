@@ -49,6 +49,43 @@ def write_fit_table(results: list[SampleAnalysis], path: Path) -> None:
                                + [x for n in names for x in (fit.values[n], fit.stderr[n])] + [fit.redchi])
 
 
+def write_branch_table(results: list[SampleAnalysis], path: Path) -> bool:
+    """One row per spectrum on both branches: V_S, V_A of +H and -H, reversing and non-reversing parts."""
+    rows = [(r.run.name, c) for r in results for c in r.branch_combinations()]
+    if not rows:
+        return False
+    parts = [f"{n}_{k}" for n in ("V_S", "V_A") for k in ("plus_H", "minus_H", "reversing", "non_reversing")]
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["sample", "file", "Frequency (GHz)", "Angle (deg)", "Power (dBm)", "I_dc (mA)"]
+                   + [c for p in parts for c in (f"{p} (V)", f"{p}_stderr (V)")])
+        for name, c in rows:
+            w.writerow([name, c["file"], c["frequency_GHz"], c["angle_deg"], c["power_dBm"], c["dc_current_mA"]]
+                       + [x for p in parts for x in (c[p]["value"], c[p]["stderr"])])
+    return True
+
+
+def dc_bias_figure(r: SampleAnalysis) -> Figure | None:
+    """dH against I_dc of each dc-bias group and branch, with the fitted dH(0) + s*I + c*I^2."""
+    if not r.dc_bias:
+        return None
+    fig = Figure(figsize=(5 * len(r.dc_bias), 3.6))
+    for k, group in enumerate(r.dc_bias):
+        ax = fig.add_subplot(1, len(r.dc_bias), k + 1)
+        for branch, colour in zip(group.branches, ("C0", "C3")):
+            ax.errorbar(branch.I_dc_mA, branch.dH_mT, branch.dH_stderr_mT, fmt="o", color=colour, ms=4,
+                        label=f"{'+' if branch.polarity > 0 else '-'}H (phi = {branch.angle_deg:g} deg)")
+            i = np.linspace(branch.I_dc_mA.min(), branch.I_dc_mA.max(), 100)
+            v = branch.fit.values
+            ax.plot(i, v["dH_at_0_mT"] + v["slope_mT_per_mA"] * i + v["curvature_mT_per_mA2"] * i**2, color=colour)
+        xi = group.xi_DL_E
+        ax.set_title(f"{group.frequency_GHz:g} GHz: xi_DL^E = {xi.nominal_value:.4g} +- {xi.std_dev:.2g}", fontsize=9)
+        ax.set_xlabel("I_dc (mA)")
+        ax.set_ylabel("dH (mT)")
+        ax.legend(fontsize=8)
+    return fig
+
+
 def spectra_figure(r: SampleAnalysis) -> Figure | None:
     f = r.angular_frequency_GHz
     chosen = [s for s in r.run.spectra if s.file in r.fits and (f is None or abs(s.frequency_GHz - f) < 1e-6)]
@@ -189,10 +226,12 @@ def write_report(results: list[SampleAnalysis], out: Path, summary: dict[str, An
     written = [out / "fits.csv", out / "analysis.json"]
     write_fit_table(results, written[0])
     written[1].write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    if write_branch_table(results, out / "branches.csv"):
+        written.append(out / "branches.csv")
     for r in results:
         tag = r.run.name.replace("/", "_")
         for name, fig in (("spectra", spectra_figure(r)), ("angular", angular_figure(r)),
-                          ("amr", amr_figure(r)), ("kittel", kittel_figure(r))):
+                          ("amr", amr_figure(r)), ("kittel", kittel_figure(r)), ("dc_bias", dc_bias_figure(r))):
             if fig is not None:
                 written += _save(fig, out, f"{name}_{tag}")
     written += model_figure(results, out)

@@ -53,6 +53,8 @@ class FrequencyScan(SpectrumProcedure):
     frequency_points = IntegerParameter("Frequency points", default=161, minimum=3, maximum=100000)
     g = FloatParameter("Lande g", default=2.1, minimum=0.1, maximum=10.0)
 
+    #: what the GUI plots V_FMR against
+    SWEEP_COLUMN = "Frequency (GHz)"
     DATA_COLUMNS = [
         "Frequency (GHz)", "Field set (mT)", "Field (mT)", "Current (A)", "X (V)", "Y (V)", "V_FMR (V)",
         "Power (dBm)", "Angle (deg)", "I_dc (mA)", "Time (s)",

@@ -28,7 +28,12 @@ from stfmr.analysis.angular import fit_angular
 from stfmr.analysis.fit_common import FitInputError
 from stfmr.analysis.characterize import SampleAnalysis
 
-FIELD, VOLTAGE = "Field (mT)", "V_FMR (V)"
+FIELD, FIELD_SET, VOLTAGE = "Field (mT)", "Field set (mT)", "V_FMR (V)"
+
+
+def _sweep_column(procedure) -> str:
+    """The column a spectrum is plotted against: the field, or the frequency of a frequency scan."""
+    return getattr(procedure, "SWEEP_COLUMN", FIELD)
 #: above this many points a spectrum is drawn as a line only: symbols cost ~5x more to paint
 SYMBOL_LIMIT = 1000
 
@@ -71,19 +76,24 @@ def export_plot(plot: pg.PlotWidget, path_stem: Path) -> list[Path]:
     return paths
 
 
-def draw_spectrum(curve: pg.PlotDataItem, field_mT: np.ndarray, voltage_V: np.ndarray) -> None:
-    """Set a spectrum's data, the line broken where the field changes sign (between branches)."""
-    flips = np.flatnonzero(np.diff(np.sign(field_mT)) != 0) + 1
+def draw_spectrum(curve: pg.PlotDataItem, x: np.ndarray, voltage_V: np.ndarray, field_mT: np.ndarray | None = None) -> None:
+    """Set a spectrum's data, the line broken between branches (where the field changes sign).
+
+    x: the swept quantity (the field, or the frequency of a frequency scan);
+    field_mT: the field per point when x is not the field.
+    """
+    field = x if field_mT is None else field_mT
+    flips = np.flatnonzero(np.diff(np.sign(field)) != 0) + 1
     if flips.size:
-        field_mT = np.insert(field_mT, flips, np.nan)
+        x = np.insert(x, flips, np.nan)
         voltage_V = np.insert(voltage_V, flips, np.nan)
-    if len(field_mT) > SYMBOL_LIMIT and curve.opts["symbol"] is not None:
+    if len(x) > SYMBOL_LIMIT and curve.opts["symbol"] is not None:
         curve.setSymbol(None)
-    curve.setData(field_mT, voltage_V, connect="finite")
+    curve.setData(x, voltage_V, connect="finite")
 
 
 class SpectrumPanel(TabWidget, QtWidgets.QWidget):
-    """Live V_FMR(H) traces with the running fit of the newest spectrum."""
+    """Live V_FMR(H) traces with the running fit of the newest spectrum (frequency scans: V_FMR(f))."""
 
     def __init__(self, name: str = "Spectra", parent=None) -> None:
         super().__init__(name, parent)
@@ -106,7 +116,7 @@ class SpectrumPanel(TabWidget, QtWidgets.QWidget):
     def new_curve(self, results, color=pg.intColor(0), **kwargs):
         if VOLTAGE not in results.procedure.DATA_COLUMNS:
             return None
-        curve = ResultsCurve(results, x=FIELD, y=VOLTAGE, pen=pg.mkPen(color=color, width=1),
+        curve = ResultsCurve(results, x=_sweep_column(results.procedure), y=VOLTAGE, pen=pg.mkPen(color=color, width=1),
                              symbol="o", symbolSize=3, symbolPen=None, symbolBrush=color, wdg=self,
                              connect="finite")
         return curve
@@ -115,6 +125,7 @@ class SpectrumPanel(TabWidget, QtWidgets.QWidget):
         if curve is None or curve in self.curves:
             return
         self.plot.addItem(curve)
+        self.plot.setLabel("bottom", _sweep_column(curve.results.procedure))
         fast_curve(curve)  # clip/downsample need the curve inside the plot's ViewBox
         self.curves.append(curve)
         self._update(curve)
@@ -153,7 +164,9 @@ class SpectrumPanel(TabWidget, QtWidgets.QWidget):
         data = curve.results.data
         if len(data) == 0 or getattr(curve, "_shown_rows", -1) == len(data):
             return
-        draw_spectrum(curve, data[FIELD].to_numpy(dtype=float), data[VOLTAGE].to_numpy(dtype=float))
+        x = _sweep_column(curve.results.procedure)
+        field = data[FIELD_SET].to_numpy(dtype=float) if x != FIELD and FIELD_SET in data else None
+        draw_spectrum(curve, data[x].to_numpy(dtype=float), data[VOLTAGE].to_numpy(dtype=float), field)
         curve._shown_rows = len(data)
 
     def show_fits(self, fits: list) -> None:

@@ -177,5 +177,9 @@ def test_dc_bias_method_recovers_xi_dl_and_agrees_with_the_absolute_method(dc_bi
     assert cli.main(["analyze", str(runs["type-A"]), "--json", "--jobs", "1"]) == 0
     absolute = json.loads(capsys.readouterr().out)["samples"][0]["xi_DL_E"]
     assert abs(xi["value"] - absolute["value"]) < 3 * np.hypot(xi["stderr"], absolute["stderr"])
-    assert cli.main(["analyze", str(dc_bias_run)]) == 0
+    assert cli.main(["analyze", str(dc_bias_run), "--report", str(dc_bias_run.parent / "report")]) == 0
     assert "xi_DL^E (dc)" in capsys.readouterr().out
+    report = dc_bias_run.parent / "report"
+    assert (report / "dc_bias_type-A.png").stat().st_size > 1000
+    rows = (report / "branches.csv").read_text().splitlines()
+    assert len(rows) == 1 + 9 and "V_S_non_reversing (V)" in rows[0]

@@ -174,3 +174,19 @@ def test_the_sweep_buttons_queue_a_centred_spectrum_per_value(window, qtbot):
         assert p.field_start_mT < fit.values["H_r"] < p.field_stop_mT  # no spectrum wasted off resonance
     window.angles_edit.setText("0:90:-15")
     assert window.queue_angle_sweep() == 0 and "must be positive" in window.message.text()
+
+
+def test_frequency_scans_plot_against_frequency_and_a_magnet_calibration_writes_its_table(window, qtbot, tmp_path):
+    examples = Path(__file__).resolve().parents[2] / "examples" / "sequences"
+    assert window.queue_sequence(examples / "frequency-scan.toml") == 1
+    assert window.queue_sequence(examples / "magnet-calibration.toml") == 1
+    qtbot.waitUntil(lambda: idle(window), timeout=120000)
+    qtbot.waitUntil(lambda: all(getattr(c, "_settled", False) for c in window.spectra_panel.curves), timeout=20000)
+    (curve,) = window.spectra_panel.curves  # the calibration has no V_FMR: no spectrum curve
+    x, _ = curve.getData()
+    x = x[np.isfinite(x)]
+    assert x.min() == pytest.approx(8.0) and x.max() == pytest.approx(12.4)  # GHz, both branches
+    assert np.isnan(curve.getData()[0]).sum() == 1  # the line breaks once, between the branches
+    table = tmp_path / "data" / "coil_calibration.csv"
+    qtbot.waitUntil(table.exists, timeout=10000)
+    assert "Branch" in table.read_text()
