@@ -92,6 +92,24 @@ def draw_spectrum(curve: pg.PlotDataItem, x: np.ndarray, voltage_V: np.ndarray, 
     curve.setData(x, voltage_V, connect="finite")
 
 
+class SpectrumCurve(ResultsCurve):
+    """A spectrum's ResultsCurve, always drawn with :func:`draw_spectrum` (branches broken apart)."""
+
+    def redraw(self, force: bool = False) -> None:
+        """Redraw if the file has grown (pymeasure's Results reads only the new lines), or always with ``force``."""
+        data = self.results.data
+        if len(data) == 0 or (not force and getattr(self, "_shown_rows", -1) == len(data)):
+            return
+        x = _sweep_column(self.results.procedure)
+        field = data[FIELD_SET].to_numpy(dtype=float) if x != FIELD and FIELD_SET in data else None
+        draw_spectrum(self, data[x].to_numpy(dtype=float), data[VOLTAGE].to_numpy(dtype=float), field)
+        self._shown_rows = len(data)
+
+    def update_data(self) -> None:
+        """pymeasure's own refresh (its Manager calls it when a run ends): the same drawing."""
+        self.redraw(force=True)
+
+
 class SpectrumPanel(TabWidget, QtWidgets.QWidget):
     """Live V_FMR(H) traces with the running fit of the newest spectrum (frequency scans: V_FMR(f))."""
 
@@ -108,7 +126,7 @@ class SpectrumPanel(TabWidget, QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.plot)
         layout.addWidget(self.readout)
-        self.curves: list[ResultsCurve] = []
+        self.curves: list[SpectrumCurve] = []
         self.latest_fits: list = []
 
     # -- the TabWidget interface the browser uses -------------------------------------------
@@ -116,7 +134,7 @@ class SpectrumPanel(TabWidget, QtWidgets.QWidget):
     def new_curve(self, results, color=pg.intColor(0), **kwargs):
         if VOLTAGE not in results.procedure.DATA_COLUMNS:
             return None
-        curve = ResultsCurve(results, x=_sweep_column(results.procedure), y=VOLTAGE, pen=pg.mkPen(color=color, width=1),
+        curve = SpectrumCurve(results, x=_sweep_column(results.procedure), y=VOLTAGE, pen=pg.mkPen(color=color, width=1),
                              symbol="o", symbolSize=3, symbolPen=None, symbolBrush=color, wdg=self,
                              connect="finite")
         return curve
@@ -154,20 +172,16 @@ class SpectrumPanel(TabWidget, QtWidgets.QWidget):
                 continue
             if procedure.status == procedure.RUNNING and not getattr(procedure, "measuring", False):
                 continue  # pymeasure is still rewriting the header with the Metadata
+            shown = getattr(curve, "_shown_rows", -1)
             self._update(curve)
-            if procedure.status != procedure.RUNNING:
+            if procedure.status != procedure.RUNNING and getattr(curve, "_shown_rows", -1) == shown:
+                # settled only once a poll after the end finds nothing new: pymeasure reports
+                # the end before its recorder has flushed the last rows
                 curve._settled = True
 
     @staticmethod
-    def _update(curve: ResultsCurve) -> None:
-        """Redraw a curve if its file has grown (pymeasure's Results reads only the new lines)."""
-        data = curve.results.data
-        if len(data) == 0 or getattr(curve, "_shown_rows", -1) == len(data):
-            return
-        x = _sweep_column(curve.results.procedure)
-        field = data[FIELD_SET].to_numpy(dtype=float) if x != FIELD and FIELD_SET in data else None
-        draw_spectrum(curve, data[x].to_numpy(dtype=float), data[VOLTAGE].to_numpy(dtype=float), field)
-        curve._shown_rows = len(data)
+    def _update(curve: SpectrumCurve) -> None:
+        curve.redraw()
 
     def show_fits(self, fits: list) -> None:
         """Draw the running fit over the newest spectrum and read out its parameters."""
