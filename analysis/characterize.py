@@ -22,12 +22,12 @@ import numpy as np
 from stfmr.analysis.angular import AngularFit, fit_angular
 from stfmr.analysis.branches import combine_branches
 from stfmr.analysis.calibration import AmrFit, RfCurrentCalibration, calibrate_rf_current, fit_amr
-from stfmr.analysis.dc_bias import DcBiasResult, analyze_dc_bias, omega_over_gamma_T
+from stfmr.analysis.dc_bias import DcBiasResult, analyze_dc_bias, inverse_variance_mean
 from stfmr.analysis.efficiency import Efficiencies, efficiencies_from_fits
 from stfmr.analysis.fit_common import FitInputError
 from stfmr.analysis.frequency_scan import FrequencyScanFit, FrequencyScanFitError, fit_frequency_scan
 from stfmr.analysis.modes import CRITERION, fit_branch_modes
-from stfmr.analysis.resonance import DampingFit, KittelFit, fit_damping, fit_kittel
+from stfmr.analysis.resonance import DampingFit, KittelFit, fit_damping, fit_kittel, meff_from_resonance_T
 from stfmr.analysis.run_reader import RunData, Spectrum
 from stfmr.analysis.spectrum_fit import SpectrumFit, SpectrumFitError, fit_branches
 
@@ -179,23 +179,36 @@ class SampleAnalysis:
         return out
 
     def branch_combinations(self) -> list[dict[str, Any]]:
-        """Per spectrum measured on both branches: V_S, V_A of each and their (non-)reversing parts."""
+        """Per spectrum on both branches: V_S, V_A of each and their (non-)reversing parts.
+
+        Under a dc current the +H branch at +I_dc pairs with the -H branch at -I_dc:
+        reversing both keeps the dc torque's action on the damping, so only what does
+        not reverse with the field is left in the non-reversing part.
+        """
+        negative = {}
+        for s in self.run.spectra:
+            for fit in self.fits.get(s.file, []):
+                if fit.polarity == -1:
+                    negative[(round(s.frequency_GHz, 9), round(s.angle_deg, 6), round(s.power_dBm, 6),
+                              round(-s.dc_current_mA, 6))] = (s.file, fit)
         out = []
         for s in self.run.spectra:
-            combined = combine_branches(self.fits.get(s.file, []))
-            if combined is not None:
-                out.append({"file": s.file, "frequency_GHz": s.frequency_GHz, "angle_deg": s.angle_deg,
-                            "power_dBm": s.power_dBm, "dc_current_mA": s.dc_current_mA, **combined.to_dict()})
+            positive = next((f for f in self.fits.get(s.file, []) if f.polarity == 1), None)
+            key = (round(s.frequency_GHz, 9), round(s.angle_deg, 6), round(s.power_dBm, 6), round(s.dc_current_mA, 6))
+            if positive is None or key not in negative:
+                continue
+            partner, fit = negative[key]
+            out.append({"file": s.file, "minus_H_file": partner, "frequency_GHz": s.frequency_GHz,
+                        "angle_deg": s.angle_deg, "power_dBm": s.power_dBm, "dc_current_mA": s.dc_current_mA,
+                        **combine_branches([positive, fit]).to_dict()})
         return out
 
     def dc_bias_xi(self) -> dict[str, float] | None:
         """xi_DL^E (Ohm^-1 m^-1) of the dc-bias method: inverse-variance mean over its groups."""
         if not self.dc_bias:
             return None
-        xis = [d.xi_DL_E for d in self.dc_bias]
-        weights = [1.0 / max(x.std_dev, 1e-300) ** 2 for x in xis]
-        mean = sum(w * x for w, x in zip(weights, xis)) / sum(weights)
-        return {"value": float(mean.nominal_value), "stderr": float(mean.std_dev)}
+        mean = inverse_variance_mean([d.xi_DL_E for d in self.dc_bias])
+        return {"value": float(getattr(mean, "nominal_value", mean)), "stderr": float(getattr(mean, "std_dev", 0.0))}
 
     def _dH0_and_g(self) -> tuple[Any, float | None]:
         if self.damping is None:
@@ -310,7 +323,8 @@ def _efficiencies(result: SampleAnalysis) -> None:
         return
     f = result.angular_frequency_GHz
     at_f = [(s, _positive(result.fits[s.file])) for s in result.run.spectra
-            if s.file in result.fits and abs(s.frequency_GHz - f) < 1e-6 and s.kind in ("angle_sweep", "spectrum")]
+            if s.file in result.fits and abs(s.frequency_GHz - f) < 1e-6 and s.kind in ("angle_sweep", "spectrum")
+            and s.dc_current_mA == 0]
     # H_r and dH from the spectrum with the strongest signal at that frequency
     spectrum_fit = max((fit for _, fit in at_f if fit is not None),
                        key=lambda fit: abs(fit.values["V_S"]) / fit.stderr["V_S"])
@@ -355,11 +369,10 @@ def _dc_bias(result: SampleAnalysis) -> None:
         points = [(s.dc_current_mA, fit.polarity, fit.values["H_r"], fit.stderr["H_r"], fit.values["dH"],
                    fit.stderr["dH"]) for s in spectra for fit in result.fits[s.file]]
         if result.kittel is not None:
-            g, meff = result.kittel.values["g"], result.kittel.ufloats()["mu0_Meff_T"]
+            g, meff = result.kittel.ufloats()["g"], result.kittel.ufloats()["mu0_Meff_T"]
         else:
             g = 2.1
-            b_r = float(np.mean([abs(p[2]) for p in points])) * 1e-3
-            meff = (omega_over_gamma_T(f, g) ** 2 - b_r**2) / b_r
+            meff = meff_from_resonance_T(float(np.mean([abs(p[2]) for p in points])), f, g)
             result.missing.append(f"dc-bias method at {f:g} GHz: no Kittel fit, mu0*M_eff from H_r with g = 2.1")
         try:
             result.dc_bias.append(analyze_dc_bias(

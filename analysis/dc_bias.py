@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from stfmr.analysis.constants import TWO_E_OVER_HBAR, gyromagnetic_ratio
-from stfmr.analysis.efficiency import Quantity, as_quantity
+from stfmr.analysis.efficiency import Quantity, as_quantity, fields_per_current
+from stfmr.analysis.resonance import omega_over_gamma_T
 from stfmr.analysis.fit_common import FitInputError, ParamFit, check_sigma, check_xy, linear_start, make_params, run_lmfit
 
 
@@ -38,9 +38,13 @@ class DcBiasError(FitInputError):
     """Linewidths that cannot give xi_DL^E (too few currents, one polarity only, ...)."""
 
 
-def omega_over_gamma_T(freq_GHz: float, g: float) -> float:
-    """Return 2 pi f / gamma (T) at frequency freq_GHz for Lande factor g."""
-    return 2e9 * math.pi * freq_GHz / gyromagnetic_ratio(g)
+def inverse_variance_mean(values: list) -> Any:
+    """Weighted mean of ``uncertainties`` values by 1/stderr^2 (exact values, stderr 0, dominate alone)."""
+    exact = [v for v in values if getattr(v, "std_dev", 0.0) == 0.0]
+    if exact:
+        return sum(exact) / len(exact)
+    weights = [1.0 / v.std_dev**2 for v in values]
+    return sum(w * v for w, v in zip(weights, values)) / sum(weights)
 
 
 def damping_slope_per_A(xi_DL_E: Quantity, R_Ohm: Quantity, length_m: Quantity, Ms_t_A: Quantity,
@@ -52,7 +56,7 @@ def damping_slope_per_A(xi_DL_E: Quantity, R_Ohm: Quantity, length_m: Quantity, 
     ms_t = as_quantity(Ms_t_A, "M_s*t_FM (A)", positive=True)
     b_r = as_quantity(B_r_T, "B_r (T)", positive=True)
     meff = as_quantity(mu0_Meff_T, "mu0*M_eff (T)")
-    b_dl_per_A = xi * r / (length * TWO_E_OVER_HBAR * ms_t)
+    b_dl_per_A = fields_per_current(xi, 0.0, r, length, ms_t)[0]
     return -math.sin(math.radians(phi_deg)) * b_dl_per_A / (b_r + meff / 2.0)
 
 
@@ -160,8 +164,7 @@ def analyze_dc_bias(frequency_GHz: float, angle_deg: float, power_dBm: float,
     g, mu0_Meff_T (T): from the Kittel fit; R_Ohm: device resistance (Ohm) in E = I*R/L;
     length_m, Ms_t_A: from the sample record.
     """
-    g_value = float(getattr(g, "nominal_value", g))
-    per_mT = 1e-3 / omega_over_gamma_T(frequency_GHz, g_value)  # d(alpha)/d(mu0*dH in mT)
+    per_mT = 1e-3 / omega_over_gamma_T(frequency_GHz, g)  # d(alpha)/d(mu0*dH in mT), with g's uncertainty
     result = None
     xis = []
     for polarity in (1, -1):
@@ -184,6 +187,5 @@ def analyze_dc_bias(frequency_GHz: float, angle_deg: float, power_dBm: float,
     if result is None:
         raise DcBiasError(f"at {frequency_GHz:g} GHz, {angle_deg:g} deg: no branch has 3 or more dc currents "
                           "of both polarities")
-    weights = [1.0 / max(float(getattr(x, "std_dev", 0.0)), 1e-300) ** 2 for x in xis]
-    result.xi_DL_E = sum(w * x for w, x in zip(weights, xis)) / sum(weights)
+    result.xi_DL_E = inverse_variance_mean(xis)
     return result

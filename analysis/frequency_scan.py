@@ -75,7 +75,7 @@ import numpy as np
 from stfmr.analysis import lineshape
 from stfmr.analysis.constants import gyromagnetic_ratio
 from stfmr.analysis.fit_common import ParamFit
-from stfmr.analysis.resonance import kittel_frequency_GHz
+from stfmr.analysis.resonance import kittel_frequency_GHz, meff_from_resonance_T
 
 #: the sweep column of a frequency scan, and the voltage and field columns it shares with field sweeps
 FREQUENCY_COLUMN = "Frequency (GHz)"
@@ -164,13 +164,6 @@ def kittel_slope_GHz_per_mT(field_mT, freq_GHz, g: float):
     gp = gyromagnetic_ratio(g) / (2.0 * np.pi) * 1e-9  # GHz/T
     b = _magnitude_T(field_mT)
     return (freq_GHz**2 + (gp * b) ** 2) / (2.0 * freq_GHz * b) * 1e-3
-
-
-def meff_from_resonance_T(field_mT, freq_GHz, g: float):
-    """Return mu0*M_eff (T) that puts (|field| mT, freq GHz) on the in-plane Kittel curve."""
-    gp = gyromagnetic_ratio(g) / (2.0 * np.pi) * 1e-9
-    b = _magnitude_T(field_mT)
-    return freq_GHz**2 / (gp**2 * b) - b
 
 
 def _magnitude_T(field_mT):

@@ -47,10 +47,27 @@ def kittel_frequency_GHz(H_r_mT, mu0_Meff_T: float, g: float):
     return gyromagnetic_ratio(g) / (2.0 * np.pi) * np.sqrt(br * (br + mu0_Meff_T)) * 1e-9
 
 
+def omega_over_gamma_T(freq_GHz, g):
+    """Return 2 pi f / gamma (T) at frequency freq_GHz (GHz) for Lande factor g (g may carry an uncertainty)."""
+    f = np.asarray(freq_GHz, dtype=float) if np.ndim(freq_GHz) else freq_GHz  # a float or an uncertainties variable
+    return 2e9 * np.pi * f / gyromagnetic_ratio(g)
+
+
+def meff_from_resonance_T(field_mT, freq_GHz, g: float):
+    """Return mu0*M_eff (T) that puts (|field| mT, freq GHz) on the in-plane Kittel curve.
+
+    field_mT: a float, an array or an ``uncertainties`` variable.
+    """
+    if np.ndim(field_mT):
+        b = np.abs(np.asarray(field_mT, dtype=float)) * 1e-3
+    else:  # abs() of an uncertainties variable is deprecated
+        b = (-field_mT if getattr(field_mT, "nominal_value", field_mT) < 0 else field_mT) * 1e-3
+    return omega_over_gamma_T(freq_GHz, g) ** 2 / b - b
+
+
 def linewidth_mT(freq_GHz, alpha: float, dH0_mT: float, g: float):
     """Return the half width mu0*dH = mu0*dH_0 + alpha*2 pi f/gamma (mT) at frequency ``freq_GHz``."""
-    omega_over_gamma_mT = 2e12 * np.pi * np.asarray(freq_GHz, dtype=float) / gyromagnetic_ratio(g)
-    return dH0_mT + alpha * omega_over_gamma_mT
+    return dH0_mT + alpha * omega_over_gamma_T(freq_GHz, g) * 1e3
 
 
 @dataclass(frozen=True)

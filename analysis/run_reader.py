@@ -178,7 +178,8 @@ def _load_pair(args: tuple[Path, str | None]) -> Measurement | str:
     return load_file(*args)
 
 
-def _add(run: RunData, path: Path, loaded: Measurement | str) -> None:
+def add_measurement(run: RunData, path: Path, loaded: Measurement | str) -> None:
+    """File what :func:`load_file` returned in its list of ``run`` (or as skipped, with the reason)."""
     if isinstance(loaded, str):
         run.skip(path.name, loaded)
     elif isinstance(loaded, Spectrum):
@@ -201,7 +202,7 @@ def _load_all(run: RunData, items: list[tuple[Path, str | None]], jobs: int) -> 
     else:
         loaded = [load_file(p, k) for p, k in items]
     for (path, _), item in zip(items, loaded):
-        _add(run, path, item)
+        add_measurement(run, path, item)
 
 
 def _sample_from_header(path: Path) -> SampleMetadata | None:

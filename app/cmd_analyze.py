@@ -100,7 +100,7 @@ def _print_summary(d: dict) -> None:
     pairs = d.get("branch_combination") or []
     if pairs:
         worst = max(pairs, key=lambda p: abs(p["V_S_non_reversing"]["value"]) / max(p["V_S_non_reversing"]["stderr"], 1e-30))
-        print(f"  +H/-H        {len(pairs)} spectra on both branches; largest non-reversing V_S "
+        print(f"  +H/-H        {len(pairs)} spectra on both branches; most significant non-reversing V_S "
               f"{_fmt(worst['V_S_non_reversing'], 1e6, ' uV')} ({worst['file']})")
     for f in d["failed_fits"]:
         print(f"  not fitted: {f['file']}: {f['reason']}")

@@ -114,6 +114,9 @@ def _run_frequency_scan(args: argparse.Namespace, data) -> int:
 
     if args.derivative:
         raise ValueError(f"{args.file}: --derivative is for field-modulated field sweeps, not frequency scans")
+    if args.modes != "one" or args.engine != "fast":
+        raise ValueError(f"{args.file}: --modes and --engine are for field sweeps; a frequency scan is fitted "
+                         "with one line by lmfit")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fits = fit_datafile(data, g=args.g, mu0_Meff_T=args.meff, slope=not args.no_slope,

@@ -309,7 +309,8 @@ def write_loop_calibration(
     ``comment`` lines prefixed with '#'. The table is validated (both branches,
     each with field increasing strictly with current) before anything is
     written; the file is written to a temporary name and then renamed, so a
-    failure never leaves half a calibration behind.
+    failure never leaves half a calibration behind. An existing file is refused, never
+    replaced: it may be the calibration a bench file points at.
     """
     path = Path(path)
     current = np.asarray(list(current_A), dtype=float)
@@ -320,6 +321,9 @@ def write_loop_calibration(
     lines.append(",".join([TableCoilCalibration.CURRENT_COLUMN, TableCoilCalibration.FIELD_COLUMN,
                            TableCoilCalibration.BRANCH_COLUMN]))
     lines += [f"{i:.10g},{b:.10g},{BRANCH_NAMES[k]}" for i, b, k in zip(current, field, labels)]
+    if path.exists():  # it may be the calibration a bench file points at: never replaced silently
+        raise CalibrationError(f"coil calibration file {path} exists already: not overwritten "
+                               "(move it away, or give the step another calibration_file)")
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     os.replace(tmp, path)

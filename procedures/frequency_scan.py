@@ -14,14 +14,13 @@ import math
 import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
-from stfmr.analysis.frequency_scan import FrequencyScanFit, FrequencyScanFitError, fit_frequency_scan
+from stfmr.analysis.frequency_scan import MIN_POINTS, FrequencyScanFit, FrequencyScanFitError, fit_frequency_scan
 from stfmr.procedures.safety import LimitError, SafetyGuard
 from stfmr.procedures.spectrum import SpectrumProcedure
 
 log = logging.getLogger(__name__)
 
 #: fewest points of a branch before the final fit is attempted (as for a field sweep)
-FIT_MIN_POINTS = 15
 #: the coil current counts as settled within this fraction of the target current, or FIELD_SETTLED_MIN_A
 #: (2e-4 of 150 mT is 0.03 mT, under 1 % of a typical half width)
 FIELD_SETTLED_FRACTION = 2e-4
@@ -74,6 +73,9 @@ class FrequencyScan(SpectrumProcedure):
         for f in (self.frequency_start_GHz, self.frequency_stop_GHz):
             if not (isinstance(f, (int, float)) and math.isfinite(f) and f > 0):
                 raise LimitError(f"{where}: rf frequency must be a positive finite number of GHz, got {f!r}")
+        if self.frequency_start_GHz == self.frequency_stop_GHz:
+            raise ValueError(f"{where}: frequency start and stop are both {self.frequency_start_GHz:g} GHz: "
+                             "a scan needs a range")
         for h in self.field_values():
             guard.check_field(h, where)
 
@@ -134,7 +136,7 @@ class FrequencyScan(SpectrumProcedure):
         return True
 
     def _final_fit(self, columns: dict[str, list[float]]) -> list[FrequencyScanFit]:
-        if len(columns["f"]) < FIT_MIN_POINTS:
+        if len(columns["f"]) < MIN_POINTS:
             return []
         try:
             fits = fit_frequency_scan(columns["f"], columns["v"], columns["h"], set_field_mT=columns["h_set"],

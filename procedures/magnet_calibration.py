@@ -35,7 +35,7 @@ from pymeasure.experiment import FloatParameter, IntegerParameter, Parameter
 from stfmr import __version__
 from stfmr.instruments.calibration import DOWN, UP, CalibrationError, write_loop_calibration
 from stfmr.procedures.base import BenchProcedure
-from stfmr.procedures.safety import SafetyGuard
+from stfmr.procedures.safety import LimitError, SafetyGuard
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,32 @@ class MagnetCalibration(BenchProcedure):
         """The set currents (A) of the down branch (+I_max -> -I_max) and of the up branch (reverse)."""
         down = np.linspace(float(self.max_current_A), -float(self.max_current_A), int(self.points_per_branch))
         return down, down[::-1].copy()
+
+    def _step(self, amps: float, where: str) -> tuple[float, float] | None:
+        """Ramp to ``amps`` (A) if the field measured so far says it stays within the limit; settle, read.
+
+        The look-ahead extrapolates the last two settled points (|B| + |dB/dI|*|dI|), so a
+        coil stronger than its calibration is stopped before it exceeds the field limit,
+        not after. Returns (readback A, field mT), or None if the run was stopped meanwhile.
+        """
+        guard, field = self.guard, self.bench.field
+        if len(self._trail) >= 2:
+            (i1, b1), (i2, b2) = self._trail[-2:]
+            if i2 != i1:
+                predicted = abs(b2) + abs((b2 - b1) / (i2 - i1)) * abs(amps - i2)
+                if predicted > guard.limits.max_field_mT:
+                    raise LimitError(f"{where}: at {amps:g} A the measured field would reach about "
+                                     f"{predicted:.4g} mT (from {b2:.4g} mT at {i2:g} A), beyond the limit of "
+                                     f"+-{guard.limits.max_field_mT:g} mT: the coil is stronger than its "
+                                     "calibration says; stopped before the step")
+        guard.ramp_current(amps)
+        if self.should_stop():
+            return None
+        self.bench.clock.sleep(self.settle_s)
+        readback, field_mT = field.current(), field.field_mT()
+        guard.check_measured_field(field_mT, where)
+        self._trail.append((amps, field_mT))
+        return readback, field_mT
 
     def startup(self) -> None:
         try:
@@ -102,17 +128,18 @@ class MagnetCalibration(BenchProcedure):
         self.loop: list[tuple[float, float, float, int]] = []
         guard.rf_output(False)
         t0 = bench.clock.now()
-        guard.ramp_current(plan[0][0])  # the magnetising excursion to +I_max
+        #: (set current A, measured field mT) of every settled point, for the look-ahead
+        self._trail: list[tuple[float, float]] = []
+        for amps in up[up > 0]:  # the magnetising excursion to +I_max, a point spacing at a time
+            if self.should_stop() or self._step(amps, where) is None:
+                break
         for k, (amps, branch) in enumerate(plan):
             if self.should_stop():
                 break
-            guard.ramp_current(amps)
-            if self.should_stop():
+            reading = self._step(amps, where)
+            if reading is None:
                 break  # the ramp was interrupted short of this point
-            bench.clock.sleep(self.settle_s)
-            readback = field.current()
-            field_mT = field.field_mT()
-            guard.check_measured_field(field_mT, where)
+            readback, field_mT = reading
             self.loop.append((amps, readback, field_mT, branch))
             self.emit("results", {
                 "Set current (A)": amps,

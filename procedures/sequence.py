@@ -209,10 +209,13 @@ def _dc_bias_tasks(n: int, step: dict[str, Any], where: str, common: dict[str, A
     a = _number(step.get("angle_deg", 45.0), f"{where} angle_deg")
     if f <= 0:
         raise SequenceError(f"{where} frequency: must be positive, got {f:g} GHz")
+    # interleaved by |I| with alternating sign (0, +I1, -I1, ...): a slow drift of the linewidth
+    # then adds to the even part, not to the odd slope that gives xi_DL
+    order = sorted(currents, key=lambda i: (abs(i), -np.sign(i)))
     return [Task(f"s{n}-{k}", n, "dc_bias_sweep", "FieldSweep",
                  dict(common, frequency_GHz=f, angle_deg=a, dc_current_mA=float(i)),
                  f"{f:g}GHz_{a:g}deg_{i:+g}mA", window)
-            for k, i in enumerate(currents)]
+            for k, i in enumerate(order)]
 
 
 def _amr_tasks(n: int, step: dict[str, Any], where: str) -> list[Task]:
@@ -248,7 +251,8 @@ def _rf_calibration_tasks(n: int, step: dict[str, Any], where: str) -> list[Task
 def _frequency_scan_tasks(n: int, step: dict[str, Any], where: str) -> list[Task]:
     """One FrequencyScan per field of ``field_mT`` (a number or a grid); frequencies evenly spaced."""
     freqs = grid(step["frequencies_GHz"], f"{where} frequencies_GHz")
-    if len(freqs) < 3 or np.any(freqs <= 0) or not np.allclose(np.diff(freqs), freqs[1] - freqs[0]):
+    if len(freqs) < 3 or np.any(freqs <= 0) or freqs[1] == freqs[0] \
+            or not np.allclose(np.diff(freqs), freqs[1] - freqs[0]):
         raise SequenceError(f"{where} frequencies_GHz: give 3 or more positive, evenly spaced frequencies, "
                             f"got {freqs.tolist()}")
     common = {"frequency_start_GHz": float(freqs[0]), "frequency_stop_GHz": float(freqs[-1]),
@@ -373,6 +377,11 @@ def parse_sequence(text: str, source: str, limits: Limits | None = None) -> Sequ
             tasks += _frequency_scan_tasks(n, step, where)
         else:
             tasks += _spectrum_tasks(n, kind, step, where)
+    outputs = [t.parameters["calibration_file"] for t in tasks if "calibration_file" in t.parameters]
+    repeated = sorted({name for name in outputs if outputs.count(name) > 1})
+    if repeated:
+        raise SequenceError(f"sequence {source}: two magnet_calibration steps write {repeated[0]!r}: "
+                            "give each its own calibration_file")
     if limits is not None:
         check_limits(tasks, limits)
     return Sequence(source, text, sample, tasks)

@@ -32,7 +32,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from stfmr.analysis.characterize import SampleAnalysis, analyze_run
 from stfmr.analysis.resonance import resonance_field_mT
-from stfmr.analysis.run_reader import RunData, load_file, read_run
+from stfmr.analysis.run_reader import RunData, add_measurement, load_file, read_run
 from stfmr.analysis.sample import SampleMetadata
 from stfmr.app.gui.panels import AngularPanel, FrequencyPanel, ModelPanel, SpectrumPanel
 from stfmr.procedures.amr import AmrSweep
@@ -337,14 +337,7 @@ class StfmrWindow(ManagedWindowBase):
                     break
                 time.sleep(0.05)
                 loaded = load_file(path, None)
-            if isinstance(loaded, str):
-                run.skip(path.name, loaded)
-            elif hasattr(loaded, "voltage_V"):
-                run.spectra.append(loaded)
-            elif hasattr(loaded, "I_dc_mA"):
-                run.rf_calibrations.append(loaded)
-            else:
-                run.amr.append(loaded)
+            add_measurement(run, path, loaded)
         return run
 
     def open_run_folder(self, folder: str | Path) -> int:

@@ -26,8 +26,10 @@ A dc current adds a static damping-like field b_dc_dl (and a field-like/Oersted
 field b_dc_fl). Linearising gamma*b_dc_dl * m x (sigma x m) about m0 adds the
 rate gamma*b_dc_dl*sin(phi) (sigma.e1 = -sin(phi)) to both transverse
 equations: anti-damping for b_dc_dl*sin(phi) > 0. The dc field -b_dc_fl*y adds
--b_dc_fl*sin(phi) to the field along m0. The static tilt of m0 by the dc torque is
-second order in the response and left out.
+-b_dc_fl*sin(phi) to the field along m0. The static tilt of m0 by the dc torques
+(of order b_dc/(B + mu0*M_eff)) is left out: it changes the resonance and the
+linewidth only in second order, but the mixing amplitude in first order in I_dc
+(a relative change of order 1e-4 per mA on the presets).
 
 Inhomogeneous broadening mu0*dH0 enters as extra Gilbert-like damping
 alpha + gamma*mu0*dH0/omega, which at fixed frequency gives exactly the

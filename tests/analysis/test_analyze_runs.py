@@ -182,4 +182,8 @@ def test_dc_bias_method_recovers_xi_dl_and_agrees_with_the_absolute_method(dc_bi
     report = dc_bias_run.parent / "report"
     assert (report / "dc_bias_type-A.png").stat().st_size > 1000
     rows = (report / "branches.csv").read_text().splitlines()
-    assert len(rows) == 1 + 9 and "V_S_non_reversing (V)" in rows[0]
+    # 9 dc-bias spectra (+H at +I with -H at -I) and the 10 GHz spectrum of the frequency sweep
+    assert len(rows) == 1 + 10 and "V_S_non_reversing (V)" in rows[0]
+    # reversing the current with the field leaves no dc-torque asymmetry in the non-reversing part
+    for pair in sample["branch_combination"]:
+        assert abs(pair["V_S_non_reversing"]["value"]) < 4 * pair["V_S_non_reversing"]["stderr"], pair["file"]

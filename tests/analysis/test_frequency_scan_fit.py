@@ -16,9 +16,8 @@ from stfmr.analysis.frequency_scan import (
     fit_frequency_line,
     fit_frequency_scan,
     kittel_slope_GHz_per_mT,
-    meff_from_resonance_T,
 )
-from stfmr.analysis.resonance import kittel_frequency_GHz, resonance_field_mT
+from stfmr.analysis.resonance import kittel_frequency_GHz, meff_from_resonance_T, resonance_field_mT
 from stfmr.analysis.run_reader import read_run
 from stfmr.analysis.spectrum_fit import fit_spectrum
 from stfmr.app.cli import EXIT_BAD_INPUT, main

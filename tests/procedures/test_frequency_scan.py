@@ -58,6 +58,7 @@ def test_a_field_grid_gives_one_scan_per_field():
     (("angle_deg = 45.0", "angle_deg = 400.0"), ["angle 400 deg", "stage range"]),
     (("angle_deg = 45.0", "angle_deg = 45.0\ndc_current_mA = 20.0"), ["dc current 20 mA", "limit of 10 mA"]),
     (("start = 8.0", "start = -1.0"), ["frequencies_GHz", "positive"]),
+    (("{start = 8.0, stop = 12.4, points = 221}", "[10.0, 10.0, 10.0]"), ["frequencies_GHz", "evenly spaced"]),
     (("{start = 8.0, stop = 12.4, points = 221}", "[8.0, 9.0, 11.0]"), ["frequencies_GHz", "evenly spaced"]),
     (("field_mT = 150.0", "field_mT = -150.0"), ["field_mT", "positive fields"]),
     (("field_mT = 150.0\n", ""), ["field_mT is missing"]),

@@ -261,16 +261,16 @@ def test_without_a_gaussmeter_the_run_is_refused_before_anything_moves(tmp_path)
 
 def test_a_measured_field_beyond_the_limit_stops_the_loop_and_ramps_to_zero(tmp_path):
     # the bench file underrates the coil (30 mT/A, truly ~40): the planned 10 A passes as 300 mT,
-    # but the gaussmeter sees more than the 350 mT limit on the way up
+    # but the field measured on the way up extrapolates beyond the 350 mT limit: stopped before it
     data = sim_bench_data(mT_per_A=30.0)
     data["limits"]["max_field_mT"] = 350.0
     bench = open_bench(parse_bench_config(data))
     seq = parse_sequence(helpers.SAMPLE + STEP, "magnet.toml", bench.limits)
     outcome = run_sequence(seq, bench, tmp_path / "run", progress=None)
-    assert outcome.state == "failed" and "measured field" in outcome.error and "350 mT" in outcome.error
+    assert outcome.state == "failed" and "measured field would reach" in outcome.error and "350 mT" in outcome.error
     assert not (tmp_path / "run" / "coil_calibration.csv").exists()
     helpers.assert_safe_end(bench)
-    assert np.max(np.abs(bench.virtual.history_arrays()["field_mT"])) < 400.0
+    assert np.max(np.abs(bench.virtual.history_arrays()["field_mT"])) <= 350.0
 
 
 def test_abort_mid_loop_keeps_the_data_and_leaves_the_magnet_at_zero(tmp_path, monkeypatch):
@@ -280,9 +280,11 @@ def test_abort_mid_loop_keeps_the_data_and_leaves_the_magnet_at_zero(tmp_path, m
     reads = []
     read_field = bench.field.field_mT
 
+    excursion = int(np.count_nonzero(np.linspace(-10.0, 10.0, POINTS) > 0))  # reads before the loop
+
     def field_mT():  # in the worker thread, like the GUI's Abort button during the loop
         reads.append(1)
-        if len(reads) == 15:
+        if len(reads) == excursion + 15:
             stop.set()
             time.sleep(0.5)  # the runner polls its stop event every 50 ms
         return read_field()
@@ -370,3 +372,14 @@ def test_an_incomplete_loop_writes_no_calibration(tmp_path):
     with pytest.raises(CalibrationError, match="incomplete"):
         procedure.write_outputs(tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_two_steps_writing_one_calibration_file_are_refused_and_a_file_is_never_overwritten(tmp_path):
+    with pytest.raises(SequenceError, match="coil_calibration.csv"):
+        parse_sequence(helpers.SAMPLE + STEP + STEP, "twice.toml", default_simulated_config().limits)
+    current, field, branch = synthetic_loop()
+    write_loop_calibration(tmp_path / "coil.csv", current, field, branch)
+    before = (tmp_path / "coil.csv").read_text()
+    with pytest.raises(CalibrationError, match="exists already"):
+        write_loop_calibration(tmp_path / "coil.csv", current, field, branch)
+    assert (tmp_path / "coil.csv").read_text() == before

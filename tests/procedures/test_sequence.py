@@ -55,8 +55,8 @@ dc_currents_mA = [-4, 0, 4]
 
 def test_a_dc_bias_step_is_one_field_sweep_per_current():
     seq = parse_sequence(helpers.SAMPLE + DC_STEP, "dc.toml", LIMITS)
-    assert [t.parameters["dc_current_mA"] for t in seq.tasks] == [-4.0, 0.0, 4.0]
-    assert {t.procedure for t in seq.tasks} == {"FieldSweep"} and seq.tasks[0].label == "10GHz_45deg_-4mA"
+    assert [t.parameters["dc_current_mA"] for t in seq.tasks] == [0.0, 4.0, -4.0]  # interleaved
+    assert {t.procedure for t in seq.tasks} == {"FieldSweep"} and seq.tasks[2].label == "10GHz_45deg_-4mA"
 
 
 @pytest.mark.parametrize("text, words", [
@@ -74,7 +74,7 @@ def test_a_dc_bias_step_is_one_field_sweep_per_current():
     (helpers.SAMPLE + STEP + "angle_deg = 400.0\n", ["angle 400 deg", "stage range"]),
     (helpers.SAMPLE + STEP.replace("field_start_mT = 50.0\nfield_stop_mT = 200.0\n", ""), ["window_mT", "field_start_mT"]),
     (helpers.SAMPLE + DC_STEP.replace("[-4, 0, 4]", "[0, 2, 4]"), ["dc_currents_mA", "both polarities"]),
-    (helpers.SAMPLE + DC_STEP.replace("[-4, 0, 4]", "[-12, 0, 12]"), ["dc current -12 mA", "limit of 10 mA"]),
+    (helpers.SAMPLE + DC_STEP.replace("[-4, 0, 4]", "[-12, 0, 12]"), ["dc current 12 mA", "limit of 10 mA"]),
     (helpers.SAMPLE + DC_STEP + "dc_current_mA = 1.0\n", ["unknown key 'dc_current_mA'"]),
 ])
 def test_bad_sequences_are_refused_naming_step_and_value(text, words):
