@@ -24,6 +24,7 @@ from stfmr.analysis.branches import combine_branches
 from stfmr.analysis.calibration import AmrFit, RfCurrentCalibration, calibrate_rf_current, fit_amr
 from stfmr.analysis.dc_bias import DcBiasResult, analyze_dc_bias, inverse_variance_mean
 from stfmr.analysis.efficiency import Efficiencies, efficiencies_from_fits
+from stfmr.analysis.field_axis import field_axis
 from stfmr.analysis.fit_common import FitInputError
 from stfmr.analysis.frequency_scan import FrequencyScanFit, FrequencyScanFitError, fit_frequency_scan
 from stfmr.analysis.modes import CRITERION, fit_branch_modes
@@ -52,9 +53,7 @@ class FitSettings:
 def fit_one(spectrum: Spectrum, settings: FitSettings) -> list[SpectrumFit] | str:
     """Fit one spectrum file, both branches; a string says why it could not be fitted."""
     kw = {"slope": settings.slope, "derivative": settings.derivative}
-    field_mT = spectrum.field_mT
-    if _not_monotonic(spectrum):
-        field_mT = spectrum.set_field_mT  # gaussmeter resolution repeated a reading: use the set field
+    field_mT = field_axis(spectrum.set_field_mT, spectrum.field_mT)
     try:
         fits = fit_branches(field_mT, spectrum.voltage_V, **kw)
         if settings.window_mT:
@@ -76,12 +75,6 @@ def _two_modes_where_needed(field_mT, voltage_V, fits: list[SpectrumFit], kw) ->
             fit = dataclasses.replace(sel.main_fit, modes=sel.to_dict())
         out.append(fit)
     return out
-
-
-def _not_monotonic(spectrum: Spectrum) -> bool:
-    steps = np.diff(spectrum.field_mT) * np.sign(np.diff(spectrum.set_field_mT))
-    same_branch = np.diff(np.sign(spectrum.set_field_mT)) == 0
-    return bool(np.any(steps[same_branch] <= 0))
 
 
 def _refit_in_window(field_mT, voltage_V, fit: SpectrumFit, window_mT: float, kw) -> SpectrumFit:

@@ -8,13 +8,13 @@ offset and slope); the two-mode model is chosen when
 
 ("very strong" evidence on the scale of Kass and Raftery, J. Am. Stat. Assoc.
 90, 773, 1995), and each mode is a resolved resonance: its amplitude
-sqrt(V_S^2 + V_A^2) is at least 20 standard errors, its half width spans at
+sqrt(V_S^2 + V_A^2) is at least 5 standard errors, its half width spans at
 least 2 field steps, and it lies inside the sweep. The BIC assumes independent
-noise; a gaussmeter's 0.1 mT resolution, read where the line is steepest, leaves
-a dispersive step in the residual that a narrow, weak "mode" can fit with Delta
-BIC up to about 100 but never more than 10 standard errors of amplitude (26
-one-mode branches on the virtual bench), which the second condition refuses
-with a margin of 2.
+noise, so the field axis matters: fitted against raw gaussmeter readings
+(0.1 mT steps), the rounding leaves a dispersive step that a narrow "mode" of
+up to 10 standard errors could fit, with Delta BIC up to about 100. stfmr
+fits against the readings smoothed against the set field
+(:mod:`stfmr.analysis.field_axis`), where no such mode appears.
 The data decide; no threshold is set per spectrum by hand.
 
 The second mode starts from a one-mode fit of what the first leaves over, so no
@@ -43,7 +43,7 @@ from stfmr.analysis.spectrum_fit import (
 #: Delta BIC above which the two-mode model is chosen
 DELTA_BIC_THRESHOLD = 10.0
 #: least amplitude of a mode, in standard errors of that amplitude
-MIN_MODE_SIGNIFICANCE = 20.0
+MIN_MODE_SIGNIFICANCE = 5.0
 #: least half width of a mode, in field steps
 MIN_MODE_WIDTH_STEPS = 2.0
 MODE_PARAMS = ("H_r", "dH", "V_S", "V_A")

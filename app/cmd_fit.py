@@ -24,6 +24,7 @@ import warnings
 HELP = "fit an ST-FMR spectrum file (V_S, V_A, H_r, dH of every field branch)"
 
 DEFAULT_FIELD_COLUMN = "Field (mT)"
+SET_FIELD_COLUMN = "Field set (mT)"
 DEFAULT_VOLTAGE_COLUMN = "V_FMR (V)"
 
 #: unit shown beside each parameter in the table (derivative mode: see --derivative help)
@@ -48,6 +49,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="field-modulated data: fit dS/dH and dA/dH (voltage column in V/mT gives V_S, V_A in V)",
     )
     parser.add_argument("--no-slope", action="store_true", help="fit a constant background only (V_1 = 0)")
+    parser.add_argument(
+        "--raw-field", action="store_true",
+        help="fit against the gaussmeter readings as recorded (default with a 'Field set (mT)' column: "
+             "the readings smoothed against the set field, see README)",
+    )
     parser.add_argument(
         "--engine", choices=("fast", "lmfit"), default="fast",
         help="fast core (variable projection, default) or lmfit from the same automatic start",
@@ -157,6 +163,7 @@ def _run_modes(args: argparse.Namespace, field, voltage, kw) -> int:
 def run(args: argparse.Namespace) -> int:
     """Fit the file and print the result; return the exit status."""
     from stfmr.analysis.datafile import read_datafile
+    from stfmr.analysis.field_axis import field_axis
     from stfmr.analysis.frequency_scan import is_frequency_scan
     from stfmr.analysis.spectrum_fit import fit_branches, lmfit_result
 
@@ -165,6 +172,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_frequency_scan(args, data)
     field = data.column(args.field_column)
     voltage = data.column(args.voltage_column)
+    if args.field_column == DEFAULT_FIELD_COLUMN and SET_FIELD_COLUMN in data.columns and not args.raw_field:
+        field = field_axis(data.column(SET_FIELD_COLUMN), field)
     kw = {"derivative": args.derivative, "slope": not args.no_slope}
     if args.modes == "auto":
         return _run_modes(args, field, voltage, kw)

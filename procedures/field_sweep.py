@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
+from stfmr.analysis.field_axis import field_axis
 from stfmr.analysis.spectrum_fit import SpectrumFit, SpectrumFitError, SpectrumFitWarning, fit_branches
 from stfmr.procedures.safety import SafetyGuard
 from stfmr.procedures.spectrum import SpectrumProcedure
@@ -87,21 +88,10 @@ class FieldSweep(SpectrumProcedure):
         if self.final_fits and self.on_fit is not None:
             self.on_fit(self.final_fits)
 
-    def _fit_axis(self, set_H: list[float], measured_H: list[float]) -> np.ndarray:
-        """The measured field, or the set field where the measured one does not increase point to point.
-
-        A gaussmeter's resolution or noise can repeat or reverse readings on a
-        dense sweep, which the fit refuses; the set field is then the axis (the
-        file keeps both).
-        """
-        measured = np.asarray(measured_H)
-        steps = np.diff(measured) * np.sign(np.diff(np.asarray(set_H)))
-        if np.all(steps > 0) or len(measured) < 2:
-            return measured
-        if not getattr(self, "_axis_warned", False):
-            log.info("measured field not strictly monotonic (gaussmeter resolution): fitting against the set field")
-            self._axis_warned = True
-        return np.asarray(set_H)
+    @staticmethod
+    def _fit_axis(set_H: list[float], measured_H: list[float]) -> np.ndarray:
+        """The gaussmeter's readings smoothed against the set field (see analysis.field_axis)."""
+        return field_axis(set_H, measured_H)
 
     def _update_live_fit(self, fields: np.ndarray, voltages: list[float]) -> None:
         """Refit the spectrum so far (fast core, ~1 ms) and hand the result to ``on_fit``."""
