@@ -198,9 +198,10 @@ class SampleAnalysis:
 
     def dc_bias_xi(self) -> dict[str, float] | None:
         """xi_DL^E (Ohm^-1 m^-1) of the dc-bias method: inverse-variance mean over its groups."""
-        if not self.dc_bias:
+        xis = [d.xi_DL_E for d in self.dc_bias if d.xi_DL_E is not None]
+        if not xis:
             return None
-        mean = inverse_variance_mean([d.xi_DL_E for d in self.dc_bias])
+        mean = inverse_variance_mean(xis)
         return {"value": float(getattr(mean, "nominal_value", mean)), "stderr": float(getattr(mean, "std_dev", 0.0))}
 
     def _dH0_and_g(self) -> tuple[Any, float | None]:
@@ -354,10 +355,10 @@ def _dc_bias(result: SampleAnalysis) -> None:
               and min(s.dc_current_mA for s in ss) < 0 < max(s.dc_current_mA for s in ss)}
     if not groups:
         return
-    if result.amr is None or result.run.sample is None:
-        result.missing.append("dc-bias method: needs the AMR fit (R_perp) and the sample record (L, M_s*t_FM)")
-        return
     sample = result.run.sample
+    if result.amr is None or sample is None:
+        result.missing.append("dc-bias method: xi_DL^E needs the AMR fit (R_perp) and the sample record "
+                              "(L, M_s*t_FM); the linewidth slopes alone are reported")
     for (f, angle, power), spectra in sorted(groups.items()):
         points = [(s.dc_current_mA, fit.polarity, fit.values["H_r"], fit.stderr["H_r"], fit.values["dH"],
                    fit.stderr["dH"]) for s in spectra for fit in result.fits[s.file]]
@@ -369,8 +370,10 @@ def _dc_bias(result: SampleAnalysis) -> None:
             result.missing.append(f"dc-bias method at {f:g} GHz: no Kittel fit, mu0*M_eff from H_r with g = 2.1")
         try:
             result.dc_bias.append(analyze_dc_bias(
-                f, angle, power, points, g=g, mu0_Meff_T=meff, R_Ohm=result.amr.ufloats()["R_perp_Ohm"],
-                length_m=sample.length_um * 1e-6, Ms_t_A=(sample.Ms_t_A, sample.Ms_t_stderr_A)))
+                f, angle, power, points, g=g, mu0_Meff_T=meff,
+                R_Ohm=result.amr.ufloats()["R_perp_Ohm"] if result.amr is not None else None,
+                length_m=sample.length_um * 1e-6 if sample is not None else None,
+                Ms_t_A=(sample.Ms_t_A, sample.Ms_t_stderr_A) if sample is not None else None))
         except FitInputError as exc:
             result.missing.append(f"dc-bias method at {f:g} GHz, {angle:g} deg: {exc}")
 

@@ -111,7 +111,7 @@ class DcBiasBranch:
     dH_stderr_mT: np.ndarray
     fit: LinewidthCurrentFit
     damping_slope_per_A: Any  #: uncertainties variable, 1/A
-    xi_DL_E: Any  #: uncertainties variable, Ohm^-1 m^-1
+    xi_DL_E: Any  #: uncertainties variable, Ohm^-1 m^-1 (None without R, L or M_s*t_FM)
 
 
 @dataclass
@@ -123,7 +123,7 @@ class DcBiasResult:
     power_dBm: float
     B_r_T: Any
     branches: list[DcBiasBranch] = field(default_factory=list)
-    xi_DL_E: Any = None  #: inverse-variance mean over the branches
+    xi_DL_E: Any = None  #: inverse-variance mean over the branches (None without R, L or M_s*t_FM)
 
     def alpha_eff(self, dH0_mT: Quantity, g: float) -> list[tuple[float, int, Any]]:
         """Return (I_dc mA, polarity, alpha_eff) for every spectrum, given the inhomogeneous width dH_0 (mT)."""
@@ -136,7 +136,9 @@ class DcBiasResult:
         return out
 
     def to_dict(self, dH0_mT: Quantity | None = None, g: float | None = None) -> dict[str, Any]:
-        def q(x) -> dict[str, float]:
+        def q(x) -> dict[str, float] | None:
+            if x is None:
+                return None
             return {"value": float(getattr(x, "nominal_value", x)), "stderr": float(getattr(x, "std_dev", 0.0))}
 
         out: dict[str, Any] = {"frequency_GHz": self.frequency_GHz, "angle_deg": self.angle_deg,
@@ -156,13 +158,14 @@ class DcBiasResult:
 
 def analyze_dc_bias(frequency_GHz: float, angle_deg: float, power_dBm: float,
                     points: list[tuple[float, int, float, float, float, float]], *,
-                    g: Quantity, mu0_Meff_T: Quantity, R_Ohm: Quantity, length_m: Quantity,
-                    Ms_t_A: Quantity) -> DcBiasResult:
+                    g: Quantity, mu0_Meff_T: Quantity, R_Ohm: Quantity | None, length_m: Quantity | None,
+                    Ms_t_A: Quantity | None) -> DcBiasResult:
     """xi_DL^E from linewidths at several dc currents at one frequency (GHz), angle (deg) and power (dBm).
 
     points: (I_dc mA, polarity, H_r mT, H_r stderr, dH mT, dH stderr) of every fitted branch.
     g, mu0_Meff_T (T): from the Kittel fit; R_Ohm: device resistance (Ohm) in E = I*R/L;
-    length_m, Ms_t_A: from the sample record.
+    length_m, Ms_t_A: from the sample record. Without R_Ohm, length_m or Ms_t_A the
+    linewidths are still fitted and d(alpha_eff)/dI_dc found; xi_DL^E is then None.
     """
     per_mT = 1e-3 / omega_over_gamma_T(frequency_GHz, g)  # d(alpha)/d(mu0*dH in mT), with g's uncertainty
     result = None
@@ -181,11 +184,12 @@ def analyze_dc_bias(frequency_GHz: float, angle_deg: float, power_dBm: float,
             result = DcBiasResult(frequency_GHz, angle_deg, power_dBm, b_r)
         branch_angle = angle_deg if polarity == 1 else angle_deg + 180.0
         slope = fit.ufloats()["slope_mT_per_mA"] * 1e3 * per_mT  # 1/A
-        xi = xi_from_damping_slope(slope, R_Ohm, length_m, Ms_t_A, b_r, mu0_Meff_T, branch_angle)
+        xi = None if None in (R_Ohm, length_m, Ms_t_A) else \
+            xi_from_damping_slope(slope, R_Ohm, length_m, Ms_t_A, b_r, mu0_Meff_T, branch_angle)
         result.branches.append(DcBiasBranch(polarity, branch_angle, rows[:, 0], rows[:, 4], rows[:, 5], fit, slope, xi))
         xis.append(xi)
     if result is None:
         raise DcBiasError(f"at {frequency_GHz:g} GHz, {angle_deg:g} deg: no branch has 3 or more dc currents "
                           "of both polarities")
-    result.xi_DL_E = inverse_variance_mean(xis)
+    result.xi_DL_E = None if None in xis else inverse_variance_mean(xis)
     return result

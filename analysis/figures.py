@@ -79,7 +79,8 @@ def dc_bias_figure(r: SampleAnalysis) -> Figure | None:
             v = branch.fit.values
             ax.plot(i, v["dH_at_0_mT"] + v["slope_mT_per_mA"] * i + v["curvature_mT_per_mA2"] * i**2, color=colour)
         xi = group.xi_DL_E
-        ax.set_title(f"{group.frequency_GHz:g} GHz: xi_DL^E = {xi.nominal_value:.4g} +- {xi.std_dev:.2g}", fontsize=9)
+        text = f"xi_DL^E = {xi.nominal_value:.4g} +- {xi.std_dev:.2g}" if xi is not None else "xi_DL^E: needs R (AMR)"
+        ax.set_title(f"{group.frequency_GHz:g} GHz: {text}", fontsize=9)
         ax.set_xlabel("I_dc (mA)")
         ax.set_ylabel("dH (mT)")
         ax.legend(fontsize=8)

@@ -198,20 +198,27 @@ def _spectrum_tasks(n: int, kind: str, step: dict[str, Any], where: str) -> list
     return tasks
 
 
+def dc_bias_order(currents, where: str) -> list[float]:
+    """The dc currents (mA) in measuring order: interleaved by |I| with alternating sign (0, +I1, -I1, ...).
+
+    A slow drift of the linewidth then adds to the even part, not to the odd slope that
+    gives xi_DL. Refuses fewer than 3 currents or a single polarity, naming ``where``.
+    """
+    values = [float(i) for i in currents]
+    if len(values) < 3 or not (any(i > 0 for i in values) and any(i < 0 for i in values)):
+        raise SequenceError(f"{where}: give 3 or more currents of both polarities (the odd part of the "
+                            f"linewidth gives xi_DL, the even part is heating), got {values}")
+    return sorted(values, key=lambda i: (abs(i), -np.sign(i)))
+
+
 def _dc_bias_tasks(n: int, step: dict[str, Any], where: str, common: dict[str, Any],
                    window: tuple[float, float, float] | None) -> list[Task]:
     """One spectrum per dc current; both polarities, since only the odd part of dH(I_dc) is spin torque."""
-    currents = grid(step["dc_currents_mA"], f"{where} dc_currents_mA")
-    if len(currents) < 3 or not (np.any(currents > 0) and np.any(currents < 0)):
-        raise SequenceError(f"{where} dc_currents_mA: give 3 or more currents of both polarities (the odd part "
-                            f"of the linewidth gives xi_DL, the even part is heating), got {currents.tolist()}")
+    order = dc_bias_order(grid(step["dc_currents_mA"], f"{where} dc_currents_mA"), f"{where} dc_currents_mA")
     f = _number(step["frequency_GHz"], f"{where} frequency_GHz")
     a = _number(step.get("angle_deg", 45.0), f"{where} angle_deg")
     if f <= 0:
         raise SequenceError(f"{where} frequency: must be positive, got {f:g} GHz")
-    # interleaved by |I| with alternating sign (0, +I1, -I1, ...): a slow drift of the linewidth
-    # then adds to the even part, not to the odd slope that gives xi_DL
-    order = sorted(currents, key=lambda i: (abs(i), -np.sign(i)))
     return [Task(f"s{n}-{k}", n, "dc_bias_sweep", "FieldSweep",
                  dict(common, frequency_GHz=f, angle_deg=a, dc_current_mA=float(i)),
                  f"{f:g}GHz_{a:g}deg_{i:+g}mA", window)

@@ -288,7 +288,7 @@ class FrequencyPanel(TabWidget, QtWidgets.QWidget):
         f, hr, dh = [], [], []
         for s in analysis.run.spectra:
             for fit in analysis.fits.get(s.file, []):
-                if fit.polarity == 1:
+                if fit.polarity == 1 and s.dc_current_mA == 0:
                     f.append(s.frequency_GHz)
                     hr.append(fit.values["H_r"])
                     dh.append(fit.values["dH"])
@@ -305,6 +305,54 @@ class FrequencyPanel(TabWidget, QtWidgets.QWidget):
 
     def export(self, folder: Path) -> list[Path]:
         return export_plot(self.kittel, folder / "kittel") + export_plot(self.damping, folder / "damping")
+
+
+class DcBiasPanel(TabWidget, QtWidgets.QWidget):
+    """dH against I_dc on each field branch with the fitted odd and even parts, and xi_DL^E from the slope."""
+
+    COLOURS = {1: "b", -1: "r"}
+
+    def __init__(self, name: str = "DC bias", parent=None) -> None:
+        super().__init__(name, parent)
+        self.plot = pg.PlotWidget(background="w", title="Linewidth against dc current")
+        self.plot.setLabel("bottom", "I_dc (mA)")
+        self.plot.setLabel("left", "dH (mT)")
+        self.plot.addLegend(offset=(10, 10))
+        self.items = {}
+        for polarity, colour in self.COLOURS.items():
+            sign = "+" if polarity > 0 else "−"
+            self.items[polarity] = (
+                self.plot.plot(pen=None, symbol="o", symbolSize=7, symbolBrush=colour, name=f"{sign}H"),
+                self.plot.plot(pen=pg.mkPen(colour, width=2)),
+            )
+        self.result = QtWidgets.QLabel("dc bias: needs spectra at 3 or more dc currents of both signs (and AMR for R)")
+        self.result.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.plot)
+        layout.addWidget(self.result)
+
+    def show_analysis(self, analysis: SampleAnalysis) -> None:
+        for points, curve in self.items.values():
+            points.setData([], [])
+            curve.setData([], [])
+        if not analysis.dc_bias:
+            return
+        group = analysis.dc_bias[0]
+        for branch in group.branches:
+            points, curve = self.items[branch.polarity]
+            points.setData(branch.I_dc_mA, branch.dH_mT)
+            i = np.linspace(branch.I_dc_mA.min(), branch.I_dc_mA.max(), 100)
+            v = branch.fit.values
+            curve.setData(i, v["dH_at_0_mT"] + v["slope_mT_per_mA"] * i + v["curvature_mT_per_mA2"] * i**2)
+        xi = analysis.dc_bias_xi()
+        slopes = "   ".join(f"{'+' if b.polarity > 0 else '−'}H: dα/dI = {b.damping_slope_per_A.nominal_value:.3g}"
+                           f" ± {b.damping_slope_per_A.std_dev:.2g} A⁻¹" for b in group.branches)
+        self.result.setText(f"at {group.frequency_GHz:g} GHz, {group.angle_deg:g} deg:  {slopes}\n"
+                            + (f"ξ_DL^E (dc bias) = {_fmt(xi, ' Ω⁻¹m⁻¹')}" if xi is not None
+                               else "ξ_DL^E needs R from an AMR measurement and the sample record"))
+
+    def export(self, folder: Path) -> list[Path]:
+        return export_plot(self.plot, folder / "dc_bias")
 
 
 class ModelPanel(TabWidget, QtWidgets.QWidget):

@@ -34,14 +34,14 @@ from stfmr.analysis.characterize import SampleAnalysis, analyze_run
 from stfmr.analysis.resonance import resonance_field_mT
 from stfmr.analysis.run_reader import RunData, add_measurement, load_file, read_run
 from stfmr.analysis.sample import SampleMetadata
-from stfmr.app.gui.panels import AngularPanel, FrequencyPanel, ModelPanel, SpectrumPanel
+from stfmr.app.gui.panels import AngularPanel, DcBiasPanel, FrequencyPanel, ModelPanel, SpectrumPanel
 from stfmr.procedures.amr import AmrSweep
 from stfmr.procedures.autophase import Autophase
 from stfmr.procedures.field_sweep import FieldSweep
 from stfmr.procedures.frequency_scan import FrequencyScan
 from stfmr.procedures.rf_calibration import RfCalibration
 from stfmr.procedures.runner import PROCEDURES
-from stfmr.procedures.sequence import grid, load_sequence, window_range
+from stfmr.procedures.sequence import dc_bias_order, grid, load_sequence, window_range
 
 log = logging.getLogger(__name__)
 
@@ -108,13 +108,15 @@ class StfmrWindow(ManagedWindowBase):
         self.spectra_panel = SpectrumPanel()
         self.angular_panel = AngularPanel()
         self.frequency_panel = FrequencyPanel()
+        self.dc_bias_panel = DcBiasPanel()
         self.model_panel = ModelPanel()
         self.log_widget = LogWidget("Log")
         super().__init__(
             procedure_class=FieldSweep,
             inputs=INPUTS,
             displays=["frequency_GHz", "angle_deg", "power_dBm"],
-            widget_list=(self.spectra_panel, self.angular_panel, self.frequency_panel, self.model_panel,
+            widget_list=(self.spectra_panel, self.angular_panel, self.frequency_panel, self.dc_bias_panel,
+                         self.model_panel,
                          self.log_widget),
             enable_file_input=False,
         )
@@ -155,13 +157,16 @@ class StfmrWindow(ManagedWindowBase):
         form = QtWidgets.QFormLayout(box)
         self.angles_edit = QtWidgets.QLineEdit("0:345:15")
         self.freqs_edit = QtWidgets.QLineEdit("6:14:2")
+        self.dc_edit = QtWidgets.QLineEdit("-8:8:2")
         self.window_edit = QtWidgets.QLineEdit("80")
         self.meff_edit = QtWidgets.QLineEdit("0.6")
         form.addRow("Angles start:stop:step (deg)", self.angles_edit)
         form.addRow("Frequencies start:stop:step (GHz)", self.freqs_edit)
+        form.addRow("DC currents start:stop:step (mA)", self.dc_edit)
         form.addRow("Window (mT), centred on H_r", self.window_edit)
         form.addRow("μ0M_eff guess (T)", self.meff_edit)
         buttons = [("Queue angle sweep", self.queue_angle_sweep), ("Queue frequency sweep", self.queue_frequency_sweep),
+                   ("Queue dc-bias sweep", self.queue_dc_bias_sweep),
                    ("Run sequence file…", self._choose_sequence), ("Open run folder…", self._choose_run_folder),
                    ("Export plots…", self._choose_export)]
         for text, slot in buttons:
@@ -212,6 +217,24 @@ class StfmrWindow(ManagedWindowBase):
     def queue_frequency_sweep(self, freqs: list[float] | None = None) -> int:
         """Queue one spectrum per frequency (GHz), the other inputs as set; return how many."""
         return self._queue_sweep("frequency sweep", "frequency_GHz", freqs, self.freqs_edit)
+
+    def queue_dc_bias_sweep(self, currents: list[float] | None = None) -> int:
+        """Queue one spectrum per dc current (mA), interleaved (0, +I1, -I1, ...); return how many.
+
+        The currents must include both polarities and stay within the bench's dc limit:
+        checked here, before anything is queued.
+        """
+        try:
+            values = currents if currents is not None else list(_parse_range(self.dc_edit.text()))
+            order = dc_bias_order(values, "dc currents")
+            limit_mA = self.bench.limits.max_dc_current_A * 1e3
+            if max(abs(i) for i in order) > limit_mA:
+                raise ValueError(f"a current of {max(abs(i) for i in order):g} mA exceeds the bench limit of "
+                                 f"{limit_mA:g} mA")
+        except Exception as exc:
+            self.show_error(f"dc-bias sweep not queued: {exc}")
+            return 0
+        return self._queue_sweep("dc-bias sweep", "dc_current_mA", order, self.dc_edit)
 
     def _queue_sweep(self, what: str, parameter: str, values: list[float] | None,
                      edit: QtWidgets.QLineEdit) -> int:
@@ -322,6 +345,7 @@ class StfmrWindow(ManagedWindowBase):
         self.analysis = result
         self.angular_panel.show_analysis(result)
         self.frequency_panel.show_analysis(result)
+        self.dc_bias_panel.show_analysis(result)
         if result.efficiencies is not None:
             eff = result.efficiencies
             self.model_panel.set_measured([(result.run.name, eff.value("xi_DL_E"), eff.stderr("xi_DL_E"))])
@@ -367,7 +391,8 @@ class StfmrWindow(ManagedWindowBase):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         return (export_plot(self.spectra_panel.plot, folder / "spectra") + self.angular_panel.export(folder)
-                + self.frequency_panel.export(folder) + self.model_panel.export(folder))
+                + self.frequency_panel.export(folder) + self.dc_bias_panel.export(folder)
+                + self.model_panel.export(folder))
 
     def _choose_sequence(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Sequence file", "", "TOML (*.toml)")

@@ -196,3 +196,24 @@ def test_frequency_scans_plot_against_frequency_and_a_magnet_calibration_writes_
     table = tmp_path / "data" / "coil_calibration.csv"
     qtbot.waitUntil(table.exists, timeout=10000)
     assert "Branch" in table.read_text()
+
+
+def test_a_dc_bias_sweep_is_queued_interleaved_checked_and_shown(window, qtbot):
+    assert window.queue_dc_bias_sweep([0.0, 2.0, 4.0]) == 0  # one polarity
+    assert "both polarities" in window.message.text()
+    assert window.queue_dc_bias_sweep([-12.0, 0.0, 12.0]) == 0  # beyond the 10 mA bench limit
+    assert "limit of 10 mA" in window.message.text() and not window.manager.experiments.has_next()
+    window.window_edit.setText("60")
+    window.meff_edit.setText("0.65")
+    assert window.queue_dc_bias_sweep([-8.0, 0.0, 8.0]) == 3
+    qtbot.waitUntil(lambda: idle(window), timeout=60000)
+    procedures = [e.procedure for e in window.manager.experiments.queue]
+    assert [p.dc_current_mA for p in procedures] == [0.0, 8.0, -8.0]
+    qtbot.waitUntil(lambda: window.analysis is not None and len(window.analysis.fits) == 3, timeout=20000)
+    # without an AMR there is no R for xi, which the panel says; the linewidths are fitted and shown
+    (group,) = window.analysis.dc_bias
+    assert group.xi_DL_E is None and [b.polarity for b in group.branches] == [1]
+    assert group.branches[0].fit.values["slope_mT_per_mA"] < 0  # anti-damped at +I on +H, phi = 45 deg
+    x, _ = window.dc_bias_panel.items[1][0].getData()
+    assert sorted(x) == [-8.0, 0.0, 8.0]
+    assert "needs R" in window.dc_bias_panel.result.text() and "dα/dI" in window.dc_bias_panel.result.text()
