@@ -224,12 +224,14 @@ def analyze_run(run: RunData, settings: FitSettings = FitSettings(), jobs: int =
             result.failed_fits.append({"file": spectrum.file, "reason": fits})
         else:
             result.fits[spectrum.file] = fits
+    _frequency_scans(result, settings)  # first with g = 2.1 and M_eff from each f_r: their (f_r, H) join Kittel
     _resonance(result)
+    if result.kittel is not None and result.frequency_scans:
+        _frequency_scans(result, settings)  # then with the Kittel fit's g and M_eff
     _angular(result)
     _calibrations(result)
     _efficiencies(result)
     _dc_bias(result)
-    _frequency_scans(result, settings)
     return result
 
 
@@ -238,24 +240,53 @@ def _positive(fits: list[SpectrumFit]) -> SpectrumFit | None:
 
 
 def _resonance(result: SampleAnalysis) -> None:
-    points = []
+    """Kittel and damping fits over frequency, from field sweeps without dc bias.
+
+    A run without field sweeps at 2 frequencies (a fixed or slow magnet) uses its frequency
+    scans instead: each gives the pair (f_r, H) and the field-equivalent dH. Their errors in
+    H (the field's scatter and sigma(f_r)/(df/dH)) leave out the gaussmeter's resolution and
+    the frequency-swept peak's offset from the Kittel frequency (about 2 % of a linewidth),
+    so those fits' errors are scaled by sqrt(reduced chi-square) where it exceeds 1.
+    """
+    points = []  # (f GHz, H_r mT, its stderr, dH mT, its stderr)
     for s in result.run.spectra:
         fit = _positive(result.fits.get(s.file, []))
         if fit is not None and s.kind in ("frequency_sweep", "field_sweep", "spectrum", "angle_sweep") \
                 and s.dc_current_mA == 0:
-            points.append((s.frequency_GHz, fit))
-    freqs = sorted({round(f, 9) for f, _ in points})
+            points.append((s.frequency_GHz, fit.values["H_r"], fit.stderr["H_r"], fit.values["dH"], fit.stderr["dH"]))
+    from_scans = len({round(p[0], 6) for p in points}) < 2 and bool(result.frequency_scans)
+    if from_scans:
+        points = []
+        for scan in result.run.frequency_scans:
+            fit = next((f for f in result.frequency_scans.get(scan.file, []) if f.polarity == 1), None)
+            if fit is not None and scan.dc_current_mA == 0:
+                q, e = fit.equivalent, fit.equivalent_stderr
+                sigma_h = math.hypot(e["H_r"], fit.stderr["f_r"] / q["df_dH_GHz_per_mT"])
+                points.append((fit.values["f_r"], q["H_r"], sigma_h, q["dH"], e["dH"]))
+    freqs = sorted({round(p[0], 6) for p in points})
     if len(freqs) < 2:
         result.missing.append(f"Kittel and damping fits need spectra at 2 or more frequencies, got {len(freqs)}")
         return
-    f = [p[0] for p in points]
+    f, h, sh, dh, sdh = (list(column) for column in zip(*points))
     try:
-        result.kittel = fit_kittel(f, [p[1].values["H_r"] for p in points],
-                                   sigma_mT=[p[1].stderr["H_r"] for p in points], fit_g=len(freqs) >= 3)
-        result.damping = fit_damping(f, [p[1].values["dH"] for p in points], g=result.kittel.values["g"],
-                                     sigma_mT=[p[1].stderr["dH"] for p in points])
+        result.kittel = fit_kittel(f, h, sigma_mT=sh, fit_g=len(freqs) >= 3)
+        result.damping = fit_damping(f, dh, g=result.kittel.values["g"], sigma_mT=sdh)
     except FitInputError as exc:
         result.missing.append(f"Kittel/damping fit: {exc}")
+        return
+    if from_scans:
+        result.kittel, result.damping = _birge_scaled(result.kittel), _birge_scaled(result.damping)
+        result.missing.append(f"Kittel and damping fits from {len(points)} frequency scans (no field sweeps)")
+
+
+def _birge_scaled(fit):
+    """The fit with its covariance scaled by its reduced chi-square when that exceeds 1."""
+    if not (fit.redchi > 1.0 and math.isfinite(fit.redchi)):
+        return fit
+    base = fit.base_fields() | {"covariance": fit.covariance * fit.redchi,
+                                "stderr": {n: e * math.sqrt(fit.redchi) for n, e in fit.stderr.items()}}
+    extra = {f.name: getattr(fit, f.name) for f in dataclasses.fields(fit) if f.name not in base}
+    return type(fit)(**base, **extra)
 
 
 def _angular(result: SampleAnalysis) -> None:
@@ -337,6 +368,7 @@ def _frequency_scans(result: SampleAnalysis, settings: FitSettings) -> None:
     if result.kittel is not None:
         kw |= {"g": result.kittel.values["g"], "mu0_Meff_T": result.kittel.values["mu0_Meff_T"]}
     for scan in result.run.frequency_scans:
+        result.failed_fits = [f for f in result.failed_fits if f["file"] != scan.file]
         try:
             result.frequency_scans[scan.file] = fit_frequency_scan(
                 scan.frequency_GHz, scan.voltage_V, scan.field_mT, set_field_mT=scan.set_field_mT, **kw)

@@ -192,3 +192,26 @@ def test_stfmr_analyze_fits_the_scans_of_a_run_and_exports_them(tmp_path, capsys
     assert scan["branches"][0]["f_r"]["value"] == pytest.approx(10.18, abs=0.05)
     ds = xr.open_dataset(tmp_path / "scan.nc")
     assert ds.sizes["scan"] == 1 and int(ds.scan_V_FMR_V.notnull().sum()) == len(ds.scan_point)
+
+
+def test_a_fixed_magnet_run_of_scans_gives_kittel_and_damping(tmp_path, capsys):
+    steps = """
+[[step]]
+kind = "frequency_scan"
+field_mT = [80.0, 150.0, 250.0]
+frequencies_GHz = {start = 5.0, stop = 16.0, points = 551}
+angle_deg = 45.0
+power_dBm = 15.0
+"""
+    bench = open_simulated_bench("type-A")
+    out = tmp_path / "fixed"
+    assert run_sequence(parse_sequence(helpers.SAMPLE + steps, "fixed.toml", bench.limits), bench, out,
+                        progress=None).state == "finished"
+    assert main(["analyze", str(out), "--json"]) == 0
+    sample = json.loads(capsys.readouterr().out)["samples"][0]
+    truth = VirtualSample.preset("type-A")
+    # the frequency-swept peak sits ~2 % of a linewidth below the Kittel frequency (damping): 1 %
+    assert sample["mu0_M_eff_T"]["value"] == pytest.approx(truth.mu0_Meff_T, rel=0.01)
+    assert sample["alpha"]["value"] == pytest.approx(truth.alpha, rel=0.01)
+    assert any("from 3 frequency scans" in m for m in sample["missing"])
+    assert len(sample["frequency_scans"]) == 3
