@@ -224,10 +224,8 @@ def analyze_run(run: RunData, settings: FitSettings = FitSettings(), jobs: int =
             result.failed_fits.append({"file": spectrum.file, "reason": fits})
         else:
             result.fits[spectrum.file] = fits
-    _frequency_scans(result, settings)  # first with g = 2.1 and M_eff from each f_r: their (f_r, H) join Kittel
-    _resonance(result)
-    if result.kittel is not None and result.frequency_scans:
-        _frequency_scans(result, settings)  # then with the Kittel fit's g and M_eff
+    _resonance(result, settings)
+    _frequency_scans(result, settings)  # with the Kittel fit's g and M_eff when there is one
     _angular(result)
     _calibrations(result)
     _efficiencies(result)
@@ -239,7 +237,7 @@ def _positive(fits: list[SpectrumFit]) -> SpectrumFit | None:
     return next((f for f in fits if f.polarity == 1), None)
 
 
-def _resonance(result: SampleAnalysis) -> None:
+def _resonance(result: SampleAnalysis, settings: FitSettings) -> None:
     """Kittel and damping fits over frequency, from field sweeps without dc bias.
 
     A run without field sweeps at 2 frequencies (a fixed or slow magnet) uses its frequency
@@ -254,8 +252,9 @@ def _resonance(result: SampleAnalysis) -> None:
         if fit is not None and s.kind in ("frequency_sweep", "field_sweep", "spectrum", "angle_sweep") \
                 and s.dc_current_mA == 0:
             points.append((s.frequency_GHz, fit.values["H_r"], fit.stderr["H_r"], fit.values["dH"], fit.stderr["dH"]))
-    from_scans = len({round(p[0], 6) for p in points}) < 2 and bool(result.frequency_scans)
+    from_scans = len({round(p[0], 6) for p in points}) < 2 and bool(result.run.frequency_scans)
     if from_scans:
+        _frequency_scans(result, settings)  # with g = 2.1 and M_eff from each f_r, before any Kittel fit
         points = []
         for scan in result.run.frequency_scans:
             fit = next((f for f in result.frequency_scans.get(scan.file, []) if f.polarity == 1), None)

@@ -25,7 +25,7 @@ largest first.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -123,11 +123,11 @@ def fit_modes(field_mT, voltage_V, *, slope: bool = True, derivative: bool = Fal
     background = {"V_0": float(one.params["V_0"].value), "V_1": float(one.params["V_1"].value)}
     single = ModeSelection(polarity, 1, [first], {1: float(one.bic)}, "", background, one_fit)
     if max_modes == 1:
-        return _with_reason(single, "one mode requested")
+        return replace(single, reason="one mode requested")
     try:
         rest = lmfit_result(h, y - one.best_fit, slope=False, derivative=derivative)
     except SpectrumFitError as exc:
-        return _with_reason(single, f"no second resonance in the residual of one mode ({exc})")
+        return replace(single, reason=f"no second resonance in the residual of one mode ({exc})")
     model = spectrum_model(derivative, "m1_") + spectrum_model(derivative, "m2_")
     start = {f"m1_{n}": float(one.params[n].value) for n in PARAM_NAMES}
     start |= {f"m2_{n}": float(rest.params[n].value) for n in MODE_PARAMS}
@@ -138,7 +138,7 @@ def fit_modes(field_mT, voltage_V, *, slope: bool = True, derivative: bool = Fal
         params["m1_V_1"].set(value=0.0, vary=False)
     two = model.fit(y, params, field=h)
     if not two.success or two.covar is None:
-        return _with_reason(single, f"the two-mode fit did not converge: {two.message}")
+        return replace(single, reason=f"the two-mode fit did not converge: {two.message}")
     modes = sorted([_mode(two.params, "m1_"), _mode(two.params, "m2_")], key=lambda m: -m.amplitude_V)
     bic = {1: float(one.bic), 2: float(two.bic)}
     lo, hi = float(np.min(np.abs(h))), float(np.max(np.abs(h)))
@@ -146,16 +146,16 @@ def fit_modes(field_mT, voltage_V, *, slope: bool = True, derivative: bool = Fal
     delta = bic[1] - bic[2]
     kept = ModeSelection(polarity, 1, [first], bic, "", background, one_fit)
     if delta <= DELTA_BIC_THRESHOLD:
-        return _with_reason(kept, f"Delta BIC = {delta:.1f} <= {DELTA_BIC_THRESHOLD:g}: one mode explains the data")
+        return replace(kept, reason=f"Delta BIC = {delta:.1f} <= {DELTA_BIC_THRESHOLD:g}: one mode explains the data")
     for m in modes:
         where = f"Delta BIC = {delta:.1f}, but the resonance at {m.values['H_r']:.1f} mT"
         if not lo <= abs(m.values["H_r"]) <= hi:
-            return _with_reason(kept, f"{where} is outside the sweep: one mode kept")
+            return replace(kept, reason=f"{where} is outside the sweep: one mode kept")
         if m.significance < MIN_MODE_SIGNIFICANCE:
-            return _with_reason(kept, f"{where} has an amplitude of {m.significance:.1f} standard errors "
+            return replace(kept, reason=f"{where} has an amplitude of {m.significance:.1f} standard errors "
                                       f"(< {MIN_MODE_SIGNIFICANCE:g}): one mode kept")
         if m.values["dH"] < MIN_MODE_WIDTH_STEPS * step:
-            return _with_reason(kept, f"{where} is {m.values['dH']:.2f} mT wide, under {MIN_MODE_WIDTH_STEPS:g} "
+            return replace(kept, reason=f"{where} is {m.values['dH']:.2f} mT wide, under {MIN_MODE_WIDTH_STEPS:g} "
                                       f"field steps of {step:.2f} mT: one mode kept")
     background = {"V_0": float(two.params["m1_V_0"].value), "V_1": float(two.params["m1_V_1"].value)}
     return ModeSelection(polarity, 2, modes, bic, f"Delta BIC = {delta:.1f} > {DELTA_BIC_THRESHOLD:g}: two modes",
@@ -184,11 +184,6 @@ def _main_fit(result, h: np.ndarray, polarity: int, derivative: bool, significan
     return SpectrumFit(polarity=polarity, values=values, stderr=stderr, names=tuple(short), correlation=correlation,
                        redchi=float(result.redchi), npoints=int(h.size), derivative=derivative,
                        significance=significance, field_range_mT=(float(h[0]), float(h[-1])))
-
-
-def _with_reason(selection: ModeSelection, reason: str) -> ModeSelection:
-    return ModeSelection(selection.polarity, selection.n_modes, selection.modes, selection.bic, reason,
-                         selection.background, selection.main_fit)
 
 
 def fit_branch_modes(field_mT, voltage_V, **kw) -> list[ModeSelection]:
