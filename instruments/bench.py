@@ -242,6 +242,10 @@ def open_role(name: str, rc: RoleConfig, adapter_for: AdapterFactory = _real_ada
             role = wrapper_cls(driver, address, axis=s["axis"], home_type=s["home_type"], **common)
         else:  # pragma: no cover - the config parser only lets known roles through
             raise BenchConfigError(f"[{name}]: unknown role")
+        role.reopen = lambda: _construct(rc.driver, rc, name, adapter_for(rc.driver, rc))
+        if gauss is not None:
+            g = rc.gaussmeter
+            gauss.reopen = lambda: _construct(g.driver, g, name, adapter_for(g.driver, g))
         role.identity()  # the field role asks its gaussmeter too
         _apply_settings(name, rc, role)
     except BaseException:

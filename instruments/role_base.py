@@ -60,6 +60,8 @@ class DriverRole:
         #: held for every exchange, so a status poll from another thread (GUI)
         #: never splits a query's write from its read
         self.lock = threading.RLock()
+        #: builds a new driver on a freshly opened link (set by ``instruments.bench.open_role``)
+        self.reopen: Callable[[], Any] | None = None
 
     # -- error translation -------------------------------------------------
 
@@ -145,6 +147,23 @@ class DriverRole:
     def settings(self) -> dict[str, Any]:
         """Return the settings this wrapper applied (for file headers)."""
         return {}
+
+    def reconnect(self) -> None:
+        """Close the link and open it again (the pyvisa resource reopened, the driver rebuilt).
+
+        The instrument keeps its state: only the connection is new. A link that
+        cannot be reopened is an :class:`InstrumentConnectionLost` naming the role.
+        """
+        if self.reopen is None:
+            raise self._error(InstrumentConnectionLost, "reconnect: this link cannot be reopened")
+        with self.lock:
+            self.close()
+            try:
+                self.driver = self.reopen()
+            except InstrumentError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure to reopen is a lost connection, typed
+                raise self._error(InstrumentConnectionLost, f"reconnect failed ({exc})") from exc
 
     def close(self) -> None:
         """Release the connection; errors while closing are not raised (the link may be gone)."""

@@ -20,7 +20,7 @@ from pymeasure.experiment import Metadata, Parameter, Procedure
 
 from stfmr import __version__
 from stfmr.instruments.modulation import lockin_factor
-from stfmr.procedures.safety import SafetyGuard
+from stfmr.procedures.safety import SafeEnd, SafetyGuard
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ class BenchProcedure(Procedure):
     simulated = Metadata("SIMULATED", fget="_is_simulated")
     bench_description = Metadata("Bench", fget="_bench_json")
     detection_factor = Metadata("Lock-in factor (X per V_mix)", fget="modulation_factor")
+    detector_phase = Metadata("Lock-in phase (deg)", fget="_detector_phase")
 
     #: set by the runner or the GUI before the procedure runs
     bench: Any = None
@@ -50,7 +51,7 @@ class BenchProcedure(Procedure):
         if self.bench is None:
             raise RuntimeError(f"{type(self).__name__}: no bench was given to the procedure")
         self.error: BaseException | None = None
-        self.safety_problems: list[str] = []
+        self.safe_end: SafeEnd | None = None
         self.guard = SafetyGuard(self.bench, should_stop=self.should_stop)
         if self.on_status is not None:
             self.guard.on_status = self.on_status
@@ -78,7 +79,7 @@ class BenchProcedure(Procedure):
         else:
             reason = "finish"
         self.end_reason = reason
-        self.safety_problems = guard.make_safe(reason)
+        self.safe_end = guard.make_safe(reason)
 
     # -- for subclasses ------------------------------------------------------------------
 
@@ -105,6 +106,12 @@ class BenchProcedure(Procedure):
 
     def _stfmr_version(self) -> str:
         return __version__
+
+    def _detector_phase(self) -> float | None:
+        """The detector's reference phase (deg) as it reads now; None for a dc voltmeter."""
+        if getattr(self.bench.detector, "DETECTION", "lock-in") == "dc":
+            return None
+        return float(self.bench.detector.phase())
 
     def _is_simulated(self) -> bool:
         return bool(self.bench.simulated)

@@ -40,6 +40,8 @@ class SpectrumProcedure(BenchProcedure):
             guard.move_stage(self.angle_deg)
         if self.dc_current_mA:
             guard.set_dc_current(self.dc_current_mA * 1e-3)
+        # the I_dc column is this label: the source must agree (a current left on would mislabel the data)
+        guard.verify_dc_current(self.dc_current_mA * 1e-3, type(self).__name__)
 
     def read_point(self, factor: float, t0: float, field_set_mT: float, frequency_GHz: float) -> dict[str, Any]:
         """Read the lock-in, the field and the supply current; emit the row (written and flushed); return it.

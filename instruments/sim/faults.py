@@ -9,6 +9,12 @@ A fault file lists faults as an array of tables::
     # after_s = 30.0          # ... or from 30 s of (virtual) bench time on
     count = 1                 # how many times it fires
 
+A ``drop`` cuts the link: every exchange on it fails until the link is
+reopened (``DriverRole.reconnect``, a new pyvisa session, a new TCP
+connection to the loopback server); a reopened link works again unless the
+drop fires again, so ``count = 1`` is a passing drop and a large count an
+instrument that is gone.
+
 Adapter-level kinds (timeout, garbled, drop) are applied by the transport
 (SimAdapter and the loopback server); physics-level kinds (supply_trip,
 overload, stage_short) by the simulated state and instruments through

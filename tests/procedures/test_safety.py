@@ -61,9 +61,10 @@ def test_make_safe_carries_on_when_the_rf_source_fails(bench):
 
     real_rf = bench.rf
     bench.rf = BrokenRf()
-    problems = guard.make_safe("test failure")
+    end = guard.make_safe("test failure")
     bench.rf = real_rf
-    assert problems and "rf output off" in problems[0]
+    assert not end.safe and [p.part for p in end.unverified()] == ["rf output"]
+    assert "rf output" in end.problems[0] and "switch the rf output off by hand" in end.instructions()
     assert bench.virtual.history_arrays()["setpoint_A"][-1] == 0.0  # the magnet still ramped down
 
 
