@@ -21,6 +21,7 @@ import numpy as np
 
 from stfmr import __version__
 from stfmr.analysis.characterize import SampleAnalysis
+from stfmr.analysis.run_manifest import MANIFEST, load_manifest
 
 FIT_PARAMS = ("H_r", "dH", "V_S", "V_A")
 UNITS = {"H_r": "mT", "dH": "mT", "V_S": "V", "V_A": "V"}
@@ -98,9 +99,8 @@ def run_dataset(analysis: SampleAnalysis):
         "sample": json.dumps(summary["sample"]),
         "analysis": json.dumps({k: v for k, v in summary.items() if k not in ("sample",)}, default=str),
     }
-    manifest = Path(analysis.run.folder) / "manifest.json"
-    if manifest.exists():
-        attrs["SIMULATED"] = int(bool(json.loads(manifest.read_text(encoding="utf-8")).get("SIMULATED")))
+    if (Path(analysis.run.folder) / MANIFEST).exists():
+        attrs["SIMULATED"] = int(bool(load_manifest(analysis.run.folder).header.get("SIMULATED")))
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 
 

@@ -22,9 +22,9 @@ import numpy as np
 
 from stfmr.analysis.datafile import DataFileError, read_datafile
 from stfmr.analysis.frequency_scan import is_frequency_scan
+from stfmr.analysis.run_manifest import MANIFEST, load_manifest
 from stfmr.analysis.sample import SampleMetadata
 
-MANIFEST = "manifest.json"
 
 
 @dataclass
@@ -221,15 +221,13 @@ def read_run(folder: str | Path, jobs: int = 1) -> RunData:
     manifest_path = folder / MANIFEST
     files = sorted(p for p in folder.glob("*.csv"))
     if manifest_path.exists():
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{manifest_path}: unreadable manifest: {exc}") from exc
-        sample = SampleMetadata.from_dict(manifest["sample"]) if manifest.get("sample") else None
+        manifest = load_manifest(folder)  # every file it names is confined to the folder
+        header = manifest.header
+        sample = SampleMetadata.from_dict(header["sample"]) if header.get("sample") else None
         run = RunData(folder, sample.name if sample else folder.name, sample)
         indexed = set()
         items = []
-        for entry in manifest.get("entries", []):
+        for entry in manifest.entries:
             indexed.add(entry["file"])
             indexed.update(entry.get("outputs", []))  # files a step derived, e.g. coil_calibration.csv
             if entry["status"] != "complete":

@@ -1,14 +1,23 @@
-"""``stfmr run``: a sequence file, headless, into a resumable run folder."""
+"""``stfmr run``: a sequence file, headless, into a resumable run folder.
+
+Exit status: 0 when every task is complete and every ending was verified safe;
+2 for bad input (refused before any instrument moves); 3 when an instrument
+failed (the run stopped, the bench verified safe); 4 when the bench could NOT
+be verified safe (the message says what to switch off by hand); 130 when
+aborted (Ctrl-C, SIGTERM: continue with --resume).
+"""
 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from pathlib import Path
 
 HELP = "run a measurement sequence headless into a run folder (resumable)"
+
+#: exit status when the safe state could not be verified (see the module docstring)
+EXIT_UNSAFE = 4
+EXIT_ABORTED = 130
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -19,48 +28,53 @@ def configure(parser: argparse.ArgumentParser) -> None:
                        "or a sample file")
     parser.add_argument("--out", type=Path, help="run folder (default: runs/<sequence name>)")
     parser.add_argument("--resume", action="store_true", help="continue the run folder at the first task not completed")
+    parser.add_argument("--allow-bench-change", action="store_true",
+                        help="with --resume: continue although the bench or simulated sample differs from the one "
+                             "the run was started on (recorded in the manifest)")
     parser.add_argument("--faults", type=Path, help="with --sim: a fault file to inject")
-    parser.add_argument("--seed", type=int, default=0, help="with --sim: noise seed")
+    parser.add_argument("--seed", type=int, default=0, help="with --sim: noise seed (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
+    from stfmr.analysis.run_manifest import ABORTED, FAILED, MANIFEST, UNSAFE
     from stfmr.instruments.bench import load_bench_config, open_bench, open_simulated_bench, simulated_config
-    from stfmr.procedures.runner import run_sequence
+    from stfmr.procedures.executor import run_sequence
     from stfmr.procedures.sequence import load_sequence
 
     if args.faults and not args.sim:
         raise ValueError("--faults works with --sim only")
+    if args.allow_bench_change and not args.resume:
+        raise ValueError("--allow-bench-change works with --resume only")
     # everything is validated against the limits before any instrument is opened
     if args.bench:
         config = load_bench_config(args.bench)
     else:
         config, _ = simulated_config(args.sim, faults=args.faults, seed=args.seed)
-    sequence = load_sequence(args.sequence, config.limits)
+    sequence = load_sequence(args.sequence, config)
     out = args.out or Path("runs") / args.sequence.stem
-    if args.resume and not (out / "manifest.json").exists():
-        raise ValueError(f"--resume: {out} holds no manifest.json to continue")
+    if args.resume and not (out / MANIFEST).exists():
+        raise ValueError(f"--resume: {out} holds no {MANIFEST} to continue: nothing was recorded there, so start "
+                         "the run again without --resume")
     bench = open_bench(config) if args.bench else open_simulated_bench(args.sim, faults=args.faults, seed=args.seed)
-    stop = threading.Event()
-
-    def on_signal(signum, frame):  # SIGTERM: abort like Ctrl-C (the magnet still ramps down)
-        stop.set()
-
-    previous = signal.signal(signal.SIGTERM, on_signal)
     try:
-        outcome = run_sequence(sequence, bench, out, resume=args.resume,
-                               progress=None if args.quiet else sys.stderr, stop=stop)
+        outcome = run_sequence(sequence, bench, out, resume=args.resume, allow_bench_change=args.allow_bench_change,
+                               progress=None if args.quiet else sys.stderr)
     finally:
-        signal.signal(signal.SIGTERM, previous)
         bench.close()
     print(f"run folder {out}: {outcome.state}, {outcome.completed} of {outcome.total} tasks complete"
           + (" (SIMULATED bench)" if bench.simulated else ""))
     for problem in outcome.safety_problems:
-        print(f"WARNING: bench not fully safe: {problem}", file=sys.stderr)
-    if outcome.state == "failed":
-        print(f"stfmr run: instrument error: {outcome.error}", file=sys.stderr)
+        print(f"note: on the way to the verified safe state: {problem}", file=sys.stderr)
+    if outcome.state == UNSAFE:
+        print(f"stfmr run: DANGER: the bench could not be verified safe ({outcome.error or 'see run.log'}).\n"
+              f"Switch off by hand: {outcome.instructions}", file=sys.stderr)
+        return EXIT_UNSAFE
+    if outcome.state == FAILED:
+        print(f"stfmr run: stopped: {outcome.error}; the bench was verified safe; fix the cause, then continue "
+              "with --resume", file=sys.stderr)
         return 3
-    if outcome.state == "aborted":
-        print("stfmr run: aborted; continue with --resume", file=sys.stderr)
-        return 130
+    if outcome.state == ABORTED:
+        print("stfmr run: aborted; the bench was verified safe; continue with --resume", file=sys.stderr)
+        return EXIT_ABORTED
     return 0

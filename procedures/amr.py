@@ -28,7 +28,7 @@ class AmrSweep(BenchProcedure):
         return np.linspace(self.angle_start_deg, self.angle_stop_deg, int(self.angle_points))
 
     def check_plan(self, guard: SafetyGuard) -> None:
-        where = type(self).__name__
+        where = self.where()
         if self.bench.rotator is None or self.bench.sourcemeter is None:
             raise ValueError(f"{where}: the bench needs a rotator and a sourcemeter")
         guard.check_field(self.field_mT, where)

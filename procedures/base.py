@@ -46,13 +46,15 @@ class BenchProcedure(Procedure):
     on_fit: Callable[[list], None] | None = None
     #: called with one-line safety states ("ramping magnet to zero", "magnet at zero")
     on_status: Callable[[str], None] | None = None
+    #: how long (bench s) the safe ending retries each part (None: the safety layer's default)
+    retry_s: float | None = None
 
     def startup(self) -> None:
         if self.bench is None:
             raise RuntimeError(f"{type(self).__name__}: no bench was given to the procedure")
         self.error: BaseException | None = None
         self.safe_end: SafeEnd | None = None
-        self.guard = SafetyGuard(self.bench, should_stop=self.should_stop)
+        self.guard = SafetyGuard(self.bench, should_stop=self.should_stop, retry_s=self.retry_s)
         if self.on_status is not None:
             self.guard.on_status = self.on_status
         self.check_plan(self.guard)
@@ -85,6 +87,10 @@ class BenchProcedure(Procedure):
 
     def check_plan(self, guard: SafetyGuard) -> None:
         """Check every value the run will set against the limits (raise LimitError)."""
+
+    def where(self) -> str:
+        """How messages name this measurement: the sequence step and label when the executor set one."""
+        return getattr(self, "plan_label", None) or type(self).__name__
 
     def measure(self) -> None:
         raise NotImplementedError

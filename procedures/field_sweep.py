@@ -50,7 +50,7 @@ class FieldSweep(SpectrumProcedure):
         return np.concatenate([positive, -positive]) if self.both_branches else positive
 
     def check_plan(self, guard: SafetyGuard) -> None:
-        where = f"{type(self).__name__}"
+        where = self.where()
         self.check_settings(guard, where)
         fields = self.field_values()
         for extreme in (fields.min(), fields.max()):

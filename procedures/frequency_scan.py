@@ -68,7 +68,7 @@ class FrequencyScan(SpectrumProcedure):
         return [float(self.field_mT), -float(self.field_mT)] if self.both_branches else [float(self.field_mT)]
 
     def check_plan(self, guard: SafetyGuard) -> None:
-        where = f"{type(self).__name__}"
+        where = self.where()
         self.check_settings(guard, where)
         for f in (self.frequency_start_GHz, self.frequency_stop_GHz):
             if not (isinstance(f, (int, float)) and math.isfinite(f) and f > 0):

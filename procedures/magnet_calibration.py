@@ -102,7 +102,7 @@ class MagnetCalibration(BenchProcedure):
             raise
 
     def check_plan(self, guard: SafetyGuard) -> None:
-        where = type(self).__name__
+        where = self.where()
         if not self.bench.field.has_gaussmeter():
             raise ValueError(f"{where}: the bench has no gaussmeter; a magnet calibration measures the field "
                              "with one ([field.gaussmeter] in the bench file)")
@@ -121,7 +121,7 @@ class MagnetCalibration(BenchProcedure):
     def measure(self) -> None:
         bench, guard = self.bench, self.guard
         field = bench.field
-        where = type(self).__name__
+        where = self.where()
         down, up = self.branch_currents()
         plan = [(float(a), DOWN) for a in down] + [(float(a), UP) for a in up]
         #: the loop as measured: (set current A, readback A, field mT, branch)
@@ -159,6 +159,10 @@ class MagnetCalibration(BenchProcedure):
             log.warning("magnet calibration: the readback differs from the setpoint by up to %.3g A "
                         "(%.0f%% of the point spacing): the coil may not settle within settle_s = %g s",
                         residual, 100 * residual / spacing, self.settle_s)
+
+    def planned_outputs(self) -> list[str]:
+        """The files :meth:`write_outputs` will write into the run folder (set aside if the task is unfinished)."""
+        return [self.calibration_file]
 
     def write_outputs(self, folder: str | Path) -> list[str]:
         """Write the measured loop as a coil calibration into ``folder``; return the file names written.

@@ -42,11 +42,12 @@ class RfCalibration(BenchProcedure):
         return np.linspace(self.power_start_dBm, self.power_stop_dBm, int(self.power_points))
 
     def check_plan(self, guard: SafetyGuard) -> None:
-        where = type(self).__name__
+        where = self.where()
         if self.bench.sourcemeter is None:
             raise ValueError(f"{where}: the bench needs a sourcemeter")
         guard.check_field(self.field_mT, where)
         guard.check_dc_current(self.dc_max_mA * 1e-3, where)
+        guard.check_dc_current(self.sense_current_mA * 1e-3, where)
         guard.check_rf_power(max(self.power_start_dBm, self.power_stop_dBm), where)
 
     def measure(self) -> None:

@@ -169,7 +169,7 @@ class SafetyGuard:
         """Return the supply current (A) for ``field_mT`` after checking field and current limits."""
         _check_finite(field_mT, "field", "mT", where)
         if abs(field_mT) > self.limits.max_field_mT:
-            raise LimitError(f"{_at(where)}field {field_mT:g} mT exceeds the limit of "
+            raise LimitError(f"{_at(where)}field {field_mT:g} mT exceeds the bench limit of "
                              f"+-{self.limits.max_field_mT:g} mT")
         amps = self.bench.field.current_for_field(field_mT)
         return self.check_current(amps, where)
@@ -177,7 +177,7 @@ class SafetyGuard:
     def check_current(self, amps: float, where: str = "") -> float:
         _check_finite(amps, "supply current", "A", where)
         if abs(amps) > self.limits.max_current_A:
-            raise LimitError(f"{_at(where)}supply current {amps:g} A exceeds the limit of "
+            raise LimitError(f"{_at(where)}supply current {amps:g} A exceeds the bench limit of "
                              f"+-{self.limits.max_current_A:g} A")
         return amps
 
@@ -198,13 +198,13 @@ class SafetyGuard:
         """Refuse a measured field beyond the field limit (a coil stronger than its calibration says)."""
         _check_finite(field_mT, "measured field", "mT", where)
         if abs(field_mT) > self.limits.max_field_mT:
-            raise LimitError(f"{_at(where)}measured field {field_mT:g} mT exceeds the limit of "
+            raise LimitError(f"{_at(where)}measured field {field_mT:g} mT exceeds the bench limit of "
                              f"+-{self.limits.max_field_mT:g} mT")
 
     def check_rf_power(self, power_dBm: float, where: str = "") -> None:
         _check_finite(power_dBm, "rf power", "dBm", where)
         if power_dBm > self.limits.max_rf_power_dBm:
-            raise LimitError(f"{_at(where)}rf power {power_dBm:g} dBm exceeds the limit of "
+            raise LimitError(f"{_at(where)}rf power {power_dBm:g} dBm exceeds the bench limit of "
                              f"{self.limits.max_rf_power_dBm:g} dBm")
 
     def check_angle(self, angle_deg: float, where: str = "") -> None:
@@ -217,7 +217,7 @@ class SafetyGuard:
     def check_dc_current(self, amps: float, where: str = "") -> None:
         _check_finite(amps, "dc current", "A", where)
         if abs(amps) > self.limits.max_dc_current_A:
-            raise LimitError(f"{_at(where)}dc current {amps * 1e3:g} mA exceeds the limit of "
+            raise LimitError(f"{_at(where)}dc current {amps * 1e3:g} mA exceeds the bench limit of "
                              f"+-{self.limits.max_dc_current_A * 1e3:g} mA")
 
     # -- safe moves ------------------------------------------------------------------------

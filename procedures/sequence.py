@@ -35,7 +35,6 @@ import numpy as np
 
 from stfmr.analysis.resonance import resonance_field_mT
 from stfmr.analysis.sample import SampleMetadata
-from stfmr.instruments.bench import Limits
 
 #: lowest field of a centred window (mT): windows never cross zero
 MIN_WINDOW_START_MT = 1.0
@@ -58,6 +57,11 @@ class Task:
     #: a centred window: (width mT, mu0*M_eff T, g) to resolve at run time
     window: tuple[float, float, float] | None = None
 
+    def where(self, source: str = "") -> str:
+        """How messages name this task: ``sequence SOURCE: step N (kind) at LABEL``."""
+        head = f"sequence {source}: " if source else ""
+        return f"{head}step {self.step} ({self.kind}) at {self.label}"
+
 
 @dataclass
 class Sequence:
@@ -69,6 +73,20 @@ class Sequence:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.text.encode()).hexdigest()
+
+    def with_steps(self, steps: list[dict[str, Any]], bench: Any = None) -> Sequence:
+        """This sequence with ``steps`` (tables as a sequence file holds them) appended, checked in full.
+
+        The text grows by the new ``[[step]]`` tables, so earlier tasks keep
+        their keys and a run folder measured with the shorter sequence can be
+        continued with the longer one. ``bench``: as for :func:`parse_sequence`.
+        """
+        import tomli_w
+
+        text = self.text.rstrip("\n") + "\n"
+        for step in steps:
+            text += "\n" + tomli_w.dumps({"step": [step]})
+        return parse_sequence(text, self.source, bench)
 
 
 # -- grids -----------------------------------------------------------------------------------
@@ -308,43 +326,30 @@ def window_range(width_mT: float, center_mT: float) -> tuple[float, float]:
     return start, start + width_mT
 
 
-# -- limits ----------------------------------------------------------------------------------
+def predicted_parameters(task: Task) -> dict[str, Any]:
+    """The task's parameters with a centred window placed where the step's mu0*M_eff predicts the resonance.
 
-
-def check_limits(tasks: list[Task], limits: Limits) -> None:
-    """Refuse a task whose values break a bench limit (the step and value named)."""
-    for task in tasks:
-        where = f"step {task.step} ({task.kind}) at {task.label}"
-        p = task.parameters
-        fields = [p.get("field_mT"), p.get("field_start_mT"), p.get("field_stop_mT")]
-        if task.window is not None:
-            width, meff, g = task.window
-            fields.append(window_range(width, resonance_field_mT(p["frequency_GHz"], meff, g))[1])
-        for h in fields:
-            if h is not None and abs(h) > limits.max_field_mT:
-                raise SequenceError(f"{where}: field {h:g} mT exceeds the bench limit of {limits.max_field_mT:g} mT")
-        if "max_current_A" in p and p["max_current_A"] > limits.max_current_A:
-            raise SequenceError(f"{where}: supply current {p['max_current_A']:g} A exceeds the bench limit of "
-                                f"{limits.max_current_A:g} A")
-        for key in ("power_dBm", "power_stop_dBm", "power_start_dBm"):
-            if key in p and p[key] > limits.max_rf_power_dBm:
-                raise SequenceError(f"{where}: rf power {p[key]:g} dBm exceeds the bench limit of "
-                                    f"{limits.max_rf_power_dBm:g} dBm")
-        for key in ("angle_deg", "angle_start_deg", "angle_stop_deg"):
-            if key in p and not limits.angle_min_deg <= p[key] <= limits.angle_max_deg:
-                raise SequenceError(f"{where}: angle {p[key]:g} deg is outside the stage range "
-                                    f"{limits.angle_min_deg:g} to {limits.angle_max_deg:g} deg")
-        for key in ("dc_current_mA", "dc_max_mA", "sense_current_mA"):
-            if key in p and abs(p[key]) * 1e-3 > limits.max_dc_current_A:
-                raise SequenceError(f"{where}: dc current {p[key]:g} mA exceeds the bench limit of "
-                                    f"{limits.max_dc_current_A * 1e3:g} mA")
+    At run time the window follows a Kittel fit of the spectra measured so far;
+    this prediction is what a plan check can know before anything is measured.
+    """
+    params = dict(task.parameters)
+    if task.window is not None:
+        width, meff, g = task.window
+        centre = resonance_field_mT(params["frequency_GHz"], meff, g)
+        params["field_start_mT"], params["field_stop_mT"] = window_range(width, centre)
+    return params
 
 
 # -- loading ---------------------------------------------------------------------------------
 
 
-def parse_sequence(text: str, source: str, limits: Limits | None = None) -> Sequence:
-    """Parse and validate a sequence; with ``limits``, check every task against them."""
+def parse_sequence(text: str, source: str, bench: Any = None) -> Sequence:
+    """Parse and validate a sequence; with ``bench`` (a BenchConfig, or its Limits), dry-run every task's plan.
+
+    The dry run (:mod:`stfmr.procedures.plan_check`) builds each task's
+    procedure and checks every value it will set against the bench's limits,
+    before any instrument is opened.
+    """
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -389,15 +394,18 @@ def parse_sequence(text: str, source: str, limits: Limits | None = None) -> Sequ
     if repeated:
         raise SequenceError(f"sequence {source}: two magnet_calibration steps write {repeated[0]!r}: "
                             "give each its own calibration_file")
-    if limits is not None:
-        check_limits(tasks, limits)
-    return Sequence(source, text, sample, tasks)
+    sequence = Sequence(source, text, sample, tasks)
+    if bench is not None:
+        from stfmr.procedures.plan_check import check_sequence
+
+        check_sequence(sequence, bench)
+    return sequence
 
 
-def load_sequence(path: str | Path, limits: Limits | None = None) -> Sequence:
+def load_sequence(path: str | Path, bench: Any = None) -> Sequence:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SequenceError(f"sequence {path}: cannot be read: {exc.strerror or exc}") from exc
-    return parse_sequence(text, str(path), limits)
+    return parse_sequence(text, str(path), bench)

@@ -40,7 +40,7 @@ from stfmr.procedures.autophase import Autophase
 from stfmr.procedures.field_sweep import FieldSweep
 from stfmr.procedures.frequency_scan import FrequencyScan
 from stfmr.procedures.rf_calibration import RfCalibration
-from stfmr.procedures.runner import PROCEDURES
+from stfmr.procedures.registry import PROCEDURES
 from stfmr.procedures.sequence import dc_bias_order, grid, load_sequence, window_range
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,8 @@ from stfmr.analysis.run_reader import read_run
 from stfmr.app import cli
 from stfmr.instruments.bench import open_simulated_bench
 from stfmr.instruments.sim.sample import VirtualSample
-from stfmr.procedures.runner import run_sequence
+from stfmr.analysis.run_manifest import read_manifest
+from stfmr.procedures.executor import run_sequence
 from stfmr.procedures.sequence import parse_sequence
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,13 +60,13 @@ def test_efficiencies_come_back_within_three_sigma_and_five_percent(runs, capsys
 def test_a_truncated_file_and_a_foreign_file_are_named_and_the_rest_analysed(runs, tmp_path, capsys):
     folder = tmp_path / "damaged"
     shutil.copytree(runs["type-A"], folder)
-    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest = read_manifest(folder)
     victim = next(e["file"] for e in manifest["entries"] if e["label"] == "10GHz_30deg")
     lines = (folder / victim).read_text().splitlines(keepends=True)
     (folder / victim).write_text("".join(lines[: len(lines) // 2]))  # a crash mid-write
     foreign = "0099_frequency_sweep_12GHz_45deg.csv"
-    shutil.copy(runs["type-B"] / next(e["file"] for e in json.loads((runs["type-B"] / "manifest.json")
-                                      .read_text())["entries"] if e["label"] == "12GHz_45deg"), folder / foreign)
+    shutil.copy(runs["type-B"] / next(e["file"] for e in read_manifest(runs["type-B"])["entries"]
+                                      if e["label"] == "12GHz_45deg"), folder / foreign)
     assert cli.main(["analyze", str(folder), "--json", "--jobs", "1"]) == 0
     sample = json.loads(capsys.readouterr().out)["samples"][0]
     skipped = {s["file"]: s["reason"] for s in sample["skipped_files"]}

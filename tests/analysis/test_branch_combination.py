@@ -14,7 +14,7 @@ from stfmr.analysis.run_reader import read_run
 from stfmr.instruments.bench import open_simulated_bench
 from stfmr.instruments.sim.llg import transverse_response
 from stfmr.instruments.sim.sample import VirtualSample
-from stfmr.procedures.runner import run_sequence
+from stfmr.procedures.executor import run_sequence
 from stfmr.procedures.sequence import parse_sequence
 
 spec = importlib.util.spec_from_file_location(

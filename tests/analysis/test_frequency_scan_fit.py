@@ -23,7 +23,7 @@ from stfmr.analysis.spectrum_fit import fit_spectrum
 from stfmr.app.cli import EXIT_BAD_INPUT, main
 from stfmr.instruments.bench import open_simulated_bench
 from stfmr.instruments.sim.sample import VirtualSample
-from stfmr.procedures.runner import run_sequence
+from stfmr.procedures.executor import run_sequence
 from stfmr.procedures.sequence import parse_sequence
 
 spec = importlib.util.spec_from_file_location(

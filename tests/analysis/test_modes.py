@@ -15,7 +15,7 @@ from stfmr.analysis.resonance import resonance_field_mT
 from stfmr.app import cli
 from stfmr.instruments.bench import open_simulated_bench
 from stfmr.instruments.sim.sample import VirtualSample
-from stfmr.procedures.runner import run_sequence
+from stfmr.procedures.executor import run_sequence
 from stfmr.procedures.sequence import parse_sequence
 
 spec = importlib.util.spec_from_file_location(

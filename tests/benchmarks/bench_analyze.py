@@ -17,7 +17,8 @@ from pathlib import Path
 from stfmr.analysis.characterize import analyze_run
 from stfmr.analysis.run_reader import read_run
 from stfmr.instruments.bench import open_simulated_bench
-from stfmr.procedures.runner import run_sequence
+from stfmr.analysis.run_manifest import JOURNAL, read_manifest
+from stfmr.procedures.executor import run_sequence
 from stfmr.procedures.sequence import parse_sequence
 
 SEQUENCE = """
@@ -45,7 +46,7 @@ both_branches = true
 def make_run(folder: Path, copies: int = 20) -> int:
     bench = open_simulated_bench("type-A")
     run_sequence(parse_sequence(SEQUENCE, "bench.toml", bench.limits), bench, folder, progress=None)
-    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest = read_manifest(folder)
     entries = []
     for c in range(copies):
         for e in manifest["entries"]:
@@ -54,8 +55,7 @@ def make_run(folder: Path, copies: int = 20) -> int:
             entries.append(dict(e, file=name, index=len(entries), key=f"{e['key']}-{c}"))
     for e in manifest["entries"]:
         (folder / e["file"]).unlink()
-    manifest["entries"] = entries
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    (folder / JOURNAL).write_text("".join(json.dumps({"entry": e}) + "\n" for e in entries))
     return len(entries)
 
 

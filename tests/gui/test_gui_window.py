@@ -15,7 +15,7 @@ from stfmr.analysis.characterize import analyze_run  # noqa: E402
 from stfmr.analysis.run_reader import read_run  # noqa: E402
 from stfmr.app.gui.window import StfmrWindow  # noqa: E402
 from stfmr.instruments.bench import open_simulated_bench  # noqa: E402
-from stfmr.procedures.runner import run_sequence  # noqa: E402
+from stfmr.procedures.executor import run_sequence  # noqa: E402
 from stfmr.procedures.sequence import parse_sequence  # noqa: E402
 
 spec = importlib.util.spec_from_file_location(
@@ -202,7 +202,7 @@ def test_a_dc_bias_sweep_is_queued_interleaved_checked_and_shown(window, qtbot):
     assert window.queue_dc_bias_sweep([0.0, 2.0, 4.0]) == 0  # one polarity
     assert "both polarities" in window.message.text()
     assert window.queue_dc_bias_sweep([-12.0, 0.0, 12.0]) == 0  # beyond the 10 mA bench limit
-    assert "limit of 10 mA" in window.message.text() and not window.manager.experiments.has_next()
+    assert "limit of +-10 mA" in window.message.text() and not window.manager.experiments.has_next()
     window.window_edit.setText("60")
     window.meff_edit.setText("0.65")
     assert window.queue_dc_bias_sweep([-8.0, 0.0, 8.0]) == 3

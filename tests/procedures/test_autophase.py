@@ -10,7 +10,8 @@ import pytest
 from stfmr.analysis.lockin import detection_phase_deg
 from stfmr.instruments.bench import open_simulated_bench
 from stfmr.instruments.sim.sample import VirtualSample
-from stfmr.procedures.runner import read_manifest, run_sequence
+from stfmr.analysis.run_manifest import read_manifest
+from stfmr.procedures.executor import run_sequence
 from stfmr.procedures.sequence import parse_sequence
 
 spec = importlib.util.spec_from_file_location("run_helpers", Path(__file__).with_name("run_helpers.py"))

@@ -13,7 +13,8 @@ from stfmr.analysis.resonance import kittel_frequency_GHz
 from stfmr.instruments.bench import default_simulated_config, open_simulated_bench
 from stfmr.instruments.sim.sample import VirtualSample
 from stfmr.procedures.frequency_scan import FrequencyScan
-from stfmr.procedures.runner import read_manifest, run_sequence
+from stfmr.analysis.run_manifest import read_manifest
+from stfmr.procedures.executor import run_sequence
 from stfmr.procedures.safety import LimitError, SafetyGuard
 from stfmr.procedures.sequence import SequenceError, load_sequence, parse_sequence
 
@@ -52,11 +53,11 @@ def test_a_field_grid_gives_one_scan_per_field():
 
 
 @pytest.mark.parametrize("change, words", [
-    (("field_mT = 150.0", "field_mT = 450.0"), ["step 1 (frequency_scan)", "field 450 mT", "limit of 400 mT"]),
-    (("field_mT = 150.0", "field_mT = [150.0, 420.0]"), ["field 420 mT", "limit of 400 mT"]),
+    (("field_mT = 150.0", "field_mT = 450.0"), ["step 1 (frequency_scan)", "field 450 mT", "limit of +-400 mT"]),
+    (("field_mT = 150.0", "field_mT = [150.0, 420.0]"), ["field 420 mT", "limit of +-400 mT"]),
     (("power_dBm = 15.0", "power_dBm = 25.0"), ["rf power 25 dBm", "limit of 20 dBm"]),
     (("angle_deg = 45.0", "angle_deg = 400.0"), ["angle 400 deg", "stage range"]),
-    (("angle_deg = 45.0", "angle_deg = 45.0\ndc_current_mA = 20.0"), ["dc current 20 mA", "limit of 10 mA"]),
+    (("angle_deg = 45.0", "angle_deg = 45.0\ndc_current_mA = 20.0"), ["dc current 20 mA", "limit of +-10 mA"]),
     (("start = 8.0", "start = -1.0"), ["frequencies_GHz", "positive"]),
     (("{start = 8.0, stop = 12.4, points = 221}", "[10.0, 10.0, 10.0]"), ["frequencies_GHz", "evenly spaced"]),
     (("{start = 8.0, stop = 12.4, points = 221}", "[8.0, 9.0, 11.0]"), ["frequencies_GHz", "evenly spaced"]),

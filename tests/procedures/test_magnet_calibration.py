@@ -30,7 +30,8 @@ from stfmr.instruments.calibration import (
 from stfmr.instruments.sim.bench import VirtualBench
 from stfmr.instruments.sim.sample import VirtualSample
 from stfmr.procedures.magnet_calibration import MagnetCalibration
-from stfmr.procedures.runner import read_manifest, run_sequence
+from stfmr.analysis.run_manifest import read_manifest
+from stfmr.procedures.executor import run_sequence
 from stfmr.procedures.safety import LimitError, SafetyGuard
 from stfmr.procedures.sequence import SequenceError, load_sequence, parse_sequence
 
@@ -251,11 +252,12 @@ def test_without_a_gaussmeter_the_run_is_refused_before_anything_moves(tmp_path)
     bench = open_bench(parse_bench_config(sim_bench_data(gaussmeter=None)))
     assert not bench.field.has_gaussmeter()
     seq = parse_sequence(helpers.SAMPLE + STEP, "magnet.toml", bench.limits)
-    outcome = run_sequence(seq, bench, tmp_path / "run", progress=None)
-    assert outcome.state == "failed" and "no gaussmeter" in outcome.error
-    entry = read_manifest(tmp_path / "run")["entries"][0]
-    assert entry["status"] == "failed" and "[field.gaussmeter]" in entry["error"]
-    assert not (tmp_path / "run" / "coil_calibration.csv").exists()
+    # the dry run of the plan on this bench refuses it before a run folder exists
+    with pytest.raises(SequenceError, match=r"no gaussmeter.*\[field.gaussmeter\]"):
+        run_sequence(seq, bench, tmp_path / "run", progress=None)
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(SequenceError, match="no gaussmeter"):
+        parse_sequence(helpers.SAMPLE + STEP, "magnet.toml", bench.config)  # and so does loading against the bench
     assert nothing_moved(bench) and not bench.virtual.magnet.output_enabled
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from stfmr.instruments.bench import open_simulated_bench
-from stfmr.procedures.runner import RunFolderError, read_manifest, run_sequence
+from stfmr.analysis.run_manifest import RunFolderError, read_manifest
+from stfmr.procedures.executor import run_sequence
 from stfmr.procedures.sequence import load_sequence
 
 spec = importlib.util.spec_from_file_location("run_helpers", Path(__file__).with_name("run_helpers.py"))

@@ -61,7 +61,7 @@ def test_a_dc_bias_step_is_one_field_sweep_per_current():
 
 @pytest.mark.parametrize("text, words", [
     (helpers.SAMPLE + '[[step]]\nkind = "spin_pumping"\n', ["step 1", "unknown kind 'spin_pumping'"]),
-    (helpers.SAMPLE + STEP.replace("200.0", "450.0"), ["step 1", "field 450 mT", "limit of 400 mT"]),
+    (helpers.SAMPLE + STEP.replace("200.0", "450.0"), ["step 1", "field 450 mT", "limit of +-400 mT"]),
     (helpers.SAMPLE + STEP.replace("power_dBm = 10.0", "power_dBm = 25.0"), ["rf power 25 dBm"]),
     (helpers.SAMPLE + helpers.ANGLES.split("[sample]")[0] + helpers.ANGLES.split(helpers.SAMPLE)[1].replace("step = 30", "step = -30"),
      ["angles_deg.step", "must be positive"]),
@@ -74,7 +74,7 @@ def test_a_dc_bias_step_is_one_field_sweep_per_current():
     (helpers.SAMPLE + STEP + "angle_deg = 400.0\n", ["angle 400 deg", "stage range"]),
     (helpers.SAMPLE + STEP.replace("field_start_mT = 50.0\nfield_stop_mT = 200.0\n", ""), ["window_mT", "field_start_mT"]),
     (helpers.SAMPLE + DC_STEP.replace("[-4, 0, 4]", "[0, 2, 4]"), ["dc_currents_mA", "both polarities"]),
-    (helpers.SAMPLE + DC_STEP.replace("[-4, 0, 4]", "[-12, 0, 12]"), ["dc current 12 mA", "limit of 10 mA"]),
+    (helpers.SAMPLE + DC_STEP.replace("[-4, 0, 4]", "[-12, 0, 12]"), ["dc current 12 mA", "limit of +-10 mA"]),
     (helpers.SAMPLE + DC_STEP + "dc_current_mA = 1.0\n", ["unknown key 'dc_current_mA'"]),
 ])
 def test_bad_sequences_are_refused_naming_step_and_value(text, words):
