@@ -64,7 +64,9 @@ def check_outputs(targets: Iterable[str | Path], *, option: str, force: bool, in
                              "it is never overwritten, even with --force")
         existing.append(target)
     if existing and not force:
-        names = ", ".join(str(p) for p in existing[:3]) + (f" and {len(existing) - 3} more" if len(existing) > 3 else "")
+        names = ", ".join(str(p) for p in existing[:3])
+        if len(existing) > 3:
+            names += f" and {len(existing) - 3} more"
         verb = "exists" if len(existing) == 1 else "exist"
         raise FileExistsError(f"{option}: {names} {verb} already; give --force to replace "
                               f"{'it' if len(existing) == 1 else 'them'}")

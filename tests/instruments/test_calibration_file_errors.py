@@ -15,6 +15,7 @@ SIM_BENCH = Path(__file__).resolve().parents[2] / "examples" / "benches" / "sim.
 SECRET = "SECRET-TOKEN"
 PASSWD = f"root:x:0:0:{SECRET}:/root:/bin/bash\ndaemon:x:1:1::/:/bin/false\n"
 COLUMNS = "expected the columns Current (A), Field (mT)[, Branch]"
+NUMBERS = "expected numbers under Current (A) and Field (mT)"
 
 
 def test_a_bench_file_pointing_at_a_system_file_gets_the_line_number_not_the_line(tmp_path, capsys):
@@ -36,8 +37,8 @@ def test_a_bench_file_pointing_at_a_system_file_gets_the_line_number_not_the_lin
 @pytest.mark.parametrize("text, problem", [
     (PASSWD, f"line 1: {COLUMNS}"),
     (f"# {SECRET}\n\n{SECRET},Field (mT)\n0,0\n", f"line 3: {COLUMNS}"),
-    (f"Current (A),Field (mT)\n0,0\n# a comment\n\n1,{SECRET}\n", "line 5: expected numbers under Current (A) and Field (mT)"),
-    (f"Current (A),Field (mT)\n0,0\n1\n", "line 3: expected numbers under Current (A) and Field (mT)"),
+    (f"Current (A),Field (mT)\n0,0\n# a comment\n\n1,{SECRET}\n", f"line 5: {NUMBERS}"),
+    ("Current (A),Field (mT)\n0,0\n1\n", f"line 3: {NUMBERS}"),
     (f"Current (A),Field (mT),Branch\n0,0,up\n1,40,{SECRET}\n", "line 3: Branch must be up or down (or +1, -1)"),
     (f"# {SECRET}\n# only comments\n", "no table; expected a CSV table with the columns"),
 ])
