@@ -35,12 +35,14 @@ class DataFile:
     path: the file. columns: column name -> float array, in file order.
     header: "Name: value" entries of the '#' header (values as text).
     procedure: the procedure named in a pymeasure header, else None.
+    names_line: the line of the file (from 1) that names the columns.
     """
 
     path: Path
     columns: dict[str, np.ndarray]
     header: dict[str, str] = field(default_factory=dict)
     procedure: str | None = None
+    names_line: int = 0
 
     @property
     def names(self) -> list[str]:
@@ -56,7 +58,7 @@ class DataFile:
             return self.columns[name]
         except KeyError:
             raise DataFileError(
-                f"{self.path}: no column {name!r}; the file has "
+                f"{self.path}: no column {name!r}; the column names on line {self.names_line} are "
                 + ", ".join(repr(n) for n in self.columns)
             ) from None
 
@@ -95,8 +97,9 @@ def read_datafile(path: str | Path) -> DataFile:
     path = Path(path)
     header_lines: list[str] = []
     names_line = None
+    names_lineno = 0
     with open(path, encoding=Results.ENCODING) as f:
-        for raw in f:
+        for names_lineno, raw in enumerate(f, start=1):
             if raw.startswith(Results.COMMENT):
                 header_lines.append(raw[len(Results.COMMENT):].rstrip("\r\n"))
             elif raw.strip():
@@ -127,11 +130,27 @@ def read_datafile(path: str | Path) -> DataFile:
         blank = raw.isna().to_numpy() | raw.astype(str).str.strip().str.lower().isin(["nan", ""]).to_numpy()
         bad = np.isnan(values) & ~blank
         if bad.any():
+            # named by line and column number, not quoted: the text may be anything (a file that is no table)
             row = int(np.flatnonzero(bad)[0])
             raise DataFileError(
-                f"{path}: column {str(name).strip()!r} is not numeric"
-                f" (row {row + 1}: {frame[name].iloc[row]!r})"
+                f"{path}: {_row_place(path, names_lineno, row)}, column {frame.columns.get_loc(name) + 1}: "
+                f"expected a number under the column names of line {names_lineno}"
             )
         columns[str(name).strip()] = values
     header, procedure = _parse_header(header_lines)
-    return DataFile(path=path, columns=columns, header=header, procedure=procedure)
+    return DataFile(path=path, columns=columns, header=header, procedure=procedure, names_line=names_lineno)
+
+
+def _row_place(path: Path, names_lineno: int, row: int) -> str:
+    """Where table row ``row`` (from 0) is in the file: "line N", else "row k of the table"."""
+    from pymeasure.experiment.results import Results
+
+    seen = -1
+    with open(path, encoding=Results.ENCODING) as f:
+        for lineno, raw in enumerate(f, start=1):
+            if lineno <= names_lineno or raw.startswith(Results.COMMENT) or not raw.strip():
+                continue
+            seen += 1
+            if seen == row:
+                return f"line {lineno}"
+    return f"row {row + 1} of the table"

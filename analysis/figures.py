@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +28,20 @@ from stfmr.analysis.characterize import SampleAnalysis, sink_thickness_nm
 from stfmr.analysis.lineshape import shape_terms
 
 
-def _save(fig: Figure, out: Path, name: str) -> list[Path]:
-    paths = [out / f"{name}.png", out / f"{name}.pdf"]
+#: the report's files whatever the data (its figures depend on the data)
+FIT_TABLE = "fits.csv"
+SUMMARY = "analysis.json"
+BRANCH_TABLE = "branches.csv"
+MODEL_FIGURES = ("model.png", "model.pdf")
+ALWAYS_WRITTEN = (FIT_TABLE, SUMMARY) + MODEL_FIGURES
+
+#: a planned file: its path -> the function that writes it there
+Writer = Callable[[Path], object]
+
+
+def _figure_files(fig: Figure, out: Path, name: str) -> dict[Path, Writer]:
     fig.tight_layout()
-    for p in paths:
-        fig.savefig(p, dpi=120)
-    return paths
+    return {out / f"{name}.{suffix}": partial(fig.savefig, dpi=120) for suffix in ("png", "pdf")}
 
 
 def write_fit_table(results: list[SampleAnalysis], path: Path) -> None:
@@ -169,8 +179,8 @@ def kittel_figure(r: SampleAnalysis) -> Figure | None:
     return fig
 
 
-def model_figure(results: list[SampleAnalysis], out: Path) -> list[Path]:
-    """The gradient model's cases beside the measured efficiencies (Fig. 4h)."""
+def model_figure(results: list[SampleAnalysis], out: Path) -> dict[Path, Writer]:
+    """The gradient model's cases beside the measured efficiencies (Fig. 4h), as files to write."""
     from stfmr.analysis.gradient.cases import CASE_NAMES, run_cases
     from stfmr.analysis.gradient.compare import MeasuredDataError, measured_from_dict
     from stfmr.analysis.gradient.compositions import load_compositions
@@ -182,12 +192,7 @@ def model_figure(results: list[SampleAnalysis], out: Path) -> list[Path]:
     except MeasuredDataError:
         measured = []  # sample names that say neither A, B nor reference: the model alone
     cases = run_cases(list(CASE_NAMES), load_compositions())
-    paths = []
-    for suffix in ("png", "pdf"):
-        path = out / f"model.{suffix}"
-        plot_model(cases, path, measured=measured)
-        paths.append(path)
-    return paths
+    return {out / name: partial(plot_model, cases, measured=measured) for name in MODEL_FIGURES}
 
 
 def thickness_figure(results: list[SampleAnalysis]) -> Figure | None:
@@ -221,22 +226,47 @@ def thickness_figure(results: list[SampleAnalysis]) -> Figure | None:
     return fig
 
 
-def write_report(results: list[SampleAnalysis], out: Path, summary: dict[str, Any]) -> list[Path]:
-    """Write the CSV, the JSON and every figure the data allow; return the paths written."""
-    out.mkdir(parents=True, exist_ok=True)
-    written = [out / "fits.csv", out / "analysis.json"]
-    write_fit_table(results, written[0])
-    written[1].write_text(json.dumps(summary, indent=1), encoding="utf-8")
-    if write_branch_table(results, out / "branches.csv"):
-        written.append(out / "branches.csv")
+def _unique_tags(results: list[SampleAnalysis]) -> list[str]:
+    """File-name tags of the runs: the run's name, with _2, _3... for names that repeat."""
+    tags: list[str] = []
     for r in results:
-        tag = r.run.name.replace("/", "_")
+        base = r.run.name.replace("/", "_").replace("\\", "_")
+        tag, k = base, 1
+        while tag in tags:
+            k += 1
+            tag = f"{base}_{k}"
+        tags.append(tag)
+    return tags
+
+
+def plan_report(results: list[SampleAnalysis], out: Path, summary: dict[str, Any]) -> dict[Path, Writer]:
+    """Every file the report writes, in order, with the function that writes it; nothing is written yet."""
+    plan: dict[Path, Writer] = {
+        out / FIT_TABLE: partial(write_fit_table, results),
+        out / SUMMARY: lambda path: path.write_text(json.dumps(summary, indent=1), encoding="utf-8"),
+    }
+    if any(r.branch_combinations() for r in results):
+        plan[out / BRANCH_TABLE] = partial(write_branch_table, results)
+    for r, tag in zip(results, _unique_tags(results)):
         for name, fig in (("spectra", spectra_figure(r)), ("angular", angular_figure(r)),
                           ("amr", amr_figure(r)), ("kittel", kittel_figure(r)), ("dc_bias", dc_bias_figure(r))):
             if fig is not None:
-                written += _save(fig, out, f"{name}_{tag}")
-    written += model_figure(results, out)
+                plan.update(_figure_files(fig, out, f"{name}_{tag}"))
+    plan.update(model_figure(results, out))
     fig = thickness_figure(results)
     if fig is not None:
-        written += _save(fig, out, "thickness")
-    return written
+        plan.update(_figure_files(fig, out, "thickness"))
+    return plan
+
+
+def write_planned(plan: dict[Path, Writer]) -> list[Path]:
+    """Write the files of :func:`plan_report` (creating their folder); return their paths."""
+    for path, write in plan.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write(path)
+    return list(plan)
+
+
+def write_report(results: list[SampleAnalysis], out: Path, summary: dict[str, Any]) -> list[Path]:
+    """Write the CSV, the JSON and every figure the data allow; return the paths written."""
+    return write_planned(plan_report(results, out, summary))

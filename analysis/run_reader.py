@@ -142,8 +142,10 @@ def load_file(path: Path, step_kind: str | None) -> Measurement | str:
         kind = "frequency_scan"
     if (data.procedure or "").endswith("Autophase"):
         return "autophase step: measured before the lock-in phase was set"
-    if kind is None:
-        return "not a spectrum, AMR or rf-calibration file (columns: " + ", ".join(data.names) + ")"
+    if kind is None:  # the column names are not quoted: the file may be anything
+        return (f"not a spectrum, AMR or rf-calibration file: the column names on line {data.names_line} "
+                "lack Field (mT) and V_FMR (V) (spectrum), Resistance (ohm) and Angle (deg) (AMR), "
+                "and Resistance (ohm) and RF on (rf calibration)")
     expected = _expected_rows(kind, data.header)
     if np.isfinite(expected) and len(data) < expected:
         return f"truncated: {len(data)} of {int(expected)} rows"

@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from stfmr.app.output_files import add_force_option, check_outputs, folder_files
+
 HELP = "analyse run folders: fits, Kittel, damping, AMR, rf current, torque efficiencies, report"
 
 
@@ -17,6 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", type=Path, metavar="OUT_DIR", help="write fits.csv, analysis.json and figures")
     parser.add_argument("--export", type=Path, metavar="FILE.nc",
                         help="write the run (every spectrum, its fits, the metadata) as an xarray NetCDF file")
+    add_force_option(parser)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for the spectrum fits")
     parser.add_argument("--window-mT", type=float, help="refit each spectrum within H_r +- window/2 (mT)")
     parser.add_argument("--no-slope", action="store_true", help="no background slope V_1")
@@ -36,6 +39,19 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
     if args.window_mT is not None and args.window_mT <= 0:
         raise ValueError(f"--window-mT must be positive, got {args.window_mT}")
+    # nothing in an input run folder is ever overwritten; existing outputs only with --force.
+    # Checked before the fits, so that a refusal costs nothing.
+    inputs = [f for folder in args.run_dirs for f in folder_files(folder)]
+    if args.export is not None:
+        check_outputs([args.export], option="--export", force=args.force, inputs=inputs)
+    if args.report is not None:
+        from stfmr.analysis.figures import ALWAYS_WRITTEN
+
+        if args.report.exists() and not args.report.is_dir():
+            raise ValueError(f"--report {args.report}: is a file, not a folder")
+
+        check_outputs([args.report / name for name in ALWAYS_WRITTEN], option="--report",
+                      force=args.force, inputs=inputs)
     settings = FitSettings(window_mT=args.window_mT, slope=not args.no_slope, derivative=args.derivative,
                            modes=args.modes)
     show = not args.quiet and sys.stderr.isatty()
@@ -52,18 +68,27 @@ def run(args: argparse.Namespace) -> int:
         if show:
             sys.stderr.write("\n")
     summary = {"samples": [r.to_dict() for r in results]}
+    report = None
+    if args.report is not None:
+        from stfmr.analysis.figures import plan_report
+
+        report = plan_report(results, args.report, summary)  # figures drawn, nothing written yet
+        check_outputs(report, option="--report", force=args.force, inputs=inputs)
+        if args.export is not None and any(_same_path(args.export, p) for p in report):
+            raise ValueError(f"--export {args.export} is also a file of --report {args.report}")
     if args.export is not None:
         from stfmr.analysis.export import export_netcdf
 
+        check_outputs([args.export], option="--export", force=args.force, inputs=inputs)
         export_netcdf(results[0], args.export)
         if not args.json:
             run = results[0].run
             scans = f" and {len(run.frequency_scans)} frequency scans" if run.frequency_scans else ""
             print(f"exported {len(run.spectra)} spectra{scans} to {args.export}")
-    if args.report:
-        from stfmr.analysis.figures import write_report
+    if report is not None:
+        from stfmr.analysis.figures import write_planned
 
-        written = write_report(results, args.report, summary)
+        written = write_planned(report)
         if not args.json:
             print(f"report: {len(written)} files in {args.report}")
     if args.json:
@@ -72,6 +97,10 @@ def run(args: argparse.Namespace) -> int:
         for r in results:
             _print_summary(r.to_dict())
     return 0
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()
 
 
 def _fmt(q: dict | None, scale: float = 1.0, unit: str = "") -> str:

@@ -15,6 +15,8 @@ import json
 import sys
 from typing import Any
 
+from stfmr.app.output_files import add_force_option, check_outputs, existing_files
+
 HELP = "model self-induced torques of a graded stack (drift-diffusion), the paper's cases, and fits to measurements"
 
 
@@ -37,6 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--plot", metavar="OUT.png", help="write a Fig.-4-like figure")
     parser.add_argument("--profile", metavar="NAME", help="which result's profiles the figure shows")
+    add_force_option(parser)
     parser.add_argument(
         "--measured",
         metavar="FILE",
@@ -109,6 +112,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--fit needs --measured FILE")
     if args.stack and args.compositions:
         raise ValueError("--compositions applies to --case and --measured, not to --stack")
+    if args.plot:
+        check_outputs([args.plot], option="--plot", force=args.force,
+                      inputs=existing_files([args.stack, args.compositions, args.measured]))
     table = load_compositions(args.compositions) if (args.case or args.measured) else None
     kinds = {}
     for item in args.kind:

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from stfmr.app.output_files import add_force_option, check_outputs, existing_files
+
 HELP = "serve the simulated instruments on 127.0.0.1 TCP ports (pyvisa-py SOCKET resources)"
 
 
@@ -24,6 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--faults", metavar="FILE", help="fault plan TOML file ([[fault]] tables)")
     parser.add_argument("--bench-out", metavar="FILE",
                         help="write a bench file whose roles point at the served resources")
+    add_force_option(parser)
     parser.add_argument("--models", nargs="+", metavar="MODEL",
                         help="serve only these models (default: every simulated model)")
     parser.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
@@ -43,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
     if args.duration is not None and args.duration <= 0:
         raise ValueError(f"--duration must be positive, got {args.duration}")
+    if args.bench_out:
+        check_outputs([args.bench_out], option="--bench-out", force=args.force,
+                      inputs=existing_files([args.sample, args.faults]))
     sample_arg = str(args.sample)
     if sample_arg.endswith(".toml") or Path(sample_arg).is_file():
         sample = VirtualSample.from_file(sample_arg)

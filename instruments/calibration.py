@@ -196,35 +196,47 @@ class TableCoilCalibration:
     def from_file(cls, path: str | Path) -> TableCoilCalibration:
         """Read a CSV file with columns ``Current (A)``, ``Field (mT)`` and optionally ``Branch`` (up/down).
 
-        Lines starting with '#' are comments.
+        Lines starting with '#' are comments. An error names the file, the line
+        number and what was expected there, never the text of the file: a bench
+        file may point at any file.
         """
         path = Path(path)
-        with path.open(newline="") as fh:
-            rows = [line for line in fh if line.strip() and not line.lstrip().startswith("#")]
-        reader = csv.DictReader(rows)
+        where = f"coil calibration file {path}"
+        columns = f"the columns {cls.CURRENT_COLUMN}, {cls.FIELD_COLUMN}[, {cls.BRANCH_COLUMN}]"
+        try:
+            with path.open(newline="") as fh:
+                #: (line number in the file, line) of every line that is neither blank nor a comment
+                numbered = [(n, line) for n, line in enumerate(fh, start=1)
+                            if line.strip() and not line.lstrip().startswith("#")]
+        except UnicodeDecodeError:
+            raise CalibrationError(f"{where}: not a text file; expected a CSV table with {columns}") from None
+        if not numbered:
+            raise CalibrationError(f"{where}: no table; expected a CSV table with {columns}")
+        reader = csv.DictReader(line for _, line in numbered)
         names = [n.strip() for n in (reader.fieldnames or [])]
-        for column in (cls.CURRENT_COLUMN, cls.FIELD_COLUMN):
-            if column not in names:
-                raise CalibrationError(f"coil calibration file {path}: missing column {column!r} (found {names})")
+        if cls.CURRENT_COLUMN not in names or cls.FIELD_COLUMN not in names:
+            raise CalibrationError(f"{where}: line {numbered[0][0]}: expected {columns}")
         has_branch = cls.BRANCH_COLUMN in names
         current, field, branch = [], [], []
-        for lineno, row in enumerate(reader, start=2):
+        for row in reader:
+            lineno = numbered[reader.line_num - 1][0]
             row = {k.strip(): v for k, v in row.items() if k is not None}
             try:
                 current.append(float(row[cls.CURRENT_COLUMN]))
                 field.append(float(row[cls.FIELD_COLUMN]))
             except (TypeError, ValueError):
-                raise CalibrationError(f"coil calibration file {path}: row {lineno} is not numeric") from None
+                raise CalibrationError(f"{where}: line {lineno}: expected numbers under {cls.CURRENT_COLUMN} "
+                                       f"and {cls.FIELD_COLUMN}") from None
             if has_branch:
                 word = (row.get(cls.BRANCH_COLUMN) or "").strip().lower()
                 if word not in _BRANCH_WORDS:
-                    raise CalibrationError(f"coil calibration file {path}: row {lineno}: {cls.BRANCH_COLUMN} "
-                                           f"must be up or down, got {row.get(cls.BRANCH_COLUMN)!r}")
+                    raise CalibrationError(f"{where}: line {lineno}: {cls.BRANCH_COLUMN} must be up or down "
+                                           "(or +1, -1)")
                 branch.append(_BRANCH_WORDS[word])
         try:
             return cls(np.array(current), np.array(field), source=str(path), branch=branch if has_branch else None)
         except CalibrationError as exc:
-            raise CalibrationError(f"coil calibration file {path}: {exc}") from None
+            raise CalibrationError(f"{where}: {exc}") from None
 
     # -- history ------------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ def test_table_interpolates_and_extrapolates(tmp_path):
     "text, problem",
     [
         ("Amps,Field (mT)\n0,0\n1,40\n", "Current (A)"),
-        ("Current (A),Field (mT)\n0,0\n1,x\n", "row 3"),
+        ("Current (A),Field (mT)\n0,0\n1,x\n", "line 3: expected numbers"),
         ("Current (A),Field (mT)\n0,0\n1,40\n2,30\n", "increase"),
         ("Current (A),Field (mT)\n0,0\n", "two"),
         ("Current (A),Field (mT)\n0,0\n0,10\n", "repeats"),

@@ -354,7 +354,7 @@ def test_a_two_column_file_is_still_one_curve_for_both_directions(tmp_path):
 
 
 @pytest.mark.parametrize("rows, problem", [
-    ("0,0,up\n1,40,sideways\n", "row 3: Branch must be up or down, got 'sideways'"),
+    ("0,0,up\n1,40,sideways\n", "line 3: Branch must be up or down"),
     ("0,0,up\n1,40,up\n", "only 'up' rows"),
     ("2,80,down\n1,41,down\n0,42,down\n-1,40,up\n0,41,up\n", "down branch: field must increase strictly"),
     ("0,0,down\n1,40,down\n1,42,down\n0,1,up\n1,41,up\n", "down branch repeats a current value (1 A)"),
