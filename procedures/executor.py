@@ -233,16 +233,27 @@ class Executor:
             outcome.state, outcome.error = FAILED, f"run folder {self.folder.path}: {exc}"
             log.error("%s", outcome.error)
         finally:
-            if outcome.state == RUNNING:
-                complete = self.folder.completed_keys() >= {t.key for t in self.sequence.tasks}
-                outcome.state = FINISHED if complete else ABORTED
-                if not complete:
-                    outcome.error = outcome.error or "stopped before every task was complete"
-            outcome.completed = len(self.folder.completed_keys() & {t.key for t in self.sequence.tasks})
             outcome.safety_problems = tuple(problems)
-            self._record_state(outcome)
-            self.observer.run_ended(outcome)
+            self.conclude(outcome)
         return outcome
+
+    def conclude(self, outcome: RunOutcome) -> RunOutcome:
+        """Settle the run's state and record it: a run still 'running' is finished only when every task is complete."""
+        keys = {t.key for t in self.sequence.tasks}
+        if outcome.state == RUNNING:
+            complete = self.folder.completed_keys() >= keys
+            outcome.state = FINISHED if complete else ABORTED
+            if not complete:
+                outcome.error = outcome.error or "stopped before every task was complete"
+        outcome.completed = len(self.folder.completed_keys() & keys)
+        outcome.total = len(keys)
+        self._record_state(outcome)
+        self.observer.run_ended(outcome)
+        return outcome
+
+    def stop_state(self, result: TaskOutcome) -> str | None:
+        """The run's state if this task's outcome stops the run (unsafe, failed, aborted), else None."""
+        return self._stop_state(result)
 
     def _stop_state(self, result: TaskOutcome) -> str | None:
         """The run's state if this task's outcome stops the run, else None."""

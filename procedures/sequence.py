@@ -343,7 +343,7 @@ def predicted_parameters(task: Task) -> dict[str, Any]:
 # -- loading ---------------------------------------------------------------------------------
 
 
-def parse_sequence(text: str, source: str, bench: Any = None) -> Sequence:
+def parse_sequence(text: str, source: str, bench: Any = None, *, allow_empty: bool = False) -> Sequence:
     """Parse and validate a sequence; with ``bench`` (a BenchConfig, or its Limits), dry-run every task's plan.
 
     The dry run (:mod:`stfmr.procedures.plan_check`) builds each task's
@@ -364,7 +364,7 @@ def parse_sequence(text: str, source: str, bench: Any = None) -> Sequence:
     except ValueError as exc:
         raise SequenceError(f"sequence {source}: [sample]: {exc}") from exc
     steps = data.get("step", [])
-    if not steps:
+    if not steps and not allow_empty:
         raise SequenceError(f"sequence {source}: no [[step]] to run")
     tasks: list[Task] = []
     for n, step in enumerate(steps, start=1):

@@ -3,7 +3,7 @@
 pymeasure's ``Results.load(path)`` imports the module and calls the class that the
 header line ``#Procedure: <module.Class>`` names: any importable callable
 (``<os.abort>`` ends the GUI). :func:`load_results` reads that line itself, accepts
-only stfmr's own procedures (:data:`stfmr.procedures.runner.PROCEDURES`, by their
+only stfmr's own procedures (:data:`stfmr.procedures.registry.PROCEDURES`, by their
 full dotted name, e.g. ``stfmr.procedures.field_sweep.FieldSweep``) and passes the
 class to ``Results.load``, which then imports nothing: with ``procedure_class``
 given, ``Results.parse_header`` instantiates that class and only reads the name.
@@ -24,7 +24,7 @@ _QUOTED_NAME_MAX = 80
 
 def stfmr_procedures() -> dict[str, type[Procedure]]:
     """Full dotted name -> class of every procedure stfmr writes results files for."""
-    from stfmr.procedures.runner import PROCEDURES
+    from stfmr.procedures.registry import PROCEDURES
 
     return {f"{cls.__module__}.{cls.__qualname__}": cls for cls in PROCEDURES.values()}
 

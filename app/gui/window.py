@@ -1,47 +1,45 @@
-"""The operator's main window: pymeasure's queue, inputs, browser and log, plus ST-FMR panels.
+"""The operator's main window: pymeasure's inputs, browser and log, stfmr's executor, ST-FMR panels.
 
-Every measurement is a pymeasure experiment in the Manager's queue: a single
-spectrum from the inputs, an angle or frequency sweep (one FieldSweep per
-angle or frequency), or every task of a sequence file (AMR, rf calibration,
-sweeps). Files go to the data folder as they are measured; each finished
-experiment refreshes the analysis (the same ``analyze_run`` as ``stfmr
-analyze``) and with it the angular, frequency and model panels.
+Every measurement is a task of a run folder, run by the same executor as
+``stfmr run`` (:mod:`stfmr.app.gui.run_queue`): a single spectrum from the
+inputs, an angle, frequency or dc-bias sweep (each a sequence step appended to
+the session's run folder), every task of a sequence file (a run folder of its
+own), or what is left of a past run folder (Resume run folder). Each finished
+task refreshes the analysis of its run folder (the same ``analyze_run`` as
+``stfmr analyze``) and with it the angular, frequency and model panels.
 
 Abort (pymeasure's button) stops the running spectrum at its next point; the
-procedure then switches the rf off and ramps the magnet to zero, and the
-status line says so while it ramps. The queue pauses; Resume continues it.
-Errors appear in the status line, a message bar and the log, never as a
-traceback in a terminal.
+procedure then switches the rf off, ramps the magnet to zero and verifies both,
+and the status line says so while it ramps. The queue pauses; Resume measures
+the stopped spectrum again and continues. A safe ending that could not be
+verified stops the queue and says, in red, what to switch off by hand. Errors
+appear in the status line, a message bar and the log, never as a traceback in
+a terminal.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pymeasure.display.widgets import LogWidget
 from pymeasure.display.windows import ManagedWindowBase
-from pymeasure.experiment import Procedure, Results
+from pymeasure.experiment import Procedure
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from stfmr.analysis.characterize import SampleAnalysis, analyze_run
-from stfmr.analysis.resonance import resonance_field_mT
-from stfmr.analysis.run_reader import RunData, add_measurement, load_file, read_run
+from stfmr.analysis.run_manifest import COMPLETE, FINISHED, MANIFEST, RUNNING, UNSAFE, load_manifest
+from stfmr.analysis.run_reader import RunData, read_run
 from stfmr.analysis.sample import SampleMetadata
 from stfmr.app.gui.panels import AngularPanel, DcBiasPanel, FrequencyPanel, ModelPanel, SpectrumPanel
-from stfmr.procedures.amr import AmrSweep
-from stfmr.procedures.autophase import Autophase
+from stfmr.app.gui.past_results import load_results
+from stfmr.app.gui.run_queue import ExecutorManager, GuiRun, session_sequence
 from stfmr.procedures.field_sweep import FieldSweep
-from stfmr.procedures.frequency_scan import FrequencyScan
-from stfmr.procedures.rf_calibration import RfCalibration
-from stfmr.procedures.registry import PROCEDURES
-from stfmr.procedures.sequence import dc_bias_order, grid, load_sequence, window_range
+from stfmr.procedures.sequence import grid, load_sequence
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +48,22 @@ INPUTS = ["frequency_GHz", "power_dBm", "angle_deg", "field_start_mT", "field_st
 
 
 class Bridge(QtCore.QObject):
-    """Carries callbacks from the worker thread into the GUI thread (queued signals)."""
+    """Carries the background analysis into the GUI thread (a queued signal)."""
 
-    fit = QtCore.pyqtSignal(object)
-    status = QtCore.pyqtSignal(str)
     analysis = QtCore.pyqtSignal(int, object)
+
+
+class RunLogWidget(LogWidget):
+    """pymeasure's LogWidget with its own blink timer.
+
+    pymeasure shares one class-level QTimer among every LogWidget, so a second
+    window's warning makes the first one's blink slot run with no colour set
+    (a TypeError in the event loop): each window gets its own timer here.
+    """
+
+    def __init__(self, name: str, parent: Any = None) -> None:
+        self._blink_qtimer = QtCore.QTimer()
+        super().__init__(name, parent)
 
 
 class StatusPanel(QtWidgets.QGroupBox):
@@ -97,7 +106,11 @@ class StatusPanel(QtWidgets.QGroupBox):
 
 
 class StfmrWindow(ManagedWindowBase):
-    """ST-FMR operator window on a bench (real or virtual)."""
+    """ST-FMR operator window on a bench (real or virtual).
+
+    ``data_dir``: the folder that holds the GUI's run folders (one per session
+    of queued measurements, one per sequence file).
+    """
 
     def __init__(self, bench: Any, data_dir: str | Path, sample: SampleMetadata | None = None,
                  poll_ms: int = 1000) -> None:
@@ -105,12 +118,15 @@ class StfmrWindow(ManagedWindowBase):
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.sample = sample
+        self.runs: list[GuiRun] = []
+        self._session: GuiRun | None = None
+        self._closing = False
         self.spectra_panel = SpectrumPanel()
         self.angular_panel = AngularPanel()
         self.frequency_panel = FrequencyPanel()
         self.dc_bias_panel = DcBiasPanel()
         self.model_panel = ModelPanel()
-        self.log_widget = LogWidget("Log")
+        self.log_widget = RunLogWidget("Log")
         super().__init__(
             procedure_class=FieldSweep,
             inputs=INPUTS,
@@ -121,19 +137,11 @@ class StfmrWindow(ManagedWindowBase):
             enable_file_input=False,
         )
         self.setWindowTitle("stfmr" + (" — SIMULATED bench" if bench.simulated else ""))
+        self._install_manager()
         self.bridge = Bridge()
-        self.bridge.fit.connect(self.spectra_panel.show_fits)
-        self.bridge.status.connect(self.show_status)
         self.bridge.analysis.connect(self._show_analysis)
         self._generation = 0
-        self.manager.finished.connect(self.on_finished)
-        self.manager.failed.connect(self.on_failed)
-        self.manager.aborted.connect(lambda experiment: self.show_status("aborted: making the bench safe"))
-        for signal in (self.manager.finished, self.manager.failed, self.manager.abort_returned):
-            # show the safe end (rf off, magnet at zero) at once, not at the next poll
-            signal.connect(lambda experiment: self.status_panel.poll())
         self.analysis: SampleAnalysis | None = None
-        self.counter = 0
         self._add_controls()
         self.status_panel = StatusPanel(bench)
         dock = QtWidgets.QDockWidget("Instruments", self)
@@ -141,7 +149,10 @@ class StfmrWindow(ManagedWindowBase):
         self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.message = QtWidgets.QLabel("")
         self.message.setStyleSheet("color: #a00000; font-weight: bold")
+        self.message.setWordWrap(True)
         self.statusBar().addPermanentWidget(self.message, 1)
+        self._log_handler = self.log_widget.handler
+        logging.getLogger("stfmr").addHandler(self._log_handler)
         self.refresh_timer = QtCore.QTimer(self)
         self.refresh_timer.timeout.connect(self.spectra_panel.refresh)
         self.refresh_timer.start(100)
@@ -149,6 +160,24 @@ class StfmrWindow(ManagedWindowBase):
         self.poll_timer.timeout.connect(self.status_panel.poll)
         if poll_ms > 0:
             self.poll_timer.start(poll_ms)
+
+    def _install_manager(self) -> None:
+        """Put the executor-backed Manager in place of pymeasure's own (which would run workers itself)."""
+        manager = ExecutorManager(self, self.widget_list, self.browser, log_level=self.log_level, parent=self)
+        manager.abort_returned.connect(self.abort_returned)
+        manager.queued.connect(self.queued)
+        manager.running.connect(self.running)
+        manager.finished.connect(self.finished)
+        manager.finished.connect(self.on_finished)
+        manager.failed.connect(self.on_failed)
+        manager.aborted.connect(lambda experiment: self.show_status("aborted: making the bench safe"))
+        manager.fitted.connect(self.spectra_panel.show_fits)
+        manager.safety_status.connect(self.show_status)
+        manager.run_ended.connect(self.on_run_ended)
+        for signal in (manager.finished, manager.failed, manager.abort_returned):
+            # show the safe end (rf off, magnet at zero) at once, not at the next poll
+            signal.connect(lambda experiment: self.status_panel.poll())
+        self.manager = manager
 
     # -- controls ----------------------------------------------------------------------------
 
@@ -167,8 +196,8 @@ class StfmrWindow(ManagedWindowBase):
         form.addRow("μ0M_eff guess (T)", self.meff_edit)
         buttons = [("Queue angle sweep", self.queue_angle_sweep), ("Queue frequency sweep", self.queue_frequency_sweep),
                    ("Queue dc-bias sweep", self.queue_dc_bias_sweep),
-                   ("Run sequence file…", self._choose_sequence), ("Open run folder…", self._choose_run_folder),
-                   ("Export plots…", self._choose_export)]
+                   ("Run sequence file…", self._choose_sequence), ("Resume run folder…", self._choose_resume),
+                   ("Open run folder…", self._choose_run_folder), ("Export plots…", self._choose_export)]
         for text, slot in buttons:
             button = QtWidgets.QPushButton(text)
             button.clicked.connect(lambda checked=False, s=slot: s())
@@ -187,142 +216,138 @@ class StfmrWindow(ManagedWindowBase):
 
     # -- queueing ------------------------------------------------------------------------------
 
-    def prepare(self, procedure: Procedure) -> Procedure:
-        procedure.bench = self.bench
-        procedure.on_fit = self.bridge.fit.emit
-        procedure.on_status = self.bridge.status.emit
-        if self.sample is not None:
-            procedure.sample_record = json.dumps(self.sample.to_dict(), separators=(",", ":"))
-        return procedure
+    @property
+    def run_folder(self) -> Path | None:
+        """The run folder measured into last (None before anything was queued)."""
+        return self.runs[-1].path if self.runs else None
 
     def queue(self, procedure: Procedure | None = None) -> None:
-        """Queue one experiment (pymeasure's Queue button: a spectrum from the inputs)."""
+        """Queue one spectrum (pymeasure's Queue button: a field sweep from the inputs) in the session's run."""
         try:
-            procedure = self.prepare(procedure or self.make_procedure())
-            self.counter += 1
-            label = _label(procedure)
-            path = self.data_dir / f"{self.counter:04d}_{label}.csv"
-            while path.exists():
-                self.counter += 1
-                path = self.data_dir / f"{self.counter:04d}_{label}.csv"
-            results = Results(procedure, str(path))
-            self.manager.queue(self.new_experiment(results))
+            p = procedure or self.make_procedure()
+            step = {"kind": "field_sweep", **{name: _plain(getattr(p, name)) for name in INPUTS}}
+            self.submit_steps([step])
         except Exception as exc:  # bad input: say so in the window, queue nothing
             self.show_error(f"not queued: {exc}")
 
     def queue_angle_sweep(self, angles: list[float] | None = None) -> int:
         """Queue one spectrum per angle (deg), the other inputs as set; return how many."""
-        return self._queue_sweep("angle sweep", "angle_deg", angles, self.angles_edit)
+        return self._queue_sweep("angle sweep", "angle_sweep", "angles_deg", angles, self.angles_edit)
 
     def queue_frequency_sweep(self, freqs: list[float] | None = None) -> int:
         """Queue one spectrum per frequency (GHz), the other inputs as set; return how many."""
-        return self._queue_sweep("frequency sweep", "frequency_GHz", freqs, self.freqs_edit)
+        return self._queue_sweep("frequency sweep", "frequency_sweep", "frequencies_GHz", freqs, self.freqs_edit)
 
     def queue_dc_bias_sweep(self, currents: list[float] | None = None) -> int:
         """Queue one spectrum per dc current (mA), interleaved (0, +I1, -I1, ...); return how many.
 
         The currents must include both polarities and stay within the bench's dc limit:
-        checked here, before anything is queued.
+        checked (by the sequence step and the safety layer) before anything is queued.
         """
-        try:
-            values = currents if currents is not None else list(_parse_range(self.dc_edit.text()))
-            order = dc_bias_order(values, "dc currents")
-            limit_mA = self.bench.limits.max_dc_current_A * 1e3
-            if max(abs(i) for i in order) > limit_mA:
-                raise ValueError(f"a current of {max(abs(i) for i in order):g} mA exceeds the bench limit of "
-                                 f"{limit_mA:g} mA")
-        except Exception as exc:
-            self.show_error(f"dc-bias sweep not queued: {exc}")
-            return 0
-        return self._queue_sweep("dc-bias sweep", "dc_current_mA", order, self.dc_edit)
+        return self._queue_sweep("dc-bias sweep", "dc_bias_sweep", "dc_currents_mA", currents, self.dc_edit)
 
-    def _queue_sweep(self, what: str, parameter: str, values: list[float] | None,
+    def _queue_sweep(self, what: str, kind: str, key: str, values: list[float] | None,
                      edit: QtWidgets.QLineEdit) -> int:
-        """Queue a spectrum per value, each window centred on the predicted resonance."""
+        """Queue a sweep step: a spectrum per value, each window centred when it starts on the predicted resonance."""
         try:
             values = values if values is not None else list(_parse_range(edit.text()))
-            width = float(self.window_edit.text())
-            meff = float(self.meff_edit.text())
+            p = self.make_procedure()
+            fixed = {name: _plain(getattr(p, name)) for name in INPUTS
+                     if name not in ("field_start_mT", "field_stop_mT")}
+            step: dict[str, Any] = {"kind": kind, key: [float(v) for v in values],
+                                    "window_mT": _number(self.window_edit.text(), "window (mT)"),
+                                    "mu0_Meff_T": _number(self.meff_edit.text(), "μ0M_eff guess (T)"), **fixed}
+            swept = {"angles_deg": "angle_deg", "frequencies_GHz": "frequency_GHz", "dc_currents_mA": "dc_current_mA"}
+            step.pop(swept[key])
+            return len(self.submit_steps([step]))
         except Exception as exc:
             self.show_error(f"{what} not queued: {exc}")
             return 0
-        for value in values:
-            procedure = self.make_procedure()
-            setattr(procedure, parameter, float(value))
-            centre = self._predicted_resonance(procedure.frequency_GHz, meff, 2.1)
-            procedure.field_start_mT, procedure.field_stop_mT = window_range(width, centre)
-            self.queue(procedure)
-        return len(values)
 
-    def _predicted_resonance(self, f_GHz: float, mu0_Meff_T: float, g: float) -> float:
-        """H_r (mT) from the Kittel fit of what was measured, or from mu0*M_eff and g."""
-        if self.analysis is not None and self.analysis.kittel is not None:
-            return float(self.analysis.kittel.resonance_field_mT(f_GHz))
-        return float(resonance_field_mT(f_GHz, mu0_Meff_T, g))
+    def submit_steps(self, steps: list[dict[str, Any]]) -> list:
+        """Append steps to the session's run folder (created on first use) and queue their tasks.
+
+        Everything is checked first (the steps, and every value against the
+        bench limits by a dry run of each task's plan): a refused step creates
+        no folder and queues nothing.
+        """
+        run = self._session
+        if run is None or run.closed:
+            if self.sample is None:
+                raise ValueError("no sample record: start the GUI with --sample SEQUENCE_FILE (its [sample] table), "
+                                 "or run a sequence file first")
+            session_sequence(self.sample).with_steps(steps, self.bench.config)  # refused before a folder exists
+            run = self._add_run(GuiRun.create(self.bench, self.data_dir, f"session-{_stamp()}",
+                                              session_sequence(self.sample), self.manager.stop_event,
+                                              self.manager.relay))
+            self._session = run
+        tasks = run.append(steps)
+        self.manager.submit(run, tasks)
+        return tasks
 
     def queue_sequence(self, path: str | Path) -> int:
-        """Queue every task of a sequence file (validated against the bench limits first)."""
+        """Run every task of a sequence file in a run folder of its own (validated against the bench first)."""
         try:
-            sequence = load_sequence(path, self.bench.limits)
+            sequence = load_sequence(path, self.bench.config)
+            run = self._add_run(GuiRun.create(self.bench, self.data_dir, Path(path).stem, sequence,
+                                              self.manager.stop_event, self.manager.relay))
         except Exception as exc:
             self.show_error(f"sequence not queued: {exc}")
             return 0
         self.sample = sequence.sample
-        for task in sequence.tasks:
-            procedure = PROCEDURES[task.procedure]()
-            for name, value in task.parameters.items():
-                setattr(procedure, name, value)
-            if task.window is not None:
-                width, meff, g = task.window
-                centre = self._predicted_resonance(task.parameters["frequency_GHz"], meff, g)
-                procedure.field_start_mT, procedure.field_stop_mT = window_range(width, centre)
-            self.queue(procedure)
+        self._session = run  # sweeps queued next continue this run
+        self.manager.submit(run, run.pending())
         return len(sequence.tasks)
+
+    def resume_run_folder(self, folder: str | Path) -> int:
+        """Continue a run folder (stopped, aborted, or measured by ``stfmr run``); return the tasks queued."""
+        try:
+            run = self._add_run(GuiRun.resume(self.bench, Path(folder), self.manager.stop_event, self.manager.relay))
+        except Exception as exc:
+            self.show_error(f"run folder not resumed: {exc}")
+            return 0
+        self.sample = run.sequence.sample
+        self._session = run
+        tasks = run.pending()
+        self.manager.submit(run, tasks)
+        return len(tasks)
+
+    def _add_run(self, run: GuiRun) -> GuiRun:
+        self.runs.append(run)
+        return run
 
     # -- results -------------------------------------------------------------------------------
 
     def on_finished(self, experiment) -> None:
-        if experiment.procedure.status == Procedure.FINISHED:
-            write_outputs = getattr(experiment.procedure, "write_outputs", None)
-            if write_outputs is not None:  # e.g. the coil calibration of a magnet calibration
-                try:
-                    for name in write_outputs(Path(experiment.results.data_filename).parent):
-                        log.info("wrote %s", name)
-                except (ValueError, OSError) as exc:
-                    self.show_error(f"{type(experiment.procedure).__name__}: {exc}")
-            self.update_analysis(background=True)
-
-
-    def on_failed(self, experiment) -> None:
-        error = getattr(experiment.procedure, "error", None)
-        self.show_error(f"{type(experiment.procedure).__name__} failed: {error}" if error
-                        else f"{type(experiment.procedure).__name__} failed (see the log)")
         self.update_analysis(background=True)
 
-    def finished_files(self) -> list[Path]:
-        """Files of every experiment in the browser that finished."""
-        out = []
-        for experiment in self.manager.experiments.queue:
-            if experiment.procedure.status == Procedure.FINISHED:
-                out.append(Path(experiment.results.data_filename))
-        return out
+    def on_failed(self, experiment) -> None:
+        self.update_analysis(background=True)
+
+    def on_run_ended(self, run: GuiRun, outcome: Any) -> None:
+        """Say why a run stopped; an unverified safe state in red with what to switch off by hand."""
+        if outcome.state == UNSAFE:
+            self.show_error(f"DANGER: the bench could not be verified safe. Switch off by hand: {outcome.instructions}")
+            self.show_status("NOT verified safe")
+        elif outcome.state != FINISHED and outcome.error and outcome.error != "aborted by the operator":
+            self.show_error(f"{run.path.name} {outcome.state}: {outcome.error}")
 
     def update_analysis(self, run: RunData | None = None, background: bool = False) -> None:
         """Re-run the analysis core and redraw the panels.
 
-        ``run``: a run folder's data (opened from disk); default: every
-        experiment of this session that finished, read back from its file.
+        ``run``: a run folder's data (opened from disk); default: the run
+        folder measured into last, read back as ``stfmr analyze`` reads it.
         ``background``: read and fit in a worker thread (after each spectrum),
         so the event loop and the Abort button never wait for it; only the
         newest analysis is drawn.
         """
         self._generation += 1
         generation = self._generation
-        files = self.finished_files() if run is None else []
+        folder = self.run_folder
 
         def work() -> None:
             try:
-                result = analyze_run(run if run is not None else self._session_run(files))
+                result: Any = analyze_run(run if run is not None else read_run(folder))
             except Exception as exc:  # shown, never a traceback in a terminal
                 result = exc
             try:
@@ -330,6 +355,8 @@ class StfmrWindow(ManagedWindowBase):
             except RuntimeError:
                 pass  # the window closed while the analysis ran
 
+        if run is None and folder is None:
+            return
         if background:
             threading.Thread(target=work, name="stfmr-analysis", daemon=True).start()
         else:
@@ -350,29 +377,18 @@ class StfmrWindow(ManagedWindowBase):
             eff = result.efficiencies
             self.model_panel.set_measured([(result.run.name, eff.value("xi_DL_E"), eff.stderr("xi_DL_E"))])
 
-    def _session_run(self, files: list[Path]) -> RunData:
-        run = RunData(self.data_dir, self.sample.name if self.sample else "this session", self.sample)
-        for path in files:
-            loaded = load_file(path, None)
-            for _ in range(40):
-                # pymeasure signals 'finished' before its Recorder has flushed the last
-                # lines: a finished file holds every row its header promises, so wait for them
-                if not (isinstance(loaded, str) and loaded.startswith("truncated")):
-                    break
-                time.sleep(0.05)
-                loaded = load_file(path, None)
-            add_measurement(run, path, loaded)
-        return run
-
     def open_run_folder(self, folder: str | Path) -> int:
-        """Load a past run folder into the browser and panels, as it was shown live."""
-        paths = sorted(Path(folder).glob("*.csv"))
+        """Show a past run folder in the browser and panels, as it was shown live (nothing is measured)."""
+        folder = Path(folder)
+        if (folder / MANIFEST).exists():
+            manifest = load_manifest(folder)
+            paths = [folder / e["file"] for e in manifest.entries if e["status"] == COMPLETE]
+        else:
+            paths = [p for p in sorted(folder.glob("*.csv")) if ".incomplete" not in p.name]
         loaded = 0
         for path in paths:
-            if ".incomplete" in path.name:
-                continue
             try:
-                results = Results.load(str(path))
+                results = load_results(path)  # imports nothing the file's header names
             except Exception as exc:
                 self.show_error(f"{path.name} not opened: {exc}")
                 continue
@@ -399,6 +415,11 @@ class StfmrWindow(ManagedWindowBase):
         if path:
             self.queue_sequence(path)
 
+    def _choose_resume(self) -> None:
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Run folder to continue", str(self.data_dir))
+        if folder:
+            self.resume_run_folder(folder)
+
     def _choose_run_folder(self) -> None:
         folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Run folder")
         if folder:
@@ -410,35 +431,51 @@ class StfmrWindow(ManagedWindowBase):
             self.export_plots(folder)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        if self.manager.is_running():
-            self.manager.abort()
-        self.poll_timer.stop()
-        self.refresh_timer.stop()
+        """Abort what runs, wait for its safe ending, record every run's state and release the folders."""
+        if not self._closing:
+            self._closing = True
+            if self.manager.is_running():
+                self.manager.abort()
+            self.manager.wait_idle()
+            QtCore.QCoreApplication.processEvents()  # the running task's end, recorded by the manager
+            for run in self.runs:
+                if not run.closed:
+                    try:
+                        if run.folder.header.get("state") == RUNNING:  # a stopped run keeps why it stopped
+                            run.conclude()
+                    finally:
+                        run.close()
+            self.poll_timer.stop()
+            self.refresh_timer.stop()
+            logging.getLogger("stfmr").removeHandler(self._log_handler)
         super().closeEvent(event)
 
 
-def _label(procedure: Procedure) -> str:
-    if isinstance(procedure, Autophase):  # before FieldSweep: it is one
-        return f"autophase_{procedure.frequency_GHz:g}GHz_{procedure.angle_deg:g}deg"
-    if isinstance(procedure, FieldSweep):
-        dc = f"_{procedure.dc_current_mA:+g}mA" if procedure.dc_current_mA else ""
-        return f"spectrum_{procedure.frequency_GHz:g}GHz_{procedure.angle_deg:g}deg{dc}"
-    if isinstance(procedure, RfCalibration):
-        return f"rf_calibration_{procedure.frequency_GHz:g}GHz"
-    if isinstance(procedure, AmrSweep):
-        return "amr"
-    if isinstance(procedure, FrequencyScan):
-        return f"frequency_scan_{procedure.field_mT:g}mT_{procedure.angle_deg:g}deg"
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(procedure).__name__).lower()  # MagnetCalibration -> magnet_calibration
+def _plain(value: Any) -> Any:
+    """A Parameter value as a TOML value (numpy scalars to Python numbers)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{what}: expected a number, got {text!r}") from None
+
+
+def _stamp() -> str:
+    import datetime as _dt
+
+    return _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
 def _parse_range(text: str) -> np.ndarray:
     """'start:stop:step' or a comma list -> values."""
     text = text.strip()
     if ":" in text:
-        start, stop, step = (float(v) for v in text.split(":"))
+        start, stop, step = (_number(v, "range") for v in text.split(":"))
         return grid({"start": start, "stop": stop, "step": step}, "range")
-    return grid([float(v) for v in text.split(",") if v.strip()], "list")
+    return grid([_number(v, "list") for v in text.split(",") if v.strip()], "list")
 
 
 __all__ = ["StfmrWindow"]

@@ -9,7 +9,7 @@ import pytest
 import stfmr.analysis.run_reader as run_reader
 from stfmr.app import cli
 from stfmr.instruments.bench import open_simulated_bench
-from stfmr.procedures.runner import run_sequence
+from stfmr.procedures.executor import run_sequence
 from stfmr.procedures.sequence import parse_sequence
 
 TINY = """

@@ -9,7 +9,8 @@ from pymeasure.experiment import Results
 from stfmr.app.gui.past_results import load_results, procedure_class, stfmr_procedures
 from stfmr.instruments.bench import open_simulated_bench
 from stfmr.procedures.field_sweep import FieldSweep
-from stfmr.procedures.runner import PROCEDURES, run_sequence
+from stfmr.procedures.executor import run_sequence
+from stfmr.procedures.registry import PROCEDURES
 from stfmr.procedures.sequence import parse_sequence
 
 TINY = """
@@ -102,7 +103,7 @@ def test_no_module_the_header_names_is_imported(measured, tmp_path, probe, names
     "stfmr.procedures.evil.FieldSweep",  # a class name of stfmr in another module
     "stfmr.procedures.field_sweep.os",   # something else reachable from stfmr's module
     "FieldSweep",                        # no module
-    "stfmr.procedures.runner.PROCEDURES",
+    "stfmr.procedures.registry.PROCEDURES",
 ])
 def test_only_stfmr_procedures_by_their_full_name_are_accepted(measured, tmp_path, name):
     path = with_procedure(measured, tmp_path / "other.csv", name)

@@ -97,7 +97,7 @@ def test_a_whole_characterization_through_the_gui_matches_the_analysis_core(wind
     assert len(window.spectra_panel.curves) == 3 + 6
     assert "V_S =" in window.spectra_panel.readout.text() and "− branch" in window.spectra_panel.readout.text()
     # the GUI's numbers are the analysis core's for the same files
-    reference = analyze_run(read_run(window.data_dir)).to_dict()
+    reference = analyze_run(read_run(window.run_folder)).to_dict()
     shown = window.analysis.to_dict()
     assert shown["xi_DL_E"] == pytest.approx(reference["xi_DL_E"])
     assert shown["xi_FL_Oe_E"] == pytest.approx(reference["xi_FL_Oe_E"])
@@ -116,7 +116,7 @@ def test_abort_mid_sweep_leaves_rf_off_magnet_at_zero_and_keeps_the_data(window,
         p = window.make_procedure()
         p.angle_deg, p.field_points, p.field_start_mT, p.field_stop_mT = angle, procedure_points, 100.0, 200.0
         window.queue(p)
-    qtbot.waitUntil(lambda: window.manager.is_running()
+    qtbot.waitUntil(lambda: window.manager.is_running() and len(window.spectra_panel.curves) > 0
                     and shown_rows(window.spectra_panel.curves[0]) > 20, timeout=30000)
     qtbot.mouseClick(window.abort_button, QtCore.Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not window.manager.is_running(), timeout=30000)
@@ -193,7 +193,7 @@ def test_frequency_scans_plot_against_frequency_and_a_magnet_calibration_writes_
     x = x[np.isfinite(x)]
     assert x.min() == pytest.approx(8.0) and x.max() == pytest.approx(12.4)  # GHz, both branches
     assert np.isnan(curve.getData()[0]).sum() == 1  # the line breaks once, between the branches
-    table = tmp_path / "data" / "coil_calibration.csv"
+    table = window.run_folder / "coil_calibration.csv"
     qtbot.waitUntil(table.exists, timeout=10000)
     assert "Branch" in table.read_text()
 

@@ -14,7 +14,7 @@ from pymeasure.experiment import Results, workers
 
 from stfmr.instruments.bench import open_simulated_bench
 from stfmr.procedures.field_sweep import FieldSweep
-from stfmr.procedures.runner import run_sequence
+from stfmr.procedures.executor import run_sequence
 from stfmr.procedures.sequence import parse_sequence
 
 TINY = """
