@@ -120,7 +120,6 @@ class MagnetCalibration(BenchProcedure):
 
     def measure(self) -> None:
         bench, guard = self.bench, self.guard
-        field = bench.field
         where = self.where()
         down, up = self.branch_currents()
         plan = [(float(a), DOWN) for a in down] + [(float(a), UP) for a in up]

@@ -19,7 +19,6 @@ a terminal.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from pathlib import Path

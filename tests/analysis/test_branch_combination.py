@@ -1,9 +1,7 @@
 """Field-branch combination on the virtual bench: a resonant thermal voltage that does not reverse with H."""
 
 import dataclasses
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,10 +15,7 @@ from stfmr.instruments.sim.sample import VirtualSample
 from stfmr.procedures.executor import run_sequence
 from stfmr.procedures.sequence import parse_sequence
 
-spec = importlib.util.spec_from_file_location(
-    "run_helpers", Path(__file__).resolve().parents[1] / "procedures" / "run_helpers.py")
-helpers = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(helpers)
+from support import runs as helpers
 
 SEQUENCE = helpers.SAMPLE + """
 [[step]]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -26,10 +25,7 @@ from stfmr.instruments.sim.sample import VirtualSample
 from stfmr.procedures.executor import run_sequence
 from stfmr.procedures.sequence import parse_sequence
 
-spec = importlib.util.spec_from_file_location(
-    "run_helpers", Path(__file__).resolve().parents[1] / "procedures" / "run_helpers.py")
-helpers = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(helpers)
+from support import runs as helpers
 
 MEFF, G, H0 = 0.65, 2.1, 150.0
 

@@ -1,6 +1,5 @@
 """Two-resonance spectra: the BIC criterion picks two modes for a two-mode sample, one for a one-mode sample."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -18,10 +17,7 @@ from stfmr.instruments.sim.sample import VirtualSample
 from stfmr.procedures.executor import run_sequence
 from stfmr.procedures.sequence import parse_sequence
 
-spec = importlib.util.spec_from_file_location(
-    "run_helpers", Path(__file__).resolve().parents[1] / "procedures" / "run_helpers.py")
-helpers = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(helpers)
+from support import runs as helpers
 
 SEQUENCE = helpers.SAMPLE + """
 [[step]]

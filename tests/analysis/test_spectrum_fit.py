@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,11 +20,7 @@ from stfmr.analysis.spectrum_fit import (
     split_branches,
 )
 
-_spec = importlib.util.spec_from_file_location(
-    "spectra_helpers", Path(__file__).with_name("spectra_helpers.py")
-)
-helpers = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(helpers)
+from support import spectra as helpers
 
 FIELD = np.linspace(40.0, 200.0, 401)  # mT, step 0.4 mT; H_r about 114 mT, dH about 4.2 mT
 LINE = ("H_r", "dH", "V_S", "V_A")

@@ -1,7 +1,5 @@
 """The operator window on the virtual bench, driven with pytest-qt (offscreen)."""
 
-import importlib.util
-import json
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +16,7 @@ from stfmr.instruments.bench import open_simulated_bench  # noqa: E402
 from stfmr.procedures.executor import run_sequence  # noqa: E402
 from stfmr.procedures.sequence import parse_sequence  # noqa: E402
 
-spec = importlib.util.spec_from_file_location(
-    "run_helpers", Path(__file__).resolve().parents[1] / "procedures" / "run_helpers.py")
-helpers = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(helpers)
+from support import runs as helpers
 
 SEQUENCE = helpers.SAMPLE + """
 [[step]]

@@ -1,8 +1,6 @@
 """Lock-in autophase: finds the detection phase the virtual setup adds, within 1 degree."""
 
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,9 +12,7 @@ from stfmr.analysis.run_manifest import read_manifest
 from stfmr.procedures.executor import run_sequence
 from stfmr.procedures.sequence import parse_sequence
 
-spec = importlib.util.spec_from_file_location("run_helpers", Path(__file__).with_name("run_helpers.py"))
-helpers = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(helpers)
+from support import runs as helpers
 
 STEP = """
 [[step]]

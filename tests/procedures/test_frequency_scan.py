@@ -1,7 +1,6 @@
 """Frequency scans on the virtual bench: the Kittel frequency, the field-sweep line, limits, safe ends."""
 
 import dataclasses
-import importlib.util
 import threading
 from pathlib import Path
 
@@ -18,9 +17,7 @@ from stfmr.procedures.executor import run_sequence
 from stfmr.procedures.safety import LimitError, SafetyGuard
 from stfmr.procedures.sequence import SequenceError, load_sequence, parse_sequence
 
-spec = importlib.util.spec_from_file_location("run_helpers", Path(__file__).with_name("run_helpers.py"))
-helpers = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(helpers)
+from support import runs as helpers
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sequences" / "frequency-scan.toml"
 LIMITS = default_simulated_config().limits

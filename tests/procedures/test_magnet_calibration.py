@@ -6,7 +6,6 @@ bad inputs are refused before anything moves, and every ending leaves the magnet
 at zero.
 """
 
-import importlib.util
 import re
 import threading
 import time
@@ -35,9 +34,7 @@ from stfmr.procedures.executor import run_sequence
 from stfmr.procedures.safety import LimitError, SafetyGuard
 from stfmr.procedures.sequence import SequenceError, load_sequence, parse_sequence
 
-spec = importlib.util.spec_from_file_location("run_helpers", Path(__file__).with_name("run_helpers.py"))
-helpers = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(helpers)
+from support import runs as helpers
 
 ROOT = Path(__file__).resolve().parents[2]
 SIM_BENCH = ROOT / "examples" / "benches" / "sim.toml"

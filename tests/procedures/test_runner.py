@@ -1,8 +1,6 @@
 """The headless runner on the virtual bench: whole runs, aborts, faults, Ctrl-C, SIGKILL and resume."""
 
 import _thread
-import importlib.util
-import json
 import os
 import signal
 import subprocess
@@ -18,9 +16,7 @@ from stfmr.analysis.run_manifest import RunFolderError, read_manifest
 from stfmr.procedures.executor import run_sequence
 from stfmr.procedures.sequence import load_sequence
 
-spec = importlib.util.spec_from_file_location("run_helpers", Path(__file__).with_name("run_helpers.py"))
-helpers = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(helpers)
+from support import runs as helpers
 
 ROOT = Path(__file__).resolve().parents[2]
 

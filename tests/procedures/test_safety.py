@@ -1,16 +1,12 @@
 """The safety layer: limits before anything moves, ramps within the rate, a safe state that survives failures."""
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 
 from stfmr.instruments.bench import open_simulated_bench
 from stfmr.procedures.safety import LimitError, SafetyGuard
 
-spec = importlib.util.spec_from_file_location("run_helpers", Path(__file__).with_name("run_helpers.py"))
-helpers = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(helpers)
+from support import runs as helpers
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """Sequence files: the examples load, and every kind of bad file is refused, step and value named."""
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -9,9 +8,7 @@ import pytest
 from stfmr.instruments.bench import default_simulated_config
 from stfmr.procedures.sequence import SequenceError, grid, load_sequence, parse_sequence
 
-spec = importlib.util.spec_from_file_location("run_helpers", Path(__file__).with_name("run_helpers.py"))
-helpers = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(helpers)
+from support import runs as helpers
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sequences"
 LIMITS = default_simulated_config().limits

@@ -6,7 +6,6 @@ import math
 import socket
 
 import pytest
-import pyvisa
 from pymeasure.instruments.keithley import Keithley2182
 from pymeasure.instruments.srs import SR830, SR860
 from pyvisa import constants

@@ -6,11 +6,7 @@ susceptibility), never from the Lorentzian closed forms the fit uses. The
 spectrum (the LLG response is Lorentzian to high accuracy; the tests check
 how closely).
 
-Test files load this module by path (the suite runs with --import-mode=importlib,
-so test folders are not on sys.path):
-
-    spec = importlib.util.spec_from_file_location("spectra_helpers", PATH)
-    helpers = importlib.util.module_from_spec(spec); spec.loader.exec_module(helpers)
+Tests import it as ``from support import spectra`` (``tests`` is on pytest's pythonpath).
 """
 
 from __future__ import annotations
