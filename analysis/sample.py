@@ -7,16 +7,24 @@ table and names every bad key.
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any, Mapping
 
-#: keys that may be left out of a [sample] table, with their defaults
-_OPTIONAL = {"Ms_t_stderr_A": 0.0}
-
+from stfmr.analysis.toml_schema import TableReader
 
 class SampleMetadataError(ValueError):
     """A sample record is incomplete or holds a bad value; the message names the key."""
+
+
+#: how [sample] tables are read: "sample key 'Ms_t_A' must be positive, got -1"
+READER = TableReader(
+    SampleMetadataError,
+    label="sample key {key!r}",
+    sep=" ",
+    unknown="unknown sample key(s) {keys}; allowed: {allowed}",
+    missing="missing sample key(s) {keys}",
+    not_table="{where} must be a table of keys, got {type}",
+)
 
 
 @dataclass(frozen=True)
@@ -44,27 +52,14 @@ class SampleMetadata:
     Ms_t_stderr_A: float = 0.0
 
     def __post_init__(self) -> None:
-        for key in ("name", "stack"):
-            if not isinstance(getattr(self, key), str):
-                raise SampleMetadataError(f"sample key {key!r} must be a string, got {getattr(self, key)!r}")
-        if not self.name.strip():
-            raise SampleMetadataError("sample key 'name' must not be empty")
-        for key in ("Ms_t_A", "resistivity_uOhm_cm", "length_um", "width_um", "Ms_t_stderr_A"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise SampleMetadataError(f"sample key {key!r} must be a number, got {value!r}")
-            if not math.isfinite(value):
-                raise SampleMetadataError(f"sample key {key!r} must be finite, got {value!r}")
-            if key == "Ms_t_stderr_A":
-                if value < 0:
-                    raise SampleMetadataError(f"sample key {key!r} must be >= 0, got {value!r}")
-            elif value <= 0:
-                raise SampleMetadataError(f"sample key {key!r} must be positive, got {value!r}")
-            object.__setattr__(self, key, float(value))
-        pol = self.setup_polarity
-        if isinstance(pol, bool) or pol not in (1, -1):
-            raise SampleMetadataError(f"sample key 'setup_polarity' must be +1 or -1, got {pol!r}")
-        object.__setattr__(self, "setup_polarity", int(pol))
+        values = READER.table({f.name: getattr(self, f.name) for f in fields(self)}, "sample")
+        values.string("name")
+        if not isinstance(self.stack, str):
+            raise values.fail("stack", f"must be a string, got {self.stack!r}")
+        for key in ("Ms_t_A", "resistivity_uOhm_cm", "length_um", "width_um"):
+            object.__setattr__(self, key, values.positive(key))
+        object.__setattr__(self, "Ms_t_stderr_A", values.non_negative("Ms_t_stderr_A"))
+        object.__setattr__(self, "setup_polarity", int(values.one_of("setup_polarity", (1, -1), shown="+1 or -1")))
 
     @classmethod
     def keys(cls) -> tuple[str, ...]:
@@ -74,17 +69,8 @@ class SampleMetadata:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "SampleMetadata":
         """Build from a mapping (a [sample] table); unknown or missing keys are named in the error."""
-        if not isinstance(data, Mapping):
-            raise SampleMetadataError(f"sample metadata must be a table of keys, got {type(data).__name__}")
-        known = set(cls.keys())
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise SampleMetadataError(
-                f"unknown sample key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(cls.keys())}"
-            )
-        missing = [k for k in cls.keys() if k not in data and k not in _OPTIONAL]
-        if missing:
-            raise SampleMetadataError(f"missing sample key(s) {', '.join(map(repr, missing))}")
+        table = READER.table(data, "sample metadata")
+        table.check_keys(cls.keys(), required=[f.name for f in fields(cls) if f.default is MISSING])
         return cls(**dict(data))
 
     def to_dict(self) -> dict[str, Any]:

@@ -92,52 +92,39 @@ def run(args: argparse.Namespace) -> int:
 
 def _default_roles() -> dict[str, str]:
     """model -> role on the default simulated bench."""
-    try:
-        from stfmr.instruments.registry import DEFAULT_SIM_DRIVERS
-    except ImportError:
-        return {}
+    from stfmr.instruments.sim.virtual_bench import DEFAULT_SIM_DRIVERS
+
     return {model: role for role, model in DEFAULT_SIM_DRIVERS.items()}
 
 
 def write_bench_file(path: Path, resources: dict[str, str], mT_per_A: float, sample: str) -> None:
-    """Write a bench file using the default simulated drivers at their served resources.
+    """Write the default simulated bench (instruments.sim.virtual_bench) at its served resources.
 
     Roles whose default model is not served are left out (optional roles) or
     refused (required ones).
     """
-    from stfmr.instruments.registry import DEFAULT_SIM_DRIVERS
+    from stfmr.instruments.registry import REQUIRED_ROLES
+    from stfmr.instruments.sim.virtual_bench import DEFAULT_SIM_DRIVERS, default_tables
 
-    d = DEFAULT_SIM_DRIVERS
-
-    def res(role: str) -> str:
-        model = d[role]
-        if model not in resources:
+    def resource_for(role: str) -> str | None:
+        model = DEFAULT_SIM_DRIVERS[role]
+        if model not in resources and role in REQUIRED_ROLES:
             raise ValueError(f"--bench-out needs {model} ({role}) to be served")
-        return resources[model]
+        return resources.get(model)
 
-    tables: dict[str, dict[str, Any]] = {
-        "bench": {"name": f"sim-server ({sample})", "simulated": True},
-        "rf": {"driver": d["rf"], "resource": res("rf"), "modulation": "pulse", "modulation_rate_Hz": 1000.0},
-        "detector": {"driver": d["detector"], "resource": res("detector"), "time_constant_s": 0.1,
-                     "filter_slope_dB": 12},
-        "field": {"driver": d["field"], "resource": res("field"), "mT_per_A": float(mT_per_A)},
-    }
-    if d.get("gaussmeter") in resources:
-        tables["field.gaussmeter"] = {"driver": d["gaussmeter"], "resource": resources[d["gaussmeter"]]}
-    if d.get("rotator") in resources:
-        tables["rotator"] = {"driver": d["rotator"], "resource": resources[d["rotator"]], "axis": 1}
-    if d.get("sourcemeter") in resources:
-        tables["sourcemeter"] = {"driver": d["sourcemeter"], "resource": resources[d["sourcemeter"]],
-                                 "compliance_V": 10.0}
-    tables["limits"] = {"max_field_mT": 400.0, "max_current_A": 10.0, "max_ramp_rate_A_per_s": 2.0,
-                        "max_rf_power_dBm": 20.0, "angle_min_deg": -10.0, "angle_max_deg": 370.0,
-                        "max_dc_current_A": 0.01}
+    tables = {"bench": {"name": f"sim-server ({sample})", "simulated": True}, **default_tables(resource_for, mT_per_A)}
     lines = ["# Written by stfmr sim-server: valid while that server runs.", ""]
-    for name, table in tables.items():
+
+    def write(name: str, table: dict[str, Any]) -> None:
         lines.append(f"[{name}]")
-        for key, value in table.items():
-            lines.append(f"{key} = {_toml_value(value)}")
+        lines.extend(f"{key} = {_toml_value(value)}" for key, value in table.items() if not isinstance(value, dict))
         lines.append("")
+        for key, value in table.items():
+            if isinstance(value, dict):
+                write(f"{name}.{key}", value)
+
+    for name, table in tables.items():
+        write(name, table)
     path.write_text("\n".join(lines), encoding="utf-8")
 
 

@@ -6,20 +6,21 @@
   A connection that fails is an :class:`InstrumentConnectionLost` naming role
   and address: never a silent fallback to a simulator. A bench file whose
   resources are ``SIM::<role>`` opens the virtual bench instead, on purpose.
-- :func:`open_simulated_bench`: the virtual bench of :mod:`stfmr.instruments.sim`
-  with the *real* pymeasure drivers constructed on its in-process adapters, or
-  over its loopback VISA server (``transport="visa"``).
+- :func:`open_role`: one role, through its wrapper's hooks
+  (:class:`~stfmr.instruments.role_settings.RoleSettings`): nothing here knows a driver.
 - :class:`Bench`: the role objects, limits, clock, and :meth:`Bench.header`
   for Results files (it always says whether the bench is SIMULATED).
+- :func:`open_simulated_bench`, :func:`simulated_config`,
+  :func:`default_simulated_config`: the default virtual bench, re-exported from
+  :mod:`stfmr.instruments.sim.virtual_bench` (imported when first used).
 """
 
 from __future__ import annotations
 
 import logging
-
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,9 @@ from stfmr.instruments.bench_config import (
     load_bench_config,
     parse_bench_config,
 )
-from stfmr.instruments.calibration import LinearCoilCalibration, TableCoilCalibration
 from stfmr.instruments.clock import Clock, WallClock
 from stfmr.instruments.errors import InstrumentConnectionLost
-from stfmr.instruments.registry import DEFAULT_SIM_DRIVERS, DRIVERS, ROLES
+from stfmr.instruments.registry import DRIVERS, ROLES
 
 __all__ = [
     "Bench",
@@ -208,6 +208,9 @@ def _real_adapter(driver: str, rc: RoleConfig) -> str:
 def open_role(name: str, rc: RoleConfig, adapter_for: AdapterFactory = _real_adapter) -> Any:
     """Open one role: construct its driver(s), wrap it, check that it answers, apply its settings.
 
+    The wrapper class of the registry builds itself from the settings
+    (``from_config``) and applies them (``apply_settings``); a companion
+    instrument (the field role's gaussmeter) is opened first and handed to it.
     Raises InstrumentError subclasses naming the role and address (the VISA
     resource actually opened, or the SIM:: name for an in-process simulator);
     the connection is closed again if anything after construction fails.
@@ -216,38 +219,26 @@ def open_role(name: str, rc: RoleConfig, adapter_for: AdapterFactory = _real_ada
     target = adapter_for(rc.driver, rc)
     address = target if isinstance(target, str) else rc.resource
     driver = _construct(rc.driver, rc, name, target)
-    wrapper_cls = spec.wrapper_class()
-    s = rc.settings
-    common = {"role": name, "instrument": rc.driver}
     role: Any
     gauss = None
     try:
-        if name == "detector" and rc.driver == "Keithley2182":
-            role = wrapper_cls(driver, address, line_frequency_Hz=float(s["line_frequency_Hz"]), **common)
-        elif name in ("rf", "detector", "sourcemeter"):
-            role = wrapper_cls(driver, address, **common)
-        elif name == "field":
-            if rc.gaussmeter is not None:
-                g = rc.gaussmeter
-                gtarget = adapter_for(g.driver, g)
-                gaddress = gtarget if isinstance(gtarget, str) else g.resource
-                gdriver = _construct(g.driver, g, name, gtarget)
-                gauss = DRIVERS[g.driver].wrapper_class()(gdriver, gaddress, role=name, instrument=g.driver)
-            if s["calibration_file"] is not None:
-                calibration: Any = TableCoilCalibration.from_file(s["calibration_file"])
-            else:
-                calibration = LinearCoilCalibration(s["mT_per_A"], s["offset_mT"])
-            role = wrapper_cls(driver, address, calibration, gaussmeter=gauss, **common)
-        elif name == "rotator":
-            role = wrapper_cls(driver, address, axis=s["axis"], home_type=s["home_type"], **common)
-        else:  # pragma: no cover - the config parser only lets known roles through
-            raise BenchConfigError(f"[{name}]: unknown role")
+        if rc.gaussmeter is not None:
+            g = rc.gaussmeter
+            gtarget = adapter_for(g.driver, g)
+            gaddress = gtarget if isinstance(gtarget, str) else g.resource
+            gdriver = _construct(g.driver, g, name, gtarget)
+            gauss = DRIVERS[g.driver].wrapper_class().from_config(gdriver, gaddress, g.settings, role=name,
+                                                                  instrument=g.driver)
+        role = spec.wrapper_class().from_config(driver, address, rc.settings, role=name, instrument=rc.driver,
+                                                companion=gauss)
         role.reopen = lambda: _construct(rc.driver, rc, name, adapter_for(rc.driver, rc))
         if gauss is not None:
             g = rc.gaussmeter
             gauss.reopen = lambda: _construct(g.driver, g, name, adapter_for(g.driver, g))
         role.identity()  # the field role asks its gaussmeter too
-        _apply_settings(name, rc, role)
+        role.apply_settings(rc.settings)
+        if gauss is not None:
+            gauss.apply_settings(rc.gaussmeter.settings)
     except BaseException:
         for d in (driver, getattr(gauss, "driver", None)):
             try:
@@ -257,28 +248,6 @@ def open_role(name: str, rc: RoleConfig, adapter_for: AdapterFactory = _real_ada
                 pass
         raise
     return role
-
-
-def _apply_settings(name: str, rc: RoleConfig, role: Any) -> None:
-    s = rc.settings
-    if name == "rf":
-        role.set_modulation(s["modulation"], s["modulation_rate_Hz"] if s["modulation"] != "off" else 0.0)
-    elif name == "detector":
-        role.set_time_constant(s["time_constant_s"])
-        if rc.driver != "Keithley2182":
-            role.set_filter_slope(s["filter_slope_dB"])
-            if s["phase_deg"] is not None:
-                role.set_phase(s["phase_deg"])
-        if s["sensitivity_V"] is not None:
-            role.set_sensitivity(s["sensitivity_V"])
-    elif name == "field":
-        role.configure(s["compliance_V"])
-        if role.gaussmeter is not None:
-            role.gaussmeter.unit()
-    elif name == "rotator":
-        role.configure()
-    elif name == "sourcemeter":
-        role.configure(s["compliance_V"], s["nplc"])
 
 
 def _open_roles(config: BenchConfig, adapter_for: AdapterFactory) -> dict[str, Any]:
@@ -317,24 +286,14 @@ def prepare_transport(config: BenchConfig, *, virtual: Any = None) -> Transport:
     """Return the transport for config: pyvisa-py for real resources, the virtual bench for SIM:: ones.
 
     For a simulated config the VirtualBench is built from its [simulation]
-    table unless one is given; with transport "visa" its loopback server is started.
+    table unless one is given; with transport "visa" its loopback server is started
+    (:func:`stfmr.instruments.sim.virtual_bench.simulated_transport`).
     """
     if not config.simulated:
         return Transport(_real_adapter, WallClock())
-    sim = config.simulation or SimulationConfig()
-    if virtual is None:
-        virtual = _make_virtual(sim.sample, sim.faults, sim.seed)
-    if sim.transport == "inprocess":
-        def adapter_for(driver: str, rc: RoleConfig) -> Any:
-            return virtual.adapter(DRIVERS[driver].model)
+    from stfmr.instruments.sim.virtual_bench import simulated_transport
 
-        return Transport(adapter_for, virtual.clock, virtual=virtual)
-    server, resources = _start_server(virtual, config)
-
-    def visa_for(driver: str, rc: RoleConfig) -> str:
-        return resources[DRIVERS[driver].model]
-
-    return Transport(visa_for, WallClock(), virtual=virtual, server=server)
+    return simulated_transport(config, virtual)
 
 
 def _open_with(config: BenchConfig, transport: Transport) -> Bench:
@@ -346,121 +305,28 @@ def _open_with(config: BenchConfig, transport: Transport) -> Bench:
     return Bench(config, roles, transport.clock, virtual=transport.virtual, server=transport.server)
 
 
-def open_bench(config: BenchConfig | str | Path) -> Bench:
+def open_bench(config: BenchConfig | str | Path, *, virtual: Any = None) -> Bench:
     """Open every role of a bench (a BenchConfig or a bench file path).
 
     Real resources go through pyvisa-py; SIM:: resources open the virtual bench
-    described by the config's [simulation] table.
+    described by the config's [simulation] table, or ``virtual`` if given.
     """
     if not isinstance(config, BenchConfig):
         config = load_bench_config(config)
-    return _open_with(config, prepare_transport(config))
-
-
-def default_simulated_config(
-    sample: str = "type-A",
-    *,
-    seed: int = 0,
-    faults: str | None = None,
-    transport: str = "inprocess",
-    mT_per_A: float = 40.0,
-) -> BenchConfig:
-    """Return the default simulated bench (Agilent8257D, SR830, KepcoBOP3612 + LakeShore421, ESP300, Keithley2400)."""
-    d = DEFAULT_SIM_DRIVERS
-    data: dict[str, Any] = {
-        "bench": {"name": f"virtual bench ({sample})"},
-        "rf": {"driver": d["rf"], "resource": "SIM::rf", "modulation": "pulse", "modulation_rate_Hz": 1000.0},
-        "detector": {"driver": d["detector"], "resource": "SIM::detector", "time_constant_s": 0.1,
-                     "filter_slope_dB": 12},
-        "field": {"driver": d["field"], "resource": "SIM::field", "mT_per_A": mT_per_A,
-                  "gaussmeter": {"driver": d["gaussmeter"], "resource": "SIM::gaussmeter"}},
-        "rotator": {"driver": d["rotator"], "resource": "SIM::rotator", "axis": 1},
-        "sourcemeter": {"driver": d["sourcemeter"], "resource": "SIM::sourcemeter", "compliance_V": 10.0},
-        "limits": {"max_field_mT": 400.0, "max_current_A": 10.0, "max_ramp_rate_A_per_s": 2.0,
-                   "max_rf_power_dBm": 20.0, "angle_min_deg": -10.0, "angle_max_deg": 370.0,
-                   "max_dc_current_A": 0.01},
-        "simulation": {"sample": str(sample), "seed": seed, "transport": transport},
-    }
-    if faults is not None:
-        data["simulation"]["faults"] = str(faults)
-    return replace(parse_bench_config(data), source="built-in virtual bench")
-
-
-def _make_sample(sample: Any) -> Any:
-    from stfmr.instruments.sim.sample import VirtualSample
-
-    if isinstance(sample, VirtualSample):
-        return sample
-    text = str(sample)
-    if text.endswith(".toml") or Path(text).is_file():
-        return VirtualSample.from_file(text)
-    return VirtualSample.preset(text)
-
-
-def _make_faults(faults: Any) -> Any:
-    if faults is None:
-        return None
-    from stfmr.instruments.sim.faults import FaultPlan
-
-    if isinstance(faults, FaultPlan):
-        return faults
-    if isinstance(faults, dict):
-        return FaultPlan.from_dict(faults)
-    return FaultPlan.from_toml(str(faults))
-
-
-def simulated_config(
-    sample: Any = "type-A", *, faults: Any = None, transport: str = "inprocess", seed: int = 0
-) -> tuple[BenchConfig, Any]:
-    """Return (default simulated BenchConfig, VirtualBench) for a preset, sample file or VirtualSample."""
-    if transport not in ("inprocess", "visa"):
-        raise BenchConfigError(f"transport must be inprocess or visa, got {transport!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise BenchConfigError(f"seed must be a non-negative integer, got {seed!r}")
-    virtual = _make_virtual(sample, faults, seed)
-    label = sample if isinstance(sample, (str, Path)) else getattr(sample, "name", "custom sample")
-    config = default_simulated_config(
-        str(label), seed=seed, transport=transport,
-        faults=str(faults) if isinstance(faults, (str, Path)) else None,
-        mT_per_A=float(virtual.magnet.calibration_mT_per_A),
-    )
-    return config, virtual
-
-
-def open_simulated_bench(
-    sample: Any = "type-A",
-    *,
-    faults: Any = None,
-    transport: str = "inprocess",
-    seed: int = 0,
-) -> Bench:
-    """Open the default virtual bench on a preset (or sample file, or VirtualSample).
-
-    faults: None, a FaultPlan, a dict, or a fault TOML file. transport:
-    "inprocess" (virtual clock, in-process adapters) or "visa" (loopback
-    TCP server reached through pyvisa-py, wall clock).
-    """
-    config, virtual = simulated_config(sample, faults=faults, transport=transport, seed=seed)
     return _open_with(config, prepare_transport(config, virtual=virtual))
 
 
-def _make_virtual(sample: Any, faults: Any, seed: int) -> Any:
-    from stfmr.instruments.sim.bench import VirtualBench
-
-    return VirtualBench(_make_sample(sample), faults=_make_faults(faults), seed=seed)
+#: the default virtual bench's functions, re-exported from stfmr.instruments.sim.virtual_bench
+_SIMULATED = ("default_simulated_config", "open_simulated_bench", "simulated_config")
 
 
-def _start_server(virtual: Any, config: BenchConfig) -> tuple[Any, dict[str, str]]:
-    """Start the loopback server for the models this bench uses; return (server, model -> resource)."""
-    from stfmr.instruments.sim import server as sim_server
+def __getattr__(name: str) -> Any:
+    """Import the virtual bench only when one of its functions is first asked for (no import cycle)."""
+    if name in _SIMULATED:
+        from stfmr.instruments.sim import virtual_bench
 
-    models = []
-    for rc in config.roles.values():
-        models.append(DRIVERS[rc.driver].model)
-        if rc.gaussmeter is not None:
-            models.append(DRIVERS[rc.gaussmeter.driver].model)
-    server = sim_server.start_server(virtual, models)
-    return server, dict(server.resources())
+        return getattr(virtual_bench, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _stop(server: Any) -> None:

@@ -1,10 +1,12 @@
-"""The drivers a bench file may name, by role, and how to build their role wrappers.
+"""The drivers a bench file may name, by role: one line per driver.
 
 Each entry says which role the driver serves, where its pymeasure (or stfmr)
-class lives (imported only when a bench is opened), the model name of its
-simulator in :mod:`stfmr.instruments.sim`; ``ROLE_SETTINGS`` lists the settings
-each role's table accepts, with their defaults. ``bench.py`` validates bench files against this table and
-``open_role`` turns one role's configuration into a connected wrapper.
+class and its role wrapper live (both imported only when needed), and the model
+name of its simulator in :mod:`stfmr.instruments.sim`. Everything else about a
+driver lives in its wrapper (:class:`~stfmr.instruments.role_settings.RoleSettings`):
+the settings its role table takes, their checks, how it is built and configured.
+``bench_config`` validates bench files and ``bench.open_role`` opens roles
+through those hooks, so a new instrument is one wrapper plus one line here.
 """
 
 from __future__ import annotations
@@ -13,19 +15,8 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-#: settings every role table accepts
+#: keys every role table takes (defaults; None: required), besides its wrapper's SETTINGS
 COMMON_KEYS: dict[str, Any] = {"driver": None, "resource": None, "timeout_ms": 5000}
-
-#: role name -> settings (with defaults; None = required or optional without default)
-ROLE_SETTINGS: dict[str, dict[str, Any]] = {
-    "rf": {"modulation": "pulse", "modulation_rate_Hz": 1000.0},
-    "detector": {"time_constant_s": 0.1, "sensitivity_V": None, "filter_slope_dB": 12,
-                 "phase_deg": None, "line_frequency_Hz": 50.0},
-    "field": {"mT_per_A": None, "offset_mT": 0.0, "calibration_file": None, "compliance_V": 20.0,
-              "gaussmeter": None},
-    "rotator": {"axis": 1, "home_type": 1},
-    "sourcemeter": {"compliance_V": 10.0, "nplc": 1.0},
-}
 
 ROLES: tuple[str, ...] = ("rf", "detector", "field", "rotator", "sourcemeter")
 REQUIRED_ROLES: tuple[str, ...] = ("rf", "detector", "field")
@@ -87,17 +78,6 @@ DRIVERS: dict[str, DriverSpec] = {
                    f"{_ST}.role_sourcemeter:Keithley2450SourceMeter"),
     ]
 }
-
-#: the simulated bench's default driver per role (issue 4)
-DEFAULT_SIM_DRIVERS: dict[str, str] = {
-    "rf": "Agilent8257D",
-    "detector": "SR830",
-    "field": "KepcoBOP3612",
-    "gaussmeter": "LakeShore421",
-    "rotator": "ESP300",
-    "sourcemeter": "Keithley2400",
-}
-
 
 def drivers_for(role: str) -> list[str]:
     """Return the driver names that can serve role."""

@@ -19,15 +19,32 @@ Commands (what the simulators must speak):
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from stfmr.analysis.toml_schema import Table
 from stfmr.instruments.errors import DetectorOverload, InstrumentReplyError
 from stfmr.instruments.role_base import DriverRole, RoleArgumentError, check_finite
+from stfmr.instruments.role_settings import RoleSettings
 
 #: settling time to 99 % of a step, in time constants, per filter slope (dB/octave)
 #: (SR830/SR860 manuals: 6 dB 4.6, 12 dB 6.6, 18 dB 8.4, 24 dB 10 time constants)
 SETTLE_TAUS_99: dict[int, float] = {6: 4.6, 12: 6.6, 18: 8.4, 24: 10.0}
 FILTER_SLOPES_DB: tuple[int, ...] = (6, 12, 18, 24)
+LINE_FREQUENCIES_HZ: tuple[int, ...] = (50, 60)
+
+#: the [detector] table's settings, the same for every detector (defaults; None: optional)
+DETECTOR_SETTINGS: dict[str, Any] = {"time_constant_s": 0.1, "sensitivity_V": None, "filter_slope_dB": 12,
+                                     "phase_deg": None, "line_frequency_Hz": 50.0}
+
+
+def _read_detector_settings(table: Table) -> dict[str, Any]:
+    """Check what every detector's table holds: time constant (s), sensitivity (V), slope, phase (deg), mains (Hz)."""
+    return {"time_constant_s": table.positive("time_constant_s"),
+            "sensitivity_V": table.positive("sensitivity_V"),
+            "filter_slope_dB": table.one_of("filter_slope_dB", FILTER_SLOPES_DB),
+            "phase_deg": table.number("phase_deg"),
+            "line_frequency_Hz": table.one_of("line_frequency_Hz", LINE_FREQUENCIES_HZ)}
 
 
 def _next_step_up(name: str, value: float, steps: list[float]) -> float:
@@ -41,8 +58,10 @@ def _next_step_up(name: str, value: float, steps: list[float]) -> float:
     return candidates[0]
 
 
-class LockInRole(DriverRole):
+class LockInRole(RoleSettings, DriverRole):
     """Common part of the SR830/SR860 wrappers."""
+
+    SETTINGS = DETECTOR_SETTINGS
 
     #: "lock-in" (X, Y at the modulation rate) or "dc" (a voltmeter: X = voltage)
     DETECTION = "lock-in"
@@ -55,6 +74,28 @@ class LockInRole(DriverRole):
         super().__init__(role, driver, address, instrument)
         self._tau: float | None = None
         self._slope: int | None = None
+
+    @classmethod
+    def read_settings(cls, table: Table, spec: Any, base_dir: Path | None) -> dict[str, Any]:
+        """Time constant and sensitivity up to the largest steps of the driver's own tables."""
+        s = _read_detector_settings(table)
+        driver = spec.driver_class()
+        longest, largest = max(driver.TIME_CONSTANTS), max(driver.SENSITIVITIES)
+        if s["time_constant_s"] > longest:
+            raise table.fail("time_constant_s",
+                             f"the {spec.name} goes up to {longest:g} s, got {s['time_constant_s']:g}")
+        if s["sensitivity_V"] is not None and s["sensitivity_V"] > largest:
+            raise table.fail("sensitivity_V", f"the {spec.name} goes up to {largest:g} V, got {s['sensitivity_V']:g}")
+        return s
+
+    def apply_settings(self, settings: dict[str, Any]) -> None:
+        """Time constant, filter slope, phase (if given), sensitivity (if given), in that order."""
+        self.set_time_constant(settings["time_constant_s"])
+        self.set_filter_slope(settings["filter_slope_dB"])
+        if settings["phase_deg"] is not None:
+            self.set_phase(settings["phase_deg"])
+        if settings["sensitivity_V"] is not None:
+            self.set_sensitivity(settings["sensitivity_V"])
 
     # time constant, slope, settling
 
@@ -198,7 +239,7 @@ class SR860Detector(LockInRole):
         return FILTER_SLOPES_DB[index]
 
 
-class Keithley2182Detector(DriverRole):
+class Keithley2182Detector(RoleSettings, DriverRole):
     """Keithley 2182(A) nanovoltmeter as a dc detector: X = voltage, Y = 0.
 
     Its "time constant" is the integration time NPLC/line frequency, its
@@ -211,17 +252,45 @@ class Keithley2182Detector(DriverRole):
     OVERFLOW_V = 9.9e37
     NPLC_RANGE = (0.01, 60.0)
     RANGES_V = (0.01, 0.1, 1.0, 10.0, 100.0)
+    SETTINGS = DETECTOR_SETTINGS
 
     def __init__(
         self, driver: Any, address: str, role: str = "detector", instrument: str | None = None,
         line_frequency_Hz: float = 50.0,
     ) -> None:
         super().__init__(role, driver, address, instrument)
-        if line_frequency_Hz not in (50.0, 60.0):
+        if line_frequency_Hz not in LINE_FREQUENCIES_HZ:
             raise RoleArgumentError(f"line_frequency_Hz must be 50 or 60, got {line_frequency_Hz}")
         self.line_frequency_Hz = float(line_frequency_Hz)
         self._last: float | None = None
         self._nplc: float | None = None
+
+    @classmethod
+    def read_settings(cls, table: Table, spec: Any, base_dir: Path | None) -> dict[str, Any]:
+        """Range up to the largest of RANGES_V, no phase, integration within NPLC_RANGE line cycles."""
+        s = _read_detector_settings(table)
+        top = max(cls.RANGES_V)
+        if s["sensitivity_V"] is not None and s["sensitivity_V"] > top:
+            raise table.fail("sensitivity_V", f"the {spec.name} ranges go up to {top:g} V, got {s['sensitivity_V']:g}")
+        if s["phase_deg"] not in (None, 0, 0.0):
+            raise table.fail("phase_deg", f"the {spec.name} has no reference phase")
+        lo, hi = cls.NPLC_RANGE
+        if not lo <= s["time_constant_s"] * s["line_frequency_Hz"] <= hi:
+            raise table.fail("time_constant_s", f"the {spec.name} integrates {lo:g}..{hi:g} line cycles, "
+                                                f"got {s['time_constant_s']:g} s")
+        return s
+
+    @classmethod
+    def from_config(cls, driver: Any, address: str, settings: dict[str, Any], *, role: str, instrument: str,
+                    companion: Any = None) -> Keithley2182Detector:
+        return cls(driver, address, role=role, instrument=instrument,
+                   line_frequency_Hz=float(settings["line_frequency_Hz"]))
+
+    def apply_settings(self, settings: dict[str, Any]) -> None:
+        """Integration time, then the range (if given)."""
+        self.set_time_constant(settings["time_constant_s"])
+        if settings["sensitivity_V"] is not None:
+            self.set_sensitivity(settings["sensitivity_V"])
 
     def set_time_constant(self, seconds: float) -> None:
         """Set the integration time (s) as NPLC = seconds * line frequency (0.01..60 NPLC)."""

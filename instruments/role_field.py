@@ -19,23 +19,30 @@ Commands (what the simulators must speak):
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from stfmr.analysis.constants import MU0
-from stfmr.instruments.calibration import CoilCalibration
+from stfmr.analysis.toml_schema import Table
+from stfmr.instruments.calibration import CoilCalibration, LinearCoilCalibration, TableCoilCalibration
 from stfmr.instruments.errors import InstrumentReplyError, SupplyTrip
 from stfmr.instruments.role_base import DriverRole, RoleArgumentError, check_finite
+from stfmr.instruments.role_settings import RoleSettings
 
 #: mu0*H in mT per unit of each gaussmeter unit
 MT_PER_UNIT: dict[str, float] = {"G": 0.1, "T": 1000.0, "Oe": 0.1, "A/m": MU0 * 1e3}
 
 
-class GaussmeterRole(DriverRole):
+class GaussmeterRole(RoleSettings, DriverRole):
     """A LakeShore gaussmeter reading mu0*H in mT (part of the field role)."""
 
     def __init__(self, driver: Any, address: str, role: str = "field", instrument: str | None = None) -> None:
         super().__init__(role, driver, address, instrument)
         self._unit: str | None = None
+
+    def apply_settings(self, settings: dict[str, Any]) -> None:
+        """Read the display unit once at open, so a gaussmeter in an unknown unit is refused before a sweep."""
+        self.unit()
 
     def unit(self) -> str:
         """Return the display unit ("G", "T", "Oe" or "A/m"), queried once and then cached."""
@@ -62,10 +69,14 @@ class GaussmeterRole(DriverRole):
         return self._as_float(what, reply)
 
 
-class KepcoFieldControl(DriverRole):
+class KepcoFieldControl(RoleSettings, DriverRole):
     """Kepco BOP 36-12 (pymeasure ``KepcoBOP3612``) driving the magnet in current mode."""
 
     MAX_CURRENT_A = 12.0
+    MAX_COMPLIANCE_V = 36.0
+    #: coil calibration: mT_per_A (+ offset_mT) or calibration_file; compliance (V)
+    SETTINGS = {"mT_per_A": None, "offset_mT": 0.0, "calibration_file": None, "compliance_V": 20.0}
+    COMPANION = "gaussmeter"
 
     def __init__(
         self,
@@ -82,11 +93,47 @@ class KepcoFieldControl(DriverRole):
         self._output_expected: bool | None = None
         self._compliance_V: float | None = None
 
+    @classmethod
+    def read_settings(cls, table: Table, spec: Any, base_dir: Path | None) -> dict[str, Any]:
+        """Exactly one of mT_per_A (non-zero) or calibration_file (relative to base_dir); compliance <= 36 V."""
+        if ("mT_per_A" in table) == ("calibration_file" in table):
+            raise table.fail("mT_per_A", "give exactly one of mT_per_A or calibration_file")
+        slope, path = table.number("mT_per_A"), table.string("calibration_file")
+        if slope == 0:
+            raise table.fail("mT_per_A", "must not be zero")
+        if path is not None:
+            path = Path(path)
+            if not path.is_absolute() and base_dir is not None:
+                path = base_dir / path
+            if not path.is_file():
+                raise table.fail("calibration_file", f"no such file {path}")
+            path = str(path)
+        volts = table.positive("compliance_V")
+        if volts > cls.MAX_COMPLIANCE_V:
+            raise table.fail("compliance_V",
+                             f"the BOP 36-12 supplies at most {cls.MAX_COMPLIANCE_V:g} V, got {volts:g}")
+        return {"mT_per_A": slope, "offset_mT": table.number("offset_mT"), "calibration_file": path,
+                "compliance_V": volts}
+
+    @classmethod
+    def from_config(cls, driver: Any, address: str, settings: dict[str, Any], *, role: str, instrument: str,
+                    companion: Any = None) -> KepcoFieldControl:
+        """Load the coil calibration of the settings; companion: the gaussmeter wrapper, if any."""
+        if settings["calibration_file"] is not None:
+            calibration: CoilCalibration = TableCoilCalibration.from_file(settings["calibration_file"])
+        else:
+            calibration = LinearCoilCalibration(settings["mT_per_A"], settings["offset_mT"])
+        return cls(driver, address, calibration, gaussmeter=companion, role=role, instrument=instrument)
+
+    def apply_settings(self, settings: dict[str, Any]) -> None:
+        self.configure(settings["compliance_V"])
+
     def configure(self, compliance_V: float) -> None:
         """Put the supply in current mode with the given voltage compliance (V)."""
         volts = check_finite("compliance_V", compliance_V)
-        if not 0 < volts <= 36:
-            raise RoleArgumentError(f"compliance_V must be within 0..36 V for the BOP 36-12, got {compliance_V}")
+        if not 0 < volts <= self.MAX_COMPLIANCE_V:
+            raise RoleArgumentError(f"compliance_V must be within 0..{self.MAX_COMPLIANCE_V:g} V for the BOP 36-12, "
+                                    f"got {compliance_V}")
 
         def apply() -> None:
             self.driver.operating_mode = "CURR"

@@ -20,29 +20,50 @@ Commands each wrapper sends (what the simulators must speak):
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from stfmr.analysis.toml_schema import Table
 from stfmr.instruments.role_base import DriverRole, RoleArgumentError, check_finite
+from stfmr.instruments.role_settings import RoleSettings
 from stfmr.instruments.roles import ModulationMode
 
 MODULATION_MODES: tuple[str, ...] = ("off", "pulse", "am")
+#: modulation rates every supported source reaches (Hz)
+MODULATION_RATE_HZ: tuple[float, float] = (0.1, 1e6)
 
 
 def _check_modulation(mode: str, rate_Hz: float) -> float:
     if mode not in MODULATION_MODES:
         raise RoleArgumentError(f"modulation must be one of {', '.join(MODULATION_MODES)}, got {mode!r}")
     rate = check_finite("modulation rate_Hz", rate_Hz)
-    if mode != "off" and not 0.1 <= rate <= 1e6:
+    if mode != "off" and not MODULATION_RATE_HZ[0] <= rate <= MODULATION_RATE_HZ[1]:
         raise RoleArgumentError(f"modulation rate_Hz must be between 0.1 Hz and 1 MHz for {mode!r}, got {rate_Hz}")
     return rate
 
 
-class RfRole(DriverRole):
+class RfRole(RoleSettings, DriverRole):
     """Common part of the rf wrappers: unit conversion and the modulation record."""
+
+    SETTINGS = {"modulation": "pulse", "modulation_rate_Hz": 1000.0}
 
     def __init__(self, driver: Any, address: str, role: str = "rf", instrument: str | None = None) -> None:
         super().__init__(role, driver, address, instrument)
         self._modulation: tuple[str, float] = ("off", 0.0)
+
+    @classmethod
+    def read_settings(cls, table: Table, spec: Any, base_dir: Path | None) -> dict[str, Any]:
+        """modulation: off, pulse or am; modulation_rate_Hz within 0.1 Hz..1 MHz (unless off)."""
+        mode = table.one_of("modulation", MODULATION_MODES)
+        rate = table.number("modulation_rate_Hz")
+        lo, hi = MODULATION_RATE_HZ
+        if mode != "off" and not lo <= rate <= hi:
+            raise table.fail("modulation_rate_Hz", f"must be within {lo:g} Hz..{hi / 1e6:g} MHz, got {rate:g}")
+        return {"modulation": mode, "modulation_rate_Hz": rate}
+
+    def apply_settings(self, settings: dict[str, Any]) -> None:
+        mode = settings["modulation"]
+        self.set_modulation(mode, settings["modulation_rate_Hz"] if mode != "off" else 0.0)
 
     def set_frequency_GHz(self, value: float) -> None:
         """Set the CW frequency (GHz)."""

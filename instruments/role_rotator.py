@@ -7,28 +7,50 @@ Commands (what the simulator must speak), for axis n: ``nMO`` (enable) and
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pymeasure.instruments.newport.esp300 import Axis
 
+from stfmr.analysis.toml_schema import Table
 from stfmr.instruments.errors import StageError
 from stfmr.instruments.role_base import DriverRole, RoleArgumentError, check_finite
+from stfmr.instruments.role_settings import RoleSettings
 
 
-class ESP300Rotator(DriverRole):
+class ESP300Rotator(RoleSettings, DriverRole):
     """One rotation axis of an ESP300 motion controller, in degrees."""
+
+    AXES = range(1, 4)
+    HOME_TYPES = range(0, 7)  #: the controller's OR search modes
+    SETTINGS = {"axis": 1, "home_type": 1}
 
     def __init__(self, driver: Any, address: str, axis: int = 1, home_type: int = 1,
                  role: str = "rotator", instrument: str | None = None) -> None:
         super().__init__(role, driver, address, instrument)
-        if axis not in (1, 2, 3):
+        if axis not in self.AXES:
             raise RoleArgumentError(f"ESP300 axis must be 1, 2 or 3, got {axis!r}")
-        if home_type not in range(7):
+        if home_type not in self.HOME_TYPES:
             raise RoleArgumentError(f"ESP300 home_type must be 0..6, got {home_type!r}")
         self.axis_number = axis
         self.home_type = home_type
         self.axis = Axis(axis, driver)
         self._target: float | None = None
+
+    @classmethod
+    def read_settings(cls, table: Table, spec: Any, base_dir: Path | None) -> dict[str, Any]:
+        """axis 1..3, home_type 0..6."""
+        return {"axis": table.integer("axis", within=cls.AXES),
+                "home_type": table.integer("home_type", within=cls.HOME_TYPES)}
+
+    @classmethod
+    def from_config(cls, driver: Any, address: str, settings: dict[str, Any], *, role: str, instrument: str,
+                    companion: Any = None) -> ESP300Rotator:
+        return cls(driver, address, axis=settings["axis"], home_type=settings["home_type"], role=role,
+                   instrument=instrument)
+
+    def apply_settings(self, settings: dict[str, Any]) -> None:
+        self.configure()
 
     def configure(self) -> None:
         """Enable the axis and check that it counts in degrees (a linear stage here is a wiring error)."""

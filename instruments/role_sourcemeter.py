@@ -14,29 +14,49 @@ Commands (what the simulators must speak):
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from stfmr.analysis.toml_schema import Table
 from stfmr.instruments.role_base import DriverRole, RoleArgumentError, check_finite
+from stfmr.instruments.role_settings import RoleSettings
 
 
-class KeithleySourceMeter(DriverRole):
+class KeithleySourceMeter(RoleSettings, DriverRole):
     """Common part of the Keithley 2400/2450 wrappers (current source, voltage measure)."""
 
     MAX_CURRENT_A = 1.05
     MAX_COMPLIANCE_V = 210.0
+    NPLC_RANGE = (0.01, 10.0)  #: voltage integration, power-line cycles
+    SETTINGS = {"compliance_V": 10.0, "nplc": 1.0}
 
     def __init__(self, driver: Any, address: str, role: str = "sourcemeter", instrument: str | None = None) -> None:
         super().__init__(role, driver, address, instrument)
         self._compliance_V: float | None = None
 
+    @classmethod
+    def read_settings(cls, table: Table, spec: Any, base_dir: Path | None) -> dict[str, Any]:
+        """compliance_V within 0..210 V, nplc within 0.01..10."""
+        volts = table.positive("compliance_V")
+        if volts > cls.MAX_COMPLIANCE_V:
+            raise table.fail("compliance_V", f"at most {cls.MAX_COMPLIANCE_V:g} V, got {volts:g}")
+        nplc = table.number("nplc")
+        lo, hi = cls.NPLC_RANGE
+        if not lo <= nplc <= hi:
+            raise table.fail("nplc", f"must be within {lo:g}..{hi:g}, got {nplc:g}")
+        return {"compliance_V": volts, "nplc": nplc}
+
+    def apply_settings(self, settings: dict[str, Any]) -> None:
+        self.configure(settings["compliance_V"], settings["nplc"])
+
     def configure(self, compliance_V: float, nplc: float = 1.0) -> None:
         """Source current, measure voltage, with the given voltage compliance (V)."""
         volts = check_finite("compliance_V", compliance_V)
         if not 0 < volts <= self.MAX_COMPLIANCE_V:
-            raise RoleArgumentError(f"compliance_V must be within 0..210 V, got {compliance_V}")
+            raise RoleArgumentError(f"compliance_V must be within 0..{self.MAX_COMPLIANCE_V:g} V, got {compliance_V}")
         nplc = check_finite("nplc", nplc)
-        if not 0.01 <= nplc <= 10:
-            raise RoleArgumentError(f"nplc must be within 0.01..10, got {nplc}")
+        if not self.NPLC_RANGE[0] <= nplc <= self.NPLC_RANGE[1]:
+            raise RoleArgumentError(f"nplc must be within {self.NPLC_RANGE[0]:g}..{self.NPLC_RANGE[1]:g}, got {nplc}")
         self._io("configure current source", lambda: self._configure(volts, nplc), parsing=False)
         self._compliance_V = volts
 

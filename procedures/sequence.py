@@ -26,7 +26,6 @@ the value.
 from __future__ import annotations
 
 import hashlib
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ import numpy as np
 
 from stfmr.analysis.resonance import resonance_field_mT
 from stfmr.analysis.sample import SampleMetadata
+from stfmr.analysis.toml_schema import Table, TableReader
 
 #: lowest field of a centred window (mT): windows never cross zero
 MIN_WINDOW_START_MT = 1.0
@@ -89,53 +89,15 @@ class Sequence:
         return parse_sequence(text, self.source, bench)
 
 
-# -- grids -----------------------------------------------------------------------------------
+# -- grids and values -------------------------------------------------------------------------
+
+#: how sequence files are read: "<where> <key>: <problem>", "unknown key 'x'", "x is missing"
+READER = TableReader(SequenceError)
 
 
 def grid(value: Any, where: str) -> np.ndarray:
     """Return the values of a grid spec (a list, {start, stop, step} or {start, stop, points})."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return np.array([float(value)])
-    if isinstance(value, list):
-        if not value:
-            raise SequenceError(f"{where}: empty grid")
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-            raise SequenceError(f"{where}: a grid list must hold numbers, got {value!r}")
-        return np.array(value, dtype=float)
-    if isinstance(value, dict):
-        keys = set(value)
-        if not {"start", "stop"} <= keys or len(keys & {"step", "points"}) != 1 or keys - {"start", "stop", "step", "points"}:
-            raise SequenceError(f"{where}: a grid table needs start, stop and one of step or points, got {sorted(keys)}")
-        start, stop = _number(value["start"], f"{where}.start"), _number(value["stop"], f"{where}.stop")
-        if "step" in value:
-            step = _number(value["step"], f"{where}.step")
-            if step <= 0:
-                raise SequenceError(f"{where}.step: must be positive, got {step:g} (the direction follows start and stop)")
-            n = int(np.floor(abs(stop - start) / step + 1e-9)) + 1
-            return start + np.sign(stop - start or 1) * step * np.arange(n)
-        points = value["points"]
-        if not isinstance(points, int) or isinstance(points, bool) or points < 1:
-            raise SequenceError(f"{where}.points: must be a positive integer, got {points!r}")
-        return np.linspace(start, stop, points)
-    raise SequenceError(f"{where}: expected a number, a list or a grid table, got {value!r}")
-
-
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-        raise SequenceError(f"{where}: expected a finite number, got {value!r}")
-    return float(value)
-
-
-def _int(value: Any, where: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise SequenceError(f"{where}: expected an integer >= {minimum}, got {value!r}")
-    return value
-
-
-def _bool(value: Any, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise SequenceError(f"{where}: expected true or false, got {value!r}")
-    return value
+    return READER.grid(value, where)
 
 
 # -- steps -------------------------------------------------------------------------------------
@@ -165,51 +127,51 @@ _REQUIRED: dict[str, set[str]] = {
     "magnet_calibration": {"max_current_A"},
     "frequency_scan": {"field_mT", "frequencies_GHz", "power_dBm"},
 }
+#: defaults of the optional step keys (one table for every kind)
+STEP_DEFAULTS: dict[str, Any] = {
+    "field_points": 121, "both_branches": False, "dwell_s": 0.0, "dc_current_mA": 0.0, "g": 2.1,
+    "angle_deg": 45.0, "sense_current_mA": 0.1, "dc_max_mA": 4.0, "dc_points": 9,
+    "points_per_branch": 41, "settle_s": 1.0,
+}
 
 
-def _spectrum_tasks(n: int, kind: str, step: dict[str, Any], where: str) -> list[Task]:
-    common: dict[str, Any] = {"power_dBm": _number(step["power_dBm"], f"{where} power_dBm")}
-    common["field_points"] = _int(step.get("field_points", 121), f"{where} field_points", 3)
-    common["both_branches"] = _bool(step.get("both_branches", False), f"{where} both_branches")
-    common["dwell_s"] = _number(step.get("dwell_s", 0.0), f"{where} dwell_s")
-    common["dc_current_mA"] = _number(step.get("dc_current_mA", 0.0), f"{where} dc_current_mA")
-    if common["dwell_s"] < 0:
-        raise SequenceError(f"{where} dwell_s: must not be negative, got {common['dwell_s']:g}")
+def _spectrum_tasks(n: int, kind: str, step: Table) -> list[Task]:
+    common: dict[str, Any] = {"power_dBm": step.number("power_dBm"),
+                              "field_points": step.integer("field_points", minimum=3),
+                              "both_branches": step.boolean("both_branches"),
+                              "dwell_s": step.non_negative("dwell_s"),
+                              "dc_current_mA": step.number("dc_current_mA")}
     window = None
     has_window = "window_mT" in step
     has_range = "field_start_mT" in step or "field_stop_mT" in step
     if has_window == has_range:
-        raise SequenceError(f"{where}: give either window_mT (centred on the resonance) or field_start_mT and field_stop_mT")
+        raise SequenceError(f"{step.where}: give either window_mT (centred on the resonance) "
+                            "or field_start_mT and field_stop_mT")
     if has_window:
-        width = _number(step["window_mT"], f"{where} window_mT")
-        if width <= 0:
-            raise SequenceError(f"{where} window_mT: must be positive, got {width:g}")
+        width = step.positive("window_mT")
         if "mu0_Meff_T" not in step:
-            raise SequenceError(f"{where}: mu0_Meff_T is needed to centre window_mT before a Kittel fit exists")
-        meff = _number(step["mu0_Meff_T"], f"{where} mu0_Meff_T")
-        window = (width, meff, _number(step.get("g", 2.1), f"{where} g"))
+            raise SequenceError(f"{step.where}: mu0_Meff_T is needed to centre window_mT before a Kittel fit exists")
+        window = (width, step.number("mu0_Meff_T"), step.number("g"))
     else:
+        step.check_keys(required=("field_start_mT", "field_stop_mT"))
         for key in ("field_start_mT", "field_stop_mT"):
-            if key not in step:
-                raise SequenceError(f"{where}: {key} is missing")
-            common[key] = _number(step[key], f"{where} {key}")
+            common[key] = step.number(key)
             if common[key] < 0:
-                raise SequenceError(f"{where} {key}: give positive fields (both_branches adds the negative branch), got {common[key]:g}")
+                raise step.fail(key, f"give positive fields (both_branches adds the negative branch), "
+                                     f"got {common[key]:g}")
     if kind == "frequency_sweep":
-        pairs = [(f, _number(step.get("angle_deg", 45.0), f"{where} angle_deg"))
-                 for f in grid(step["frequencies_GHz"], f"{where} frequencies_GHz")]
+        pairs = [(f, step.number("angle_deg")) for f in step.grid("frequencies_GHz")]
     elif kind == "angle_sweep":
-        f = _number(step["frequency_GHz"], f"{where} frequency_GHz")
-        pairs = [(f, a) for a in grid(step["angles_deg"], f"{where} angles_deg")]
+        f = step.number("frequency_GHz")
+        pairs = [(f, a) for a in step.grid("angles_deg")]
     elif kind == "dc_bias_sweep":
-        return _dc_bias_tasks(n, step, where, common, window)
+        return _dc_bias_tasks(n, step, common, window)
     else:
-        pairs = [(_number(step["frequency_GHz"], f"{where} frequency_GHz"),
-                  _number(step.get("angle_deg", 45.0), f"{where} angle_deg"))]
+        pairs = [(step.number("frequency_GHz"), step.number("angle_deg"))]
     tasks = []
     for k, (f, a) in enumerate(pairs):
         if f <= 0:
-            raise SequenceError(f"{where} frequency: must be positive, got {f:g} GHz")
+            raise SequenceError(f"{step.where} frequency: must be positive, got {f:g} GHz")
         params = dict(common, frequency_GHz=float(f), angle_deg=float(a))
         procedure = "Autophase" if kind == "autophase" else "FieldSweep"
         tasks.append(Task(f"s{n}-{k}", n, kind, procedure, params, f"{f:g}GHz_{a:g}deg", window))
@@ -229,94 +191,89 @@ def dc_bias_order(currents, where: str) -> list[float]:
     return sorted(values, key=lambda i: (abs(i), -np.sign(i)))
 
 
-def _dc_bias_tasks(n: int, step: dict[str, Any], where: str, common: dict[str, Any],
+def _dc_bias_tasks(n: int, step: Table, common: dict[str, Any],
                    window: tuple[float, float, float] | None) -> list[Task]:
     """One spectrum per dc current; both polarities, since only the odd part of dH(I_dc) is spin torque."""
-    order = dc_bias_order(grid(step["dc_currents_mA"], f"{where} dc_currents_mA"), f"{where} dc_currents_mA")
-    f = _number(step["frequency_GHz"], f"{where} frequency_GHz")
-    a = _number(step.get("angle_deg", 45.0), f"{where} angle_deg")
+    order = dc_bias_order(step.grid("dc_currents_mA"), step.label("dc_currents_mA"))
+    f = step.number("frequency_GHz")
+    a = step.number("angle_deg")
     if f <= 0:
-        raise SequenceError(f"{where} frequency: must be positive, got {f:g} GHz")
+        raise SequenceError(f"{step.where} frequency: must be positive, got {f:g} GHz")
     return [Task(f"s{n}-{k}", n, "dc_bias_sweep", "FieldSweep",
                  dict(common, frequency_GHz=f, angle_deg=a, dc_current_mA=float(i)),
                  f"{f:g}GHz_{a:g}deg_{i:+g}mA", window)
             for k, i in enumerate(order)]
 
 
-def _amr_tasks(n: int, step: dict[str, Any], where: str) -> list[Task]:
-    angles = grid(step["angles_deg"], f"{where} angles_deg")
+def _amr_tasks(n: int, step: Table) -> list[Task]:
+    angles = step.grid("angles_deg")
     if len(angles) < 3:
-        raise SequenceError(f"{where} angles_deg: an AMR fit needs at least 3 angles, got {len(angles)}")
+        raise step.fail("angles_deg", f"an AMR fit needs at least 3 angles, got {len(angles)}")
     steps = np.diff(angles)
     if not np.allclose(steps, steps[0]):
-        raise SequenceError(f"{where} angles_deg: AMR angles must be evenly spaced")
-    params = {"field_mT": _number(step["field_mT"], f"{where} field_mT"),
+        raise step.fail("angles_deg", "AMR angles must be evenly spaced")
+    params = {"field_mT": step.number("field_mT"),
               "angle_start_deg": float(angles[0]), "angle_stop_deg": float(angles[-1]),
               "angle_points": len(angles),
-              "sense_current_mA": _number(step.get("sense_current_mA", 0.1), f"{where} sense_current_mA")}
+              "sense_current_mA": step.number("sense_current_mA")}
     return [Task(f"s{n}-0", n, "amr", "AmrSweep", params, f"{params['field_mT']:g}mT")]
 
 
-def _rf_calibration_tasks(n: int, step: dict[str, Any], where: str) -> list[Task]:
-    powers = grid(step["powers_dBm"], f"{where} powers_dBm")
+def _rf_calibration_tasks(n: int, step: Table) -> list[Task]:
+    powers = step.grid("powers_dBm")
     if len(powers) < 2:
-        raise SequenceError(f"{where} powers_dBm: R(P) needs at least 2 powers")
+        raise step.fail("powers_dBm", "R(P) needs at least 2 powers")
     tasks = []
-    for k, f in enumerate(grid(step["frequencies_GHz"], f"{where} frequencies_GHz")):
-        params = {"frequency_GHz": float(f), "field_mT": _number(step["field_mT"], f"{where} field_mT"),
-                  "dc_max_mA": _number(step.get("dc_max_mA", 4.0), f"{where} dc_max_mA"),
-                  "dc_points": _int(step.get("dc_points", 9), f"{where} dc_points", 3),
+    for k, f in enumerate(step.grid("frequencies_GHz")):
+        params = {"frequency_GHz": float(f), "field_mT": step.number("field_mT"),
+                  "dc_max_mA": step.number("dc_max_mA"),
+                  "dc_points": step.integer("dc_points", minimum=3),
                   "power_start_dBm": float(powers[0]), "power_stop_dBm": float(powers[-1]),
                   "power_points": len(powers),
-                  "sense_current_mA": _number(step.get("sense_current_mA", 0.1), f"{where} sense_current_mA")}
+                  "sense_current_mA": step.number("sense_current_mA")}
         tasks.append(Task(f"s{n}-{k}", n, "rf_calibration", "RfCalibration", params, f"{f:g}GHz"))
     return tasks
 
 
-def _frequency_scan_tasks(n: int, step: dict[str, Any], where: str) -> list[Task]:
+def _frequency_scan_tasks(n: int, step: Table) -> list[Task]:
     """One FrequencyScan per field of ``field_mT`` (a number or a grid); frequencies evenly spaced."""
-    freqs = grid(step["frequencies_GHz"], f"{where} frequencies_GHz")
+    freqs = step.grid("frequencies_GHz")
     if len(freqs) < 3 or np.any(freqs <= 0) or freqs[1] == freqs[0] \
             or not np.allclose(np.diff(freqs), freqs[1] - freqs[0]):
-        raise SequenceError(f"{where} frequencies_GHz: give 3 or more positive, evenly spaced frequencies, "
-                            f"got {freqs.tolist()}")
+        raise step.fail("frequencies_GHz", "give 3 or more positive, evenly spaced frequencies, "
+                                           f"got {freqs.tolist()}")
     common = {"frequency_start_GHz": float(freqs[0]), "frequency_stop_GHz": float(freqs[-1]),
               "frequency_points": len(freqs),
-              "power_dBm": _number(step["power_dBm"], f"{where} power_dBm"),
-              "angle_deg": _number(step.get("angle_deg", 45.0), f"{where} angle_deg"),
-              "both_branches": _bool(step.get("both_branches", False), f"{where} both_branches"),
-              "dwell_s": _number(step.get("dwell_s", 0.0), f"{where} dwell_s"),
-              "dc_current_mA": _number(step.get("dc_current_mA", 0.0), f"{where} dc_current_mA"),
-              "g": _number(step.get("g", 2.1), f"{where} g")}
-    if common["dwell_s"] < 0:
-        raise SequenceError(f"{where} dwell_s: must not be negative, got {common['dwell_s']:g}")
+              "power_dBm": step.number("power_dBm"),
+              "angle_deg": step.number("angle_deg"),
+              "both_branches": step.boolean("both_branches"),
+              "dwell_s": step.non_negative("dwell_s"),
+              "dc_current_mA": step.number("dc_current_mA"),
+              "g": step.number("g")}
     tasks = []
-    for k, h in enumerate(grid(step["field_mT"], f"{where} field_mT")):
+    for k, h in enumerate(step.grid("field_mT")):
         if h <= 0:
-            raise SequenceError(f"{where} field_mT: give positive fields (both_branches adds the negative one), "
-                                f"got {h:g}")
+            raise step.fail("field_mT", f"give positive fields (both_branches adds the negative one), got {h:g}")
         tasks.append(Task(f"s{n}-{k}", n, "frequency_scan", "FrequencyScan", dict(common, field_mT=float(h)),
                           f"{h:g}mT_{common['angle_deg']:g}deg"))
     return tasks
 
 
-def _magnet_calibration_tasks(n: int, step: dict[str, Any], where: str) -> list[Task]:
+def _magnet_calibration_tasks(n: int, step: Table) -> list[Task]:
     """One MagnetCalibration: the loop +-max_current_A; the calibration CSV goes into the run folder."""
     from stfmr.procedures.magnet_calibration import DEFAULT_CALIBRATION_FILE, check_calibration_name
 
-    imax = _number(step["max_current_A"], f"{where} max_current_A")
+    imax = step.number("max_current_A")
     if imax <= 0:
-        raise SequenceError(f"{where} max_current_A: must be positive (the loop is +-max_current_A), got {imax:g}")
+        raise step.fail("max_current_A", f"must be positive (the loop is +-max_current_A), got {imax:g}")
     name = step.get("calibration_file", DEFAULT_CALIBRATION_FILE)
     try:
-        check_calibration_name(name, where)
+        check_calibration_name(name, step.where)
     except ValueError as exc:
         raise SequenceError(str(exc)) from None
     params = {"max_current_A": imax,
-              "points_per_branch": _int(step.get("points_per_branch", 41), f"{where} points_per_branch", 3),
-              "settle_s": _number(step.get("settle_s", 1.0), f"{where} settle_s"), "calibration_file": name}
-    if params["settle_s"] < 0:
-        raise SequenceError(f"{where} settle_s: must not be negative, got {params['settle_s']:g}")
+              "points_per_branch": step.integer("points_per_branch", minimum=3),
+              "settle_s": step.non_negative("settle_s"), "calibration_file": name}
     return [Task(f"s{n}-0", n, "magnet_calibration", "MagnetCalibration", params, f"{imax:g}A")]
 
 
@@ -350,10 +307,7 @@ def parse_sequence(text: str, source: str, bench: Any = None, *, allow_empty: bo
     procedure and checks every value it will set against the bench's limits,
     before any instrument is opened.
     """
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SequenceError(f"sequence {source}: not valid TOML: {exc}") from exc
+    data = READER.loads(text, f"sequence {source}")
     unknown = set(data) - {"sample", "step"}
     if unknown:
         raise SequenceError(f"sequence {source}: unknown table {sorted(unknown)[0]!r} (allowed: [sample], [[step]])")
@@ -366,29 +320,20 @@ def parse_sequence(text: str, source: str, bench: Any = None, *, allow_empty: bo
     steps = data.get("step", [])
     if not steps and not allow_empty:
         raise SequenceError(f"sequence {source}: no [[step]] to run")
+    builders = {"amr": _amr_tasks, "rf_calibration": _rf_calibration_tasks,
+                "magnet_calibration": _magnet_calibration_tasks, "frequency_scan": _frequency_scan_tasks}
     tasks: list[Task] = []
-    for n, step in enumerate(steps, start=1):
-        kind = step.get("kind")
-        where = f"sequence {source}: step {n} ({kind})"
+    for n, raw in enumerate(steps, start=1):
+        kind = raw.get("kind") if isinstance(raw, dict) else None
         if kind not in STEP_KEYS:
             raise SequenceError(f"sequence {source}: step {n}: unknown kind {kind!r} "
                                 f"(known: {', '.join(STEP_KEYS)})")
-        extra = set(step) - STEP_KEYS[kind] - {"kind"}
-        if extra:
-            raise SequenceError(f"{where}: unknown key {sorted(extra)[0]!r}")
-        missing = _REQUIRED[kind] - set(step)
-        if missing:
-            raise SequenceError(f"{where}: {sorted(missing)[0]} is missing")
-        if kind == "amr":
-            tasks += _amr_tasks(n, step, where)
-        elif kind == "rf_calibration":
-            tasks += _rf_calibration_tasks(n, step, where)
-        elif kind == "magnet_calibration":
-            tasks += _magnet_calibration_tasks(n, step, where)
-        elif kind == "frequency_scan":
-            tasks += _frequency_scan_tasks(n, step, where)
+        step = READER.table(raw, f"sequence {source}: step {n} ({kind})", STEP_DEFAULTS)
+        step.check_keys(allowed=STEP_KEYS[kind] | {"kind"}, required=_REQUIRED[kind])
+        if kind in builders:
+            tasks += builders[kind](n, step)
         else:
-            tasks += _spectrum_tasks(n, kind, step, where)
+            tasks += _spectrum_tasks(n, kind, step)
     outputs = [t.parameters["calibration_file"] for t in tasks if "calibration_file" in t.parameters]
     repeated = sorted({name for name in outputs if outputs.count(name) > 1})
     if repeated:

@@ -8,13 +8,12 @@ shared by all sublayers, the spin sink, and model settings. Fit parameters of
 
 from __future__ import annotations
 
-import math
-import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from stfmr.analysis.gradient.stack import READER as STACK_READER
 from stfmr.analysis.gradient.stack import StackError
 
 #: parameters that :meth:`CompositionTable.with_parameters` accepts, with their meaning
@@ -34,6 +33,7 @@ PARAMETERS: dict[str, str] = {
 
 class CompositionError(StackError):
     """A composition table that cannot be used; the message names the entry and key."""
+
 
 
 @dataclass(frozen=True)
@@ -105,17 +105,13 @@ class CompositionTable:
         raise CompositionError(f"no composition named {name!r} in {self.source}")
 
 
-def _num(where: str, key: str, table: dict, *, positive: bool = False, default: Any = None) -> float:
-    if key not in table:
-        if default is not None:
-            return default
-        raise CompositionError(f"{where}: missing key {key!r}")
-    value = table[key]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise CompositionError(f"{where}: {key} must be a finite number, got {value!r}")
-    if positive and value <= 0:
-        raise CompositionError(f"{where}: {key} must be positive, got {value!r}")
-    return float(value)
+#: defaults of the [model] table: those of CompositionTable
+_MODEL_DEFAULTS: dict[str, Any] = {
+    f.name: f.default for f in fields(CompositionTable)
+    if f.name in ("slice_nm", "sublayer_nm", "lambda_J_sign", "g", "reference")
+}
+#: how composition tables are read: stack files' wording, CompositionError
+READER = replace(STACK_READER, error=CompositionError)
 
 
 def table_from_dict(data: dict[str, Any], *, source: str = "table") -> CompositionTable:
@@ -123,46 +119,42 @@ def table_from_dict(data: dict[str, Any], *, source: str = "table") -> Compositi
     for section in ("ferromagnet", "sink", "composition"):
         if section not in data:
             raise CompositionError(f"{source}: missing [{section}]")
-    fm = data["ferromagnet"]
-    model = data.get("model", {})
-    sink_in = data["sink"]
+    fm = READER.table(data["ferromagnet"], "[ferromagnet]")
+    model = READER.table(data.get("model", {}), "[model]", _MODEL_DEFAULTS)
+    sink_in = READER.table(data["sink"], "[sink]")
     sink = {
         "name": str(sink_in.get("name", "sink")),
-        "thickness_nm": _num("[sink]", "thickness_nm", sink_in, positive=True),
-        "rho_uOhm_cm": _num("[sink]", "rho_uOhm_cm", sink_in, positive=True),
-        "theta_SH": _num("[sink]", "theta_SH", sink_in),
-        "l_sf_nm": _num("[sink]", "l_sf_nm", sink_in, positive=True),
+        "thickness_nm": sink_in.positive("thickness_nm"),
+        "rho_uOhm_cm": sink_in.positive("rho_uOhm_cm"),
+        "theta_SH": sink_in.number("theta_SH"),
+        "l_sf_nm": sink_in.positive("l_sf_nm"),
     }
     comps = []
-    for i, c in enumerate(data["composition"]):
-        where = f"composition {i + 1} ({c.get('name')!r})"
-        if "name" not in c:
-            raise CompositionError(f"{where}: missing key 'name'")
+    for i, entry in enumerate(data["composition"]):
+        c = READER.table(entry, f"composition {i + 1} ({entry.get('name') if isinstance(entry, dict) else None!r})")
+        c.check_keys(required=("name",))
         comps.append(
             Composition(
-                name=str(c["name"]),
-                c_Fe=_num(where, "c_Fe", c),
-                mu0Ms_T=_num(where, "mu0Ms_T", c, positive=True),
-                theta_SH=_num(where, "theta_SH", c),
-                rho_uOhm_cm=_num(where, "rho_uOhm_cm", c, positive=True),
+                name=str(c.get("name")),
+                c_Fe=c.number("c_Fe"),
+                mu0Ms_T=c.positive("mu0Ms_T"),
+                theta_SH=c.number("theta_SH"),
+                rho_uOhm_cm=c.positive("rho_uOhm_cm"),
             )
         )
     if len(comps) < 2:
         raise CompositionError(f"{source}: at least two [[composition]] entries are needed for a gradient")
-    sign = model.get("lambda_J_sign", 1)
-    if sign not in (1, -1):
-        raise CompositionError(f"[model]: lambda_J_sign must be +1 or -1, got {sign!r}")
     table = CompositionTable(
         compositions=tuple(comps),
-        l_sf_nm=_num("[ferromagnet]", "l_sf_nm", fm, positive=True),
-        l_J_nm=_num("[ferromagnet]", "l_J_nm", fm, positive=True),
-        l_phi_nm=_num("[ferromagnet]", "l_phi_nm", fm, positive=True),
+        l_sf_nm=fm.positive("l_sf_nm"),
+        l_J_nm=fm.positive("l_J_nm"),
+        l_phi_nm=fm.positive("l_phi_nm"),
         sink=sink,
-        slice_nm=_num("[model]", "slice_nm", model, positive=True, default=0.5),
-        sublayer_nm=_num("[model]", "sublayer_nm", model, positive=True, default=1.0),
-        lambda_J_sign=int(sign),
-        g=_num("[model]", "g", model, positive=True, default=2.1),
-        reference=str(model.get("reference", "Ni79.5Fe20.5")),
+        slice_nm=model.positive("slice_nm"),
+        sublayer_nm=model.positive("sublayer_nm"),
+        lambda_J_sign=int(model.one_of("lambda_J_sign", (1, -1), shown="+1 or -1")),
+        g=model.positive("g"),
+        reference=str(model.get("reference")),
         source=source,
     )
     return table
@@ -177,8 +169,4 @@ def load_compositions(path: str | Path | None = None) -> CompositionTable:
         path = Path(path)
         text = path.read_text(encoding="utf-8")
         source = str(path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CompositionError(f"{source}: not valid TOML: {exc}") from exc
-    return table_from_dict(data, source=source)
+    return table_from_dict(READER.loads(text, source), source=source)

@@ -35,11 +35,11 @@ and j in charge-current units (A m^-2). Without them u is continuous.
 
 from __future__ import annotations
 
-import math
-import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+
+from stfmr.analysis.toml_schema import TableReader
 
 WEIGHTINGS: tuple[str, ...] = ("local-average", "macrospin")
 ROLES: tuple[str, ...] = ("sink", "ferromagnet")
@@ -47,12 +47,6 @@ ROLES: tuple[str, ...] = ("sink", "ferromagnet")
 _COMMON_KEYS = ("name", "role", "thickness_nm", "rho_uOhm_cm", "theta_SH", "l_sf_nm")
 _FM_KEYS = ("l_J_nm", "l_phi_nm", "mu0Ms_T")
 _OPTIONAL_FM_KEYS = ("G_mix_S_per_m2", "G_mix_imag_S_per_m2")
-_MODEL_DEFAULTS: dict[str, Any] = {
-    "slice_nm": 0.5,
-    "weighting": "local-average",
-    "lambda_J_sign": 1,
-    "g": 2.1,
-}
 
 
 class StackError(ValueError):
@@ -125,61 +119,56 @@ class Stack:
         }
 
 
+#: the [model] table's keys and defaults: those of Stack
+_MODEL_DEFAULTS: dict[str, Any] = {
+    f.name: f.default for f in fields(Stack) if f.name in ("slice_nm", "weighting", "lambda_J_sign", "g")
+}
+
+
 def _check_weighting(weighting: str) -> None:
     if weighting not in WEIGHTINGS:
         raise StackError(f"[model] weighting: unknown weighting {weighting!r}; use one of {', '.join(WEIGHTINGS)}")
 
 
-def _number(where: str, key: str, value: Any, *, positive: bool = False, nonnegative: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise StackError(f"{where}: {key} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise StackError(f"{where}: {key} must be finite, got {value!r}")
-    if positive and value <= 0:
-        raise StackError(f"{where}: {key} must be positive, got {value!r}")
-    if nonnegative and value < 0:
-        raise StackError(f"{where}: {key} must not be negative, got {value!r}")
-    return value
+#: how stack files are read: "layer 2 ('Ni'): thickness_nm must be positive, got -1.0"
+READER = TableReader(
+    StackError,
+    label="{where}: {key}",
+    sep=" ",
+    unknown="{where}: unknown key(s) {keys}{hint}",
+    missing="{where}: missing key {key!r}",
+    not_table="{where}: must be a table, got {value!r}",
+)
 
 
-def _layer_from_dict(index: int, table: Any) -> Layer:
-    if not isinstance(table, dict):
-        raise StackError(f"layer {index + 1}: must be a table, got {table!r}")
-    label = table.get("name")
+def _layer_from_dict(index: int, data: Any) -> Layer:
+    label = data.get("name") if isinstance(data, dict) else None
     where = f"layer {index + 1} ({label!r})" if isinstance(label, str) else f"layer {index + 1}"
-    for key in _COMMON_KEYS:
-        if key not in table:
-            raise StackError(f"{where}: missing key {key!r}")
-    name = table["name"]
-    if not isinstance(name, str) or not name:
-        raise StackError(f"{where}: name must be a non-empty string")
-    role = table["role"]
-    if role not in ROLES:
-        raise StackError(f"{where}: role: unknown role {role!r}; use 'sink' or 'ferromagnet'")
-    allowed = set(_COMMON_KEYS) | (set(_FM_KEYS) | set(_OPTIONAL_FM_KEYS) if role == "ferromagnet" else set())
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise StackError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))} for role {role!r}")
+    table = READER.table(data, where)
+    table.check_keys(required=_COMMON_KEYS)
+    name = table.string("name")
+    role = table.one_of("role", ROLES, shown="'sink' or 'ferromagnet'")
+    allowed = _COMMON_KEYS + (_FM_KEYS + _OPTIONAL_FM_KEYS if role == "ferromagnet" else ())
+    table.check_keys(allowed, hint=f" for role {role!r}")
     kw: dict[str, Any] = {
         "name": name,
         "role": role,
-        "thickness_nm": _number(where, "thickness_nm", table["thickness_nm"], positive=True),
-        "rho_uOhm_cm": _number(where, "rho_uOhm_cm", table["rho_uOhm_cm"], positive=True),
-        "theta_SH": _number(where, "theta_SH", table["theta_SH"]),
-        "l_sf_nm": _number(where, "l_sf_nm", table["l_sf_nm"], positive=True),
+        "thickness_nm": table.positive("thickness_nm"),
+        "rho_uOhm_cm": table.positive("rho_uOhm_cm"),
+        "theta_SH": table.number("theta_SH"),
+        "l_sf_nm": table.positive("l_sf_nm"),
     }
     if role == "ferromagnet":
         for key in _FM_KEYS:
             if key not in table:
                 raise StackError(f"{where}: ferromagnet without {key!r}")
-            kw[key] = _number(where, key, table[key], positive=True)
+            kw[key] = table.positive(key)
         if "G_mix_S_per_m2" in table:
-            kw["G_mix_S_per_m2"] = _number(where, "G_mix_S_per_m2", table["G_mix_S_per_m2"], positive=True)
+            kw["G_mix_S_per_m2"] = table.positive("G_mix_S_per_m2")
         if "G_mix_imag_S_per_m2" in table:
             if "G_mix_S_per_m2" not in table:
                 raise StackError(f"{where}: G_mix_imag_S_per_m2 given without G_mix_S_per_m2")
-            kw["G_mix_imag_S_per_m2"] = _number(where, "G_mix_imag_S_per_m2", table["G_mix_imag_S_per_m2"])
+            kw["G_mix_imag_S_per_m2"] = table.number("G_mix_imag_S_per_m2")
     return Layer(**kw)
 
 
@@ -193,20 +182,15 @@ def stack_from_dict(data: dict[str, Any], *, name: str = "stack") -> Stack:
     unknown = sorted(set(data) - {"model", "layer"})
     if unknown:
         raise StackError(f"unknown top-level table(s) {', '.join(map(repr, unknown))}; use [model] and [[layer]]")
-    model = data.get("model", {})
-    if not isinstance(model, dict):
+    if not isinstance(data.get("model", {}), dict):
         raise StackError("[model] must be a table")
-    bad = sorted(set(model) - set(_MODEL_DEFAULTS))
-    if bad:
-        raise StackError(f"[model]: unknown key(s) {', '.join(map(repr, bad))}")
-    settings = {**_MODEL_DEFAULTS, **model}
-    slice_nm = _number("[model]", "slice_nm", settings["slice_nm"], positive=True)
-    weighting = settings["weighting"]
+    model = READER.table(data.get("model", {}), "[model]", _MODEL_DEFAULTS)
+    model.check_keys(_MODEL_DEFAULTS)
+    slice_nm = model.positive("slice_nm")
+    weighting = model.get("weighting")
     _check_weighting(weighting)
-    sign = settings["lambda_J_sign"]
-    if sign not in (1, -1) or isinstance(sign, bool):
-        raise StackError(f"[model]: lambda_J_sign must be +1 or -1, got {sign!r}")
-    g = _number("[model]", "g", settings["g"], positive=True)
+    sign = model.one_of("lambda_J_sign", (1, -1), shown="+1 or -1")
+    g = model.positive("g")
     tables = data.get("layer")
     if not tables:
         raise StackError("no [[layer]] tables: the stack needs at least one ferromagnet")
@@ -226,10 +210,7 @@ def stack_from_dict(data: dict[str, Any], *, name: str = "stack") -> Stack:
 def load_stack(path: str | Path) -> Stack:
     """Read and validate a stack TOML file (raises StackError or OSError)."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise StackError(f"{path}: not valid TOML: {exc}") from exc
+    data = READER.load(path)
     try:
         return stack_from_dict(data, name=path.stem)
     except StackError as exc:

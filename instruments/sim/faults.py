@@ -24,19 +24,30 @@ overload, stage_short) by the simulated state and instruments through
 from __future__ import annotations
 
 import threading
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stfmr.analysis.toml_schema import TableReader
+
 ADAPTER_KINDS = ("timeout", "garbled", "drop")
 PHYSICS_KINDS = ("supply_trip", "overload", "stage_short")
 FAULT_KINDS = ADAPTER_KINDS + PHYSICS_KINDS
-_KEYS = {"kind", "instrument", "after_s", "after_queries", "count"}
+_KEYS = ("kind", "instrument", "after_s", "after_queries", "count")
 
 
 class FaultPlanError(ValueError):
     """A fault file or table that cannot be used; the message names the entry and key."""
+
+
+#: how fault files are read: "fault 2: count must be a positive integer, got 0"
+READER = TableReader(
+    FaultPlanError,
+    label="{where}: {key}",
+    sep=" ",
+    unknown="{where}: unknown key(s) {keys}; allowed: {allowed}",
+    not_table="{where}: must be a table, got {type}",
+)
 
 
 @dataclass
@@ -90,12 +101,7 @@ class FaultPlan:
     @classmethod
     def from_toml(cls, path: str | Path) -> FaultPlan:
         """Read a fault file (see the module docstring)."""
-        path = Path(path)
-        try:
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as exc:
-            raise FaultPlanError(f"{path}: not valid TOML: {exc}") from exc
+        data = READER.load(path)
         try:
             return cls.from_dict(data)
         except FaultPlanError as exc:
@@ -151,31 +157,17 @@ class FaultPlan:
 
 
 def _parse_fault(index: int, entry: Any) -> Fault:
-    where = f"fault {index + 1}"
-    if not isinstance(entry, dict):
-        raise FaultPlanError(f"{where}: must be a table, got {type(entry).__name__}")
-    unknown = set(entry) - _KEYS
-    if unknown:
-        raise FaultPlanError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(_KEYS))}")
-    kind = entry.get("kind")
-    if kind not in FAULT_KINDS:
-        raise FaultPlanError(f"{where}: kind must be one of {', '.join(FAULT_KINDS)}, got {kind!r}")
-    instrument = entry.get("instrument")
+    table = READER.table(entry, f"fault {index + 1}")
+    table.check_keys(_KEYS)
+    kind = table.one_of("kind", FAULT_KINDS)
+    instrument = table.get("instrument", None)
     if not isinstance(instrument, str) or not instrument:
-        raise FaultPlanError(f"{where}: instrument must be a model name such as \"SR830\", got {instrument!r}")
+        raise table.fail("instrument", f"must be a model name such as \"SR830\", got {instrument!r}")
     from stfmr.instruments.sim.catalog import MODELS
 
     if instrument not in MODELS:
-        raise FaultPlanError(f"{where}: instrument {instrument!r} is not a simulated model; known: {', '.join(MODELS)}")
-    after_s = entry.get("after_s")
-    after_q = entry.get("after_queries")
-    if after_s is not None and after_q is not None:
-        raise FaultPlanError(f"{where}: give after_s or after_queries, not both")
-    if after_s is not None and (isinstance(after_s, bool) or not isinstance(after_s, (int, float)) or after_s < 0):
-        raise FaultPlanError(f"{where}: after_s must be a non-negative number of seconds, got {after_s!r}")
-    if after_q is not None and (isinstance(after_q, bool) or not isinstance(after_q, int) or after_q < 0):
-        raise FaultPlanError(f"{where}: after_queries must be a non-negative integer, got {after_q!r}")
-    count = entry.get("count", 1)
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise FaultPlanError(f"{where}: count must be a positive integer, got {count!r}")
-    return Fault(kind, instrument, None if after_s is None else float(after_s), after_q, count)
+        raise table.fail("instrument", f"{instrument!r} is not a simulated model; known: {', '.join(MODELS)}")
+    if "after_s" in table and "after_queries" in table:
+        raise FaultPlanError(f"{table.where}: give after_s or after_queries, not both")
+    return Fault(kind, instrument, table.non_negative("after_s", None), table.integer("after_queries", None, minimum=0),
+                 table.integer("count", 1, minimum=1))

@@ -13,7 +13,6 @@ by name.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from stfmr.analysis.constants import TWO_E_OVER_HBAR, dBm_to_W
+from stfmr.analysis.toml_schema import TableReader
 from stfmr.instruments.sim.llg import MagnetParams, mixing_voltage, transverse_response
 
 PRESET_DIR = Path(__file__).with_name("presets")
@@ -28,6 +28,22 @@ PRESET_DIR = Path(__file__).with_name("presets")
 
 class SampleFileError(ValueError):
     """A sample file or table that cannot describe a sample; the message names the key."""
+
+
+#: how sample files are read: "sample key 'alpha' must be positive, got -0.1"
+READER = TableReader(
+    SampleFileError,
+    label="sample key {key!r}",
+    sep=" ",
+    unknown="unknown sample key(s) {keys}; allowed: {allowed}",
+    missing="missing sample key(s) {keys}",
+    not_table="{where} must be a table of keys, got {type}",
+)
+_STRINGS = ("name", "stack")
+_POSITIVE = ("mu0_Meff_T", "g", "alpha", "R_perp_Ohm", "length_um", "width_um", "resistivity_uOhm_cm", "Ms_t_A",
+             "rf_I0_per_sqrtW_A", "rf_rolloff_GHz")
+_NON_NEGATIVE = ("mu0_dH0_mT", "delta_R_amr_Ohm", "heating_k_Ohm_per_A2", "noise_density_V_per_rtHz",
+                 "mode2_mu0_Meff_T", "mode2_fraction")
 
 
 @dataclass(frozen=True)
@@ -78,53 +94,34 @@ class VirtualSample:
     mode2_fraction: float = 0.0
 
     def __post_init__(self) -> None:
-        positive = ("mu0_Meff_T", "g", "alpha", "R_perp_Ohm", "length_um", "width_um",
-                    "resistivity_uOhm_cm", "Ms_t_A", "rf_I0_per_sqrtW_A", "rf_rolloff_GHz")
-        non_negative = ("mu0_dH0_mT", "delta_R_amr_Ohm", "heating_k_Ohm_per_A2", "noise_density_V_per_rtHz",
-                        "mode2_mu0_Meff_T", "mode2_fraction")
+        values = READER.table(asdict(self), "sample")
         for f in fields(self):
-            value = getattr(self, f.name)
-            if f.type == "str" or f.name in ("name", "stack"):
-                if not isinstance(value, str) or not value:
-                    raise SampleFileError(f"sample key {f.name!r} must be a non-empty string, got {value!r}")
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise SampleFileError(f"sample key {f.name!r} must be a finite number, got {value!r}")
-            if f.name in positive and value <= 0:
-                raise SampleFileError(f"sample key {f.name!r} must be > 0, got {value!r}")
-            if f.name in non_negative and value < 0:
-                raise SampleFileError(f"sample key {f.name!r} must be >= 0, got {value!r}")
+            if f.name in _STRINGS:
+                values.string(f.name)
+            elif f.name in _POSITIVE:
+                values.positive(f.name)
+            elif f.name in _NON_NEGATIVE:
+                values.non_negative(f.name)
+            else:
+                values.number(f.name)
         if self.mode2_fraction >= 1:
-            raise SampleFileError(f"sample key 'mode2_fraction' must be below 1, got {self.mode2_fraction!r}")
+            raise values.fail("mode2_fraction", f"must be below 1, got {self.mode2_fraction!r}")
         if self.mode2_fraction > 0 and self.mode2_mu0_Meff_T <= 0:
-            raise SampleFileError("sample key 'mode2_mu0_Meff_T' must be > 0 when mode2_fraction is set")
+            raise values.fail("mode2_mu0_Meff_T", "must be > 0 when mode2_fraction is set")
 
     # -- construction ---------------------------------------------------
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VirtualSample:
         """Build from flat keys; unknown and missing keys are named in the error."""
-        if not isinstance(data, dict):
-            raise SampleFileError(f"a sample must be a table of keys, got {type(data).__name__}")
-        names = [f.name for f in fields(cls)]
-        unknown = sorted(set(data) - set(names))
-        if unknown:
-            raise SampleFileError(f"unknown sample key(s): {', '.join(unknown)}; allowed: {', '.join(names)}")
-        required = [f.name for f in fields(cls) if f.default is MISSING]
-        missing = [n for n in required if n not in data]
-        if missing:
-            raise SampleFileError(f"missing sample key(s): {', '.join(missing)}")
+        table = READER.table(data, "a sample")
+        table.check_keys([f.name for f in fields(cls)], required=[f.name for f in fields(cls) if f.default is MISSING])
         values = {k: (float(v) if isinstance(v, int) and not isinstance(v, bool) else v) for k, v in data.items()}
         return cls(**values)
 
     @classmethod
     def from_file(cls, path: str | Path) -> VirtualSample:
         """Read a sample TOML file (flat keys as in the presets)."""
-        path = Path(path)
-        try:
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as exc:
-            raise SampleFileError(f"{path}: not valid TOML: {exc}") from exc
+        data = READER.load(path)
         try:
             return cls.from_dict(data)
         except SampleFileError as exc:
