@@ -190,3 +190,22 @@ def test_ramps_over_visa_stay_under_the_rate_limit_at_every_step():
         assert helpers.max_setpoint_rate(h) <= bench.limits.max_ramp_rate_A_per_s
     finally:
         bench.close()
+
+
+def test_a_dead_sim_server_is_never_called_safe_and_every_instrument_is_named():
+    bench = open_simulated_bench("type-A", transport="visa")
+    guard = safety.SafetyGuard(bench, retry_s=1.0)
+    try:
+        guard.set_rf(10.0, 15.0)
+        guard.rf_output(True)
+        guard.ramp_current(0.5)
+        for role in bench.roles().values():  # a dead link shows at its first read: wait 0.3 s, not 5 s, for it
+            role.driver.adapter.connection.timeout = 300
+        bench._server.stop()  # the instruments' server dies: nothing can be read back
+        end = guard.make_safe("test")
+        assert not end.safe
+        assert {p.part for p in end.unverified()} == {"rf output", "dc bias", "magnet"}
+        assert "rf output off by hand" in end.instructions() and "ON (15 dBm at 10 GHz)" in end.instructions()
+        assert bench.virtual.rf.output_on  # it really is still on
+    finally:
+        bench.close()
