@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
-from stfmr.procedures.base import BenchProcedure
+from stfmr.procedures.base import SENSE_CURRENT_MA, BenchProcedure
 from stfmr.procedures.safety import SafetyGuard
 
 
@@ -20,7 +20,8 @@ class AmrSweep(BenchProcedure):
     angle_start_deg = FloatParameter("Angle start", units="deg", default=0.0, minimum=-360.0, maximum=720.0)
     angle_stop_deg = FloatParameter("Angle stop", units="deg", default=360.0, minimum=-360.0, maximum=720.0)
     angle_points = IntegerParameter("Angle points", default=37, minimum=3, maximum=10000)
-    sense_current_mA = FloatParameter("Sense current", units="mA", default=0.1, minimum=1e-6, maximum=100.0)
+    sense_current_mA = FloatParameter("Sense current", units="mA", default=SENSE_CURRENT_MA,
+                                      minimum=1e-6, maximum=100.0)
 
     DATA_COLUMNS = ["Angle set (deg)", "Angle (deg)", "Field (mT)", "I_dc (mA)", "Resistance (ohm)", "Time (s)"]
 

@@ -24,6 +24,9 @@ from stfmr.procedures.safety import SafeEnd, SafetyGuard
 
 log = logging.getLogger(__name__)
 
+#: the sourcemeter's sense current for resistance readings (mA): small, so the device does not heat
+SENSE_CURRENT_MA = 0.1
+
 
 class BenchProcedure(Procedure):
     """Base of stfmr's procedures: safe start, safe end, full header.

@@ -37,7 +37,7 @@ class FieldSweep(SpectrumProcedure):
     frequency_GHz = FloatParameter("Frequency", units="GHz", default=10.0, minimum=0.001, maximum=110.0)
     field_start_mT = FloatParameter("Field start", units="mT", default=50.0, minimum=0.0, maximum=5000.0)
     field_stop_mT = FloatParameter("Field stop", units="mT", default=200.0, minimum=0.0, maximum=5000.0)
-    field_points = IntegerParameter("Field points", default=151, minimum=3, maximum=100000)
+    field_points = IntegerParameter("Field points", default=121, minimum=3, maximum=100000)
 
     DATA_COLUMNS = [
         "Field set (mT)", "Field (mT)", "Current (A)", "X (V)", "Y (V)", "V_FMR (V)",

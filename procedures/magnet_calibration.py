@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-import math
 from pathlib import Path
 
 import numpy as np
@@ -106,15 +105,9 @@ class MagnetCalibration(BenchProcedure):
         if not self.bench.field.has_gaussmeter():
             raise ValueError(f"{where}: the bench has no gaussmeter; a magnet calibration measures the field "
                              "with one ([field.gaussmeter] in the bench file)")
-        imax = self.max_current_A
-        if not isinstance(imax, (int, float)) or not math.isfinite(imax) or imax <= 0:
-            raise ValueError(f"{where}: max_current_A must be a positive number of A, got {imax!r}")
-        points = self.points_per_branch
-        if isinstance(points, bool) or not isinstance(points, int) or points < 3:
-            raise ValueError(f"{where}: points_per_branch must be an integer >= 3, got {points!r}")
-        if not isinstance(self.settle_s, (int, float)) or not self.settle_s >= 0:
-            raise ValueError(f"{where}: settle_s must be >= 0 s, got {self.settle_s!r}")
+        # ranges of max_current_A, points_per_branch and settle_s: their Parameters'; limits: the guard's
         check_calibration_name(self.calibration_file, where)
+        imax = float(self.max_current_A)
         for amps in (imax, -imax):
             guard.check_coil_current(float(amps), where)
 

@@ -6,7 +6,7 @@ import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
 from stfmr.procedures.amr import reversed_current_resistance
-from stfmr.procedures.base import BenchProcedure
+from stfmr.procedures.base import SENSE_CURRENT_MA, BenchProcedure
 from stfmr.procedures.safety import SafetyGuard
 
 
@@ -28,7 +28,8 @@ class RfCalibration(BenchProcedure):
     power_start_dBm = FloatParameter("Power start", units="dBm", default=0.0, minimum=-130.0, maximum=40.0)
     power_stop_dBm = FloatParameter("Power stop", units="dBm", default=15.0, minimum=-130.0, maximum=40.0)
     power_points = IntegerParameter("Power points", default=6, minimum=2, maximum=1000)
-    sense_current_mA = FloatParameter("Sense current", units="mA", default=0.1, minimum=1e-6, maximum=100.0)
+    sense_current_mA = FloatParameter("Sense current", units="mA", default=SENSE_CURRENT_MA,
+                                      minimum=1e-6, maximum=100.0)
 
     DATA_COLUMNS = ["RF on", "I_dc (mA)", "Power (dBm)", "Frequency (GHz)", "Field (mT)",
                     "Resistance (ohm)", "Time (s)"]

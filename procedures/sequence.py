@@ -128,11 +128,22 @@ _REQUIRED: dict[str, set[str]] = {
     "frequency_scan": {"field_mT", "frequencies_GHz", "power_dBm"},
 }
 #: defaults of the optional step keys (one table for every kind)
-STEP_DEFAULTS: dict[str, Any] = {
-    "field_points": 121, "both_branches": False, "dwell_s": 0.0, "dc_current_mA": 0.0, "g": 2.1,
-    "angle_deg": 45.0, "sense_current_mA": 0.1, "dc_max_mA": 4.0, "dc_points": 9,
-    "points_per_branch": 41, "settle_s": 1.0,
-}
+def _parameter_defaults() -> dict[str, Any]:
+    """Defaults of the optional step keys: those of the procedures' pymeasure Parameters (their one home)."""
+    from stfmr.procedures.amr import AmrSweep
+    from stfmr.procedures.field_sweep import FieldSweep
+    from stfmr.procedures.frequency_scan import FrequencyScan
+    from stfmr.procedures.magnet_calibration import MagnetCalibration
+    from stfmr.procedures.rf_calibration import RfCalibration
+
+    owners = {"field_points": FieldSweep, "both_branches": FieldSweep, "dwell_s": FieldSweep,
+              "dc_current_mA": FieldSweep, "angle_deg": FieldSweep, "g": FrequencyScan,
+              "sense_current_mA": AmrSweep, "dc_max_mA": RfCalibration, "dc_points": RfCalibration,
+              "points_per_branch": MagnetCalibration, "settle_s": MagnetCalibration}
+    return {key: getattr(cls, key).default for key, cls in owners.items()}
+
+
+STEP_DEFAULTS: dict[str, Any] = _parameter_defaults()
 
 
 def _spectrum_tasks(n: int, kind: str, step: Table) -> list[Task]:
