@@ -22,6 +22,7 @@ import numpy as np
 from stfmr.analysis.angular import AngularFit, fit_angular
 from stfmr.analysis.branches import combine_branches
 from stfmr.analysis.calibration import AmrFit, RfCurrentCalibration, calibrate_rf_current, fit_amr
+from stfmr.analysis.constants import DEFAULT_G
 from stfmr.analysis.dc_bias import DcBiasResult, analyze_dc_bias, inverse_variance_mean
 from stfmr.analysis.efficiency import Efficiencies, efficiencies_from_fits
 from stfmr.analysis.field_axis import field_axis
@@ -254,7 +255,7 @@ def _resonance(result: SampleAnalysis, settings: FitSettings) -> None:
             points.append((s.frequency_GHz, fit.values["H_r"], fit.stderr["H_r"], fit.values["dH"], fit.stderr["dH"]))
     from_scans = len({round(p[0], 6) for p in points}) < 2 and bool(result.run.frequency_scans)
     if from_scans:
-        _frequency_scans(result, settings)  # with g = 2.1 and M_eff from each f_r, before any Kittel fit
+        _frequency_scans(result, settings)  # with DEFAULT_G and M_eff from each f_r, before any Kittel fit
         points = []
         for scan in result.run.frequency_scans:
             fit = next((f for f in result.frequency_scans.get(scan.file, []) if f.polarity == 1), None)
@@ -396,9 +397,9 @@ def _dc_bias(result: SampleAnalysis) -> None:
         if result.kittel is not None:
             g, meff = result.kittel.ufloats()["g"], result.kittel.ufloats()["mu0_Meff_T"]
         else:
-            g = 2.1
+            g = DEFAULT_G
             meff = meff_from_resonance_T(float(np.mean([abs(p[2]) for p in points])), f, g)
-            result.missing.append(f"dc-bias method at {f:g} GHz: no Kittel fit, mu0*M_eff from H_r with g = 2.1")
+            result.missing.append(f"dc-bias method at {f:g} GHz: no Kittel fit, mu0*M_eff from H_r with g = {DEFAULT_G:g}")
         try:
             result.dc_bias.append(analyze_dc_bias(
                 f, angle, power, points, g=g, mu0_Meff_T=meff,

@@ -265,8 +265,3 @@ def write_planned(plan: dict[Path, Writer]) -> list[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         write(path)
     return list(plan)
-
-
-def write_report(results: list[SampleAnalysis], out: Path, summary: dict[str, Any]) -> list[Path]:
-    """Write the CSV, the JSON and every figure the data allow; return the paths written."""
-    return write_planned(plan_report(results, out, summary))

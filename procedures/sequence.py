@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from stfmr.analysis.constants import DEFAULT_G
 from stfmr.analysis.resonance import resonance_field_mT
 from stfmr.analysis.sample import SampleMetadata
 from stfmr.analysis.toml_schema import Table, TableReader
@@ -129,7 +130,7 @@ _REQUIRED: dict[str, set[str]] = {
 }
 #: defaults of the optional step keys (one table for every kind)
 STEP_DEFAULTS: dict[str, Any] = {
-    "field_points": 121, "both_branches": False, "dwell_s": 0.0, "dc_current_mA": 0.0, "g": 2.1,
+    "field_points": 121, "both_branches": False, "dwell_s": 0.0, "dc_current_mA": 0.0, "g": DEFAULT_G,
     "angle_deg": 45.0, "sense_current_mA": 0.1, "dc_max_mA": 4.0, "dc_points": 9,
     "points_per_branch": 41, "settle_s": 1.0,
 }
