@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from stfmr.analysis.characterize import SampleAnalysis, sink_thickness_nm
+from stfmr.analysis.characterize import sink_thickness_nm
 from stfmr.analysis.lineshape import shape_terms
+from stfmr.analysis.records import SampleAnalysis
 
 
 #: the report's files whatever the data (its figures depend on the data)
