@@ -5,7 +5,9 @@ parallel over processes); Kittel and damping fits of H_r(f), dH(f); the
 angular fit of V_S(phi), V_A(phi) at the frequency of the angle sweep (the
 negative branch enters at phi + 180 deg); AMR; the rf current at that
 frequency and power; then the absolute method. Every formula lives in the
-modules imported here; this one only routes data between them.
+modules imported here; this one only routes data between them. The records
+(:class:`FitSettings`, :class:`SampleAnalysis`) live in :mod:`stfmr.analysis.records`
+and are importable from here too.
 """
 
 from __future__ import annotations
@@ -14,40 +16,25 @@ import dataclasses
 import math
 import re
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from stfmr.analysis.angular import AngularFit, fit_angular
-from stfmr.analysis.branches import combine_branches
-from stfmr.analysis.calibration import AmrFit, RfCurrentCalibration, calibrate_rf_current, fit_amr
-from stfmr.analysis.dc_bias import DcBiasResult, analyze_dc_bias, inverse_variance_mean
-from stfmr.analysis.efficiency import Efficiencies, efficiencies_from_fits
+from stfmr.analysis.angular import fit_angular
+from stfmr.analysis.calibration import calibrate_rf_current, fit_amr
+from stfmr.analysis.constants import DEFAULT_G
+from stfmr.analysis.dc_bias import analyze_dc_bias
+from stfmr.analysis.efficiency import efficiencies_from_fits
 from stfmr.analysis.field_axis import field_axis
 from stfmr.analysis.fit_common import FitInputError
-from stfmr.analysis.frequency_scan import FrequencyScanFit, FrequencyScanFitError, fit_frequency_scan
-from stfmr.analysis.modes import CRITERION, fit_branch_modes
-from stfmr.analysis.resonance import DampingFit, KittelFit, fit_damping, fit_kittel, meff_from_resonance_T
+from stfmr.analysis.frequency_scan import FrequencyScanFitError, fit_frequency_scan
+from stfmr.analysis.modes import fit_branch_modes
+from stfmr.analysis.records import FitSettings, SampleAnalysis
+from stfmr.analysis.resonance import fit_damping, fit_kittel, meff_from_resonance_T
 from stfmr.analysis.run_reader import RunData, Spectrum
 from stfmr.analysis.spectrum_fit import SpectrumFit, SpectrumFitError, fit_branches
 
-
-@dataclass(frozen=True)
-class FitSettings:
-    """How spectra are fitted; re-analysis with other settings never touches the raw files.
-
-    window_mT: fit only H_r +- window/2 (after a first fit over the whole sweep);
-    slope: fit the background slope V_1; derivative: field-modulated lineshapes;
-    modes: "one", or "auto" to let the BIC criterion of :mod:`stfmr.analysis.modes`
-    fit two resonances where the data ask for it (the stronger one then enters the
-    analysis, and the window is not applied to that branch).
-    """
-
-    window_mT: float | None = None
-    slope: bool = True
-    derivative: bool = False
-    modes: str = "one"
+__all__ = ["FitSettings", "SampleAnalysis", "analyze_run", "fit_all", "fit_one", "sink_thickness_nm"]
 
 
 def fit_one(spectrum: Spectrum, settings: FitSettings) -> list[SpectrumFit] | str:
@@ -110,112 +97,6 @@ def fit_all(spectra: list[Spectrum], settings: FitSettings, jobs: int = 1,
     return out
 
 
-@dataclass
-class SampleAnalysis:
-    """Every fit of one run folder and the efficiencies derived from them."""
-
-    run: RunData
-    fits: dict[str, list[SpectrumFit]] = field(default_factory=dict)  #: file -> branch fits
-    failed_fits: list[dict[str, str]] = field(default_factory=list)
-    kittel: KittelFit | None = None
-    damping: DampingFit | None = None
-    angular: AngularFit | None = None
-    angular_frequency_GHz: float | None = None
-    amr: AmrFit | None = None
-    rf: RfCurrentCalibration | None = None
-    rf_power_dBm: float | None = None
-    efficiencies: Efficiencies | None = None
-    dc_bias: list[DcBiasResult] = field(default_factory=list)  #: linewidth-vs-I_dc groups
-    frequency_scans: dict[str, list[FrequencyScanFit]] = field(default_factory=dict)  #: file -> branch fits
-    missing: list[str] = field(default_factory=list)  #: what could not be derived, and why
-
-    def to_dict(self) -> dict[str, Any]:
-        """The sample entry of ``stfmr analyze --json``."""
-
-        def q(value: float | None, stderr: float | None) -> dict[str, float] | None:
-            return None if value is None else {"value": float(value), "stderr": float(stderr)}
-
-        eff = self.efficiencies.to_dict() if self.efficiencies else {}
-        i0 = self.rf.I0_A(self.rf_power_dBm) if self.rf is not None and self.rf_power_dBm is not None else None
-        out = {
-            "name": self.run.name,
-            "folder": str(self.run.folder),
-            "xi_DL_E": eff.get("xi_DL_E"),
-            "xi_FL_Oe_E": eff.get("xi_FL_Oe_E"),
-            "xi_DL_j": eff.get("xi_DL_j"),
-            "T_DL_per_E": eff.get("T_DL_per_E"),
-            "T_FL_per_E": eff.get("T_FL_per_E"),
-            "mu0_M_eff_T": q(*_param(self.kittel, "mu0_Meff_T")),
-            "g": q(*_param(self.kittel, "g")),
-            "alpha": q(*_param(self.damping, "alpha")),
-            "dH0_mT": q(*_param(self.damping, "dH0_mT")),
-            "I_rf_peak_mA": None if i0 is None else {"value": i0[0] * 1e3, "stderr": i0[1] * 1e3},
-            "Delta_R_AMR_Ohm": q(*_param(self.amr, "delta_R_Ohm")),
-            "R_perp_Ohm": q(*_param(self.amr, "R_perp_Ohm")),
-            "V_S0_V": q(*_param(self.angular, "V_S0")) if self.angular else None,
-            "V_A0_V": q(*_param(self.angular, "V_A0")) if self.angular else None,
-            "angular_frequency_GHz": self.angular_frequency_GHz,
-            "xi_DL_E_dc_bias": self.dc_bias_xi(),
-            "dc_bias": [d.to_dict(*self._dH0_and_g()) for d in self.dc_bias],
-            "branch_combination": self.branch_combinations(),
-            "frequency_scans": [{"file": file, "branches": [f.to_dict() for f in fits]}
-                                for file, fits in self.frequency_scans.items()],
-            "two_mode_fits": [{"file": file, **fit.modes} for file, fits in self.fits.items()
-                              for fit in fits if fit.modes is not None],
-            "mode_criterion": CRITERION,
-            "spectra": len(self.run.spectra),
-            "failed_fits": self.failed_fits,
-            "skipped_files": self.run.skipped,
-            "missing": self.missing,
-            "sample": self.run.sample.to_dict() if self.run.sample else None,
-        }
-        return out
-
-    def branch_combinations(self) -> list[dict[str, Any]]:
-        """Per spectrum on both branches: V_S, V_A of each and their (non-)reversing parts.
-
-        Under a dc current the +H branch at +I_dc pairs with the -H branch at -I_dc:
-        reversing both keeps the dc torque's action on the damping, so only what does
-        not reverse with the field is left in the non-reversing part.
-        """
-        negative = {}
-        for s in self.run.spectra:
-            for fit in self.fits.get(s.file, []):
-                if fit.polarity == -1:
-                    negative[(round(s.frequency_GHz, 9), round(s.angle_deg, 6), round(s.power_dBm, 6),
-                              round(-s.dc_current_mA, 6))] = (s.file, fit)
-        out = []
-        for s in self.run.spectra:
-            positive = next((f for f in self.fits.get(s.file, []) if f.polarity == 1), None)
-            key = (round(s.frequency_GHz, 9), round(s.angle_deg, 6), round(s.power_dBm, 6), round(s.dc_current_mA, 6))
-            if positive is None or key not in negative:
-                continue
-            partner, fit = negative[key]
-            out.append({"file": s.file, "minus_H_file": partner, "frequency_GHz": s.frequency_GHz,
-                        "angle_deg": s.angle_deg, "power_dBm": s.power_dBm, "dc_current_mA": s.dc_current_mA,
-                        **combine_branches([positive, fit]).to_dict()})
-        return out
-
-    def dc_bias_xi(self) -> dict[str, float] | None:
-        """xi_DL^E (Ohm^-1 m^-1) of the dc-bias method: inverse-variance mean over its groups."""
-        xis = [d.xi_DL_E for d in self.dc_bias if d.xi_DL_E is not None]
-        if not xis:
-            return None
-        mean = inverse_variance_mean(xis)
-        return {"value": float(getattr(mean, "nominal_value", mean)), "stderr": float(getattr(mean, "std_dev", 0.0))}
-
-    def _dH0_and_g(self) -> tuple[Any, float | None]:
-        if self.damping is None:
-            return None, None
-        return self.damping.ufloats()["dH0_mT"], self.damping.g
-
-
-def _param(fit: Any, name: str) -> tuple[float | None, float | None]:
-    if fit is None or name not in fit.names:
-        return None, None
-    return fit.values[name], fit.stderr[name]
-
-
 def analyze_run(run: RunData, settings: FitSettings = FitSettings(), jobs: int = 1, progress=None) -> SampleAnalysis:
     """Run the whole chain on one run folder's data."""
     result = SampleAnalysis(run)
@@ -254,7 +135,7 @@ def _resonance(result: SampleAnalysis, settings: FitSettings) -> None:
             points.append((s.frequency_GHz, fit.values["H_r"], fit.stderr["H_r"], fit.values["dH"], fit.stderr["dH"]))
     from_scans = len({round(p[0], 6) for p in points}) < 2 and bool(result.run.frequency_scans)
     if from_scans:
-        _frequency_scans(result, settings)  # with g = 2.1 and M_eff from each f_r, before any Kittel fit
+        _frequency_scans(result, settings)  # with DEFAULT_G and M_eff from each f_r, before any Kittel fit
         points = []
         for scan in result.run.frequency_scans:
             fit = next((f for f in result.frequency_scans.get(scan.file, []) if f.polarity == 1), None)
@@ -396,9 +277,9 @@ def _dc_bias(result: SampleAnalysis) -> None:
         if result.kittel is not None:
             g, meff = result.kittel.ufloats()["g"], result.kittel.ufloats()["mu0_Meff_T"]
         else:
-            g = 2.1
+            g = DEFAULT_G
             meff = meff_from_resonance_T(float(np.mean([abs(p[2]) for p in points])), f, g)
-            result.missing.append(f"dc-bias method at {f:g} GHz: no Kittel fit, mu0*M_eff from H_r with g = 2.1")
+            result.missing.append(f"dc-bias method at {f:g} GHz: no Kittel fit, mu0*M_eff from H_r with g = {DEFAULT_G:g}")
         try:
             result.dc_bias.append(analyze_dc_bias(
                 f, angle, power, points, g=g, mu0_Meff_T=meff,

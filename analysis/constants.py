@@ -15,22 +15,22 @@ MU0: float = _c.mu_0  #: vacuum permeability (T m / A)
 MU_B: float = _c.physical_constants["Bohr magneton"][0]  #: Bohr magneton (J / T)
 TWO_E_OVER_HBAR: float = 2.0 * E_CHARGE / HBAR  #: 2e/hbar = 3.0385e15 (V^-1 s^-1)
 
+DEFAULT_G: float = 2.1
+"""Lande g-factor (dimensionless) assumed where none is fitted or given: the usual Ni-Fe value.
+
+The default of every ``g`` argument and setting that has one: the Kittel fit's g
+when it is held fixed, the damping, frequency-scan and efficiency formulas, the
+dc-bias method without a Kittel fit, a sequence step's and a FrequencyScan's
+"Lande g", the gradient model's stacks and composition table, and the
+simulated magnet (``MagnetParams``).
+"""
+
 
 def gyromagnetic_ratio(g: float) -> float:
     """Return gamma = g*mu_B/hbar in rad s^-1 T^-1 (gamma/2pi = (g/2)*27.99 GHz/T)."""
     return g * MU_B / HBAR
 
 
-def mT_to_T(value_mT):
-    """Convert mu0*H from mT to T."""
-    return np.asarray(value_mT, dtype=float) * 1e-3 if np.ndim(value_mT) else float(value_mT) * 1e-3
-
-
 def dBm_to_W(power_dBm):
     """Convert an rf power from dBm to W."""
     return 1e-3 * 10.0 ** (np.asarray(power_dBm, dtype=float) / 10.0)
-
-
-def W_to_dBm(power_W):
-    """Convert an rf power from W to dBm."""
-    return 10.0 * np.log10(np.asarray(power_W, dtype=float) / 1e-3)

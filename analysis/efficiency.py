@@ -28,7 +28,7 @@ import numpy as np
 import uncertainties
 from uncertainties.core import AffineScalarFunc
 
-from stfmr.analysis.constants import MU0, TWO_E_OVER_HBAR, gyromagnetic_ratio
+from stfmr.analysis.constants import DEFAULT_G, MU0, TWO_E_OVER_HBAR, gyromagnetic_ratio
 from stfmr.analysis.sample import SampleMetadata
 
 #: a float, a (value, stderr) pair or an uncertainties variable
@@ -182,7 +182,7 @@ def absolute_efficiencies(
     delta_R_Ohm: Quantity,
     R_Ohm: Quantity,
     sample: SampleMetadata,
-    g: Quantity = 2.1,
+    g: Quantity = DEFAULT_G,
     length_stderr_um: float = 0.0,
     underlayer_thickness_nm: Quantity | None = None,
     underlayer_resistivity_uOhm_cm: Quantity | None = None,

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from stfmr import __version__
-from stfmr.analysis.characterize import SampleAnalysis
+from stfmr.analysis.records import SampleAnalysis
 from stfmr.analysis.run_manifest import MANIFEST, load_manifest
 
 FIT_PARAMS = ("H_r", "dH", "V_S", "V_A")

@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from stfmr.analysis.characterize import SampleAnalysis, sink_thickness_nm
+from stfmr.analysis.characterize import sink_thickness_nm
 from stfmr.analysis.lineshape import shape_terms
+from stfmr.analysis.records import SampleAnalysis
 
 
 #: the report's files whatever the data (its figures depend on the data)
@@ -265,8 +266,3 @@ def write_planned(plan: dict[Path, Writer]) -> list[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         write(path)
     return list(plan)
-
-
-def write_report(results: list[SampleAnalysis], out: Path, summary: dict[str, Any]) -> list[Path]:
-    """Write the CSV, the JSON and every figure the data allow; return the paths written."""
-    return write_planned(plan_report(results, out, summary))

@@ -73,7 +73,7 @@ from typing import Any
 import numpy as np
 
 from stfmr.analysis import lineshape
-from stfmr.analysis.constants import gyromagnetic_ratio
+from stfmr.analysis.constants import DEFAULT_G, gyromagnetic_ratio
 from stfmr.analysis.fit_common import ParamFit
 from stfmr.analysis.resonance import kittel_frequency_GHz, meff_from_resonance_T
 
@@ -199,13 +199,14 @@ def fit_datafile(data: Any, *, g: float | None = None, mu0_Meff_T: float | None 
     """Fit every branch of a frequency-scan file (a :class:`~stfmr.analysis.datafile.DataFile`).
 
     g: the Lande factor of the Kittel slope; by default the file's ``Lande g``
-    parameter, else 2.1. The other keywords go to :func:`fit_frequency_scan`.
+    parameter, else :data:`~stfmr.analysis.constants.DEFAULT_G`. The other
+    keywords go to :func:`fit_frequency_scan`.
     """
     if g is None:
         try:
-            g = float(data.header.get("Lande g", "2.1").split()[0])
+            g = float(data.header.get("Lande g", str(DEFAULT_G)).split()[0])
         except (ValueError, IndexError):
-            g = 2.1
+            g = DEFAULT_G
     field = data.column(FIELD_COLUMN)
     set_field = data.columns.get(SET_FIELD_COLUMN)
     return fit_frequency_scan(data.column(FREQUENCY_COLUMN), data.column(voltage_column), field,
@@ -215,7 +216,7 @@ def fit_datafile(data: Any, *, g: float | None = None, mu0_Meff_T: float | None 
 # ---------------------------------------------------------------- fits
 
 
-def fit_frequency_scan(freq_GHz, voltage_V, field_mT, *, set_field_mT=None, g: float = 2.1,
+def fit_frequency_scan(freq_GHz, voltage_V, field_mT, *, set_field_mT=None, g: float = DEFAULT_G,
                        mu0_Meff_T: float | None = None, slope: bool = True) -> list[FrequencyScanFit]:
     """Fit every field branch of a frequency scan; return the fits, positive branch first.
 
@@ -249,7 +250,7 @@ def fit_frequency_scan(freq_GHz, voltage_V, field_mT, *, set_field_mT=None, g: f
     return fits
 
 
-def fit_frequency_line(freq_GHz, voltage_V, field_mT, *, g: float = 2.1, mu0_Meff_T: float | None = None,
+def fit_frequency_line(freq_GHz, voltage_V, field_mT, *, g: float = DEFAULT_G, mu0_Meff_T: float | None = None,
                        slope: bool = True) -> FrequencyScanFit:
     """Fit one branch V(f) at fixed field and return it with its field-equivalent line.
 

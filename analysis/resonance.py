@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stfmr.analysis.constants import gyromagnetic_ratio
+from stfmr.analysis.constants import DEFAULT_G, gyromagnetic_ratio
 from stfmr.analysis.fit_common import (
     FitInputError,
     ParamFit,
@@ -99,7 +99,7 @@ def _check_freq(freq_GHz, y, y_name: str, min_points: int) -> tuple[np.ndarray, 
 
 
 @refusals_as(ResonanceFitError)
-def fit_kittel(freq_GHz, H_r_mT, *, fit_g: bool = True, g: float = 2.1, sigma_mT=None) -> KittelFit:
+def fit_kittel(freq_GHz, H_r_mT, *, fit_g: bool = True, g: float = DEFAULT_G, sigma_mT=None) -> KittelFit:
     """Fit mu0*M_eff (T) and g to resonance fields H_r (mT, positive magnitudes) at frequencies (GHz).
 
     The residuals are in field (the measured quantity). fit_g=False fixes g.

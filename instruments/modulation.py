@@ -1,8 +1,10 @@
 """Lock-in detection of an amplitude-modulated rf drive: the one home of the factor.
 
-The simulator multiplies the dc mixing voltage by this factor to produce the
-lock-in's X; procedures divide X by it to record V_FMR as a dc-equivalent
-mixing voltage (PHYSICS.md section 2), and store the factor in every header.
+Procedures divide the lock-in's X by this factor to record V_FMR as a
+dc-equivalent mixing voltage (PHYSICS.md section 2), and store the factor in
+every header. The simulator does not use it: its lock-ins demodulate the
+sampled modulation waveform (:mod:`stfmr.instruments.sim.waveform`), so the
+tests comparing the two check this closed form.
 """
 
 from __future__ import annotations

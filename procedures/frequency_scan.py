@@ -14,6 +14,7 @@ import math
 import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
+from stfmr.analysis.constants import DEFAULT_G
 from stfmr.analysis.frequency_scan import MIN_POINTS, FrequencyScanFit, FrequencyScanFitError, fit_frequency_scan
 from stfmr.procedures.safety import LimitError, SafetyGuard
 from stfmr.procedures.spectrum import SpectrumProcedure
@@ -50,7 +51,7 @@ class FrequencyScan(SpectrumProcedure):
     frequency_start_GHz = FloatParameter("Frequency start", units="GHz", default=8.0, minimum=0.001, maximum=110.0)
     frequency_stop_GHz = FloatParameter("Frequency stop", units="GHz", default=12.0, minimum=0.001, maximum=110.0)
     frequency_points = IntegerParameter("Frequency points", default=161, minimum=3, maximum=100000)
-    g = FloatParameter("Lande g", default=2.1, minimum=0.1, maximum=10.0)
+    g = FloatParameter("Lande g", default=DEFAULT_G, minimum=0.1, maximum=10.0)
 
     #: what the GUI plots V_FMR against
     SWEEP_COLUMN = "Frequency (GHz)"

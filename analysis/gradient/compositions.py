@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from stfmr.analysis.constants import DEFAULT_G
 from stfmr.analysis.gradient.stack import READER as STACK_READER
 from stfmr.analysis.gradient.stack import StackError
 
@@ -59,7 +60,7 @@ class CompositionTable:
     slice_nm: float = 0.5
     sublayer_nm: float = 1.0
     lambda_J_sign: int = 1
-    g: float = 2.1
+    g: float = DEFAULT_G
     reference: str = "Ni79.5Fe20.5"
     source: str = "default"
 

@@ -6,7 +6,7 @@ Format (the contract; layers bottom to top, an oxide on top is implied)::
     slice_nm = 0.5                 # evaluation step (nm)
     weighting = "local-average"    # or "macrospin"
     lambda_J_sign = 1              # sense of the l_J precession (+1 or -1)
-    g = 2.1                        # optional, g-factor for gamma
+    g = 2.1                        # optional, g-factor for gamma (default: constants.DEFAULT_G)
 
     [[layer]]
     name = "Ta-B"
@@ -39,6 +39,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from stfmr.analysis.constants import DEFAULT_G
 from stfmr.analysis.toml_schema import TableReader
 
 WEIGHTINGS: tuple[str, ...] = ("local-average", "macrospin")
@@ -93,18 +94,13 @@ class Stack:
     slice_nm: float = 0.5
     weighting: str = "local-average"
     lambda_J_sign: int = 1
-    g: float = 2.1
+    g: float = DEFAULT_G
     name: str = "stack"
 
     def reversed(self) -> "Stack":
         """Return the stack upside down (interface conductances are dropped)."""
         layers = tuple(replace(l, G_mix_S_per_m2=None, G_mix_imag_S_per_m2=0.0) for l in self.layers[::-1])
         return replace(self, layers=layers, name=f"{self.name} reversed")
-
-    def with_weighting(self, weighting: str) -> "Stack":
-        """Return a copy using ``weighting`` ("local-average" or "macrospin")."""
-        _check_weighting(weighting)
-        return replace(self, weighting=weighting)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the stack in the TOML format's structure."""

@@ -107,8 +107,8 @@ class VirtualBench:
     def mixing_voltage(self) -> float:
         """True dc mixing voltage (V) with the rf as it is now, cw-equivalent (0 with rf off).
 
-        Detectors multiply by their own factor (lock-in: rf.lockin_factor(); dc
-        meter: rf.dc_factor()).
+        Detectors multiply by what they take from the modulation waveform
+        (lock-in: rf.lockin_response(); dc meter: rf.dc_factor()).
         """
         rf = self.rf
         if not rf.output_on:

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stfmr.analysis.constants import gyromagnetic_ratio
+from stfmr.analysis.constants import DEFAULT_G, gyromagnetic_ratio
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class MagnetParams:
     """
 
     mu0_Meff_T: float
-    g: float = 2.1
+    g: float = DEFAULT_G
     alpha: float = 0.01
     mu0_dH0_T: float = 0.0
 

@@ -1,9 +1,11 @@
 """Simulated SR830 and SR860 lock-in amplifiers reading the virtual sample.
 
-Signal chain (PHYSICS.md section 2): input = dc mixing voltage of the sample at
-the present state x the modulation factor of the rf (pulse on/off: sqrt(2)/pi),
-with the phase the setup adds (``sample.detection_phase_deg``); the lock-in
-rotates it back by its reference phase: X + iY = V*exp(i*(phi_det - PHAS)).
+Signal chain (PHYSICS.md section 2): input = cw mixing voltage of the sample at
+the present state x the lock-in response of the modulated rf, found by
+demodulating one sampled period of the mixing-voltage waveform (on/off pulses:
+X = sqrt(2)/pi per volt; see :mod:`stfmr.instruments.sim.waveform`), with the
+phase the setup adds (``sample.detection_phase_deg``); the lock-in rotates it
+back by its reference phase: X + iY = V*z*exp(i*(phi_det - PHAS)).
 The output low-pass filter is a cascade of slope/6 identical first-order
 stages with the time constant, integrated exactly on the bench clock between
 state changes (a reading right after a field step is not settled). Gaussian
@@ -70,12 +72,12 @@ class LockInCore(SimInstrument):
     def input_signal(self) -> complex:
         """Complex input (V rms at the reference) before the filter, phase-rotated."""
         bench = self.bench
-        factor = bench.rf.lockin_factor()
-        if factor == 0.0 or self.harmonic != 1:
+        response = bench.rf.lockin_response()
+        if response == 0j or self.harmonic != 1:
             return 0j
         if self.internal_reference and abs(self.ref_frequency_Hz - bench.rf.modulation_rate_Hz) > 1e-6:
             return 0j  # the modulation is not at the reference: nothing survives the filter
-        v = bench.mixing_voltage() * factor
+        v = bench.mixing_voltage() * response
         angle = math.radians(bench.sample.detection_phase_deg - self.phase_deg)
         return v * cmath.exp(1j * angle)
 

@@ -1,7 +1,8 @@
 """Simulated Keithley 2182(A) nanovoltmeter: the dc voltage across the bias tee's dc port.
 
-Reading = time-averaged dc mixing voltage (rf.dc_factor(): 1 for cw rf, 1/2
-under on/off pulses) + Gaussian noise of rms noise_density*sqrt(1/(2*T_int)),
+Reading = time-averaged mixing voltage (rf.dc_factor(), the mean of the
+sampled modulation waveform of :mod:`stfmr.instruments.sim.waveform`: 1 for cw
+rf, 1/2 under on/off pulses) + Gaussian noise of rms noise_density*sqrt(1/(2*T_int)),
 T_int = NPLC/line frequency. Each :READ? takes the integration time on the
 bench clock. Beyond the range the reading is the overflow marker +9.9E+37.
 """

@@ -132,17 +132,6 @@ class _KeithleySmu(SimInstrument):
             return
         self.nplc = value
 
-    def _set_float(self, attr: str, lo: float, hi: float) -> Callable[[str], None]:
-        def run(arg: str) -> None:
-            value = float(arg)
-            if not lo <= value <= hi:
-                self._refuse(arg)
-                return
-            setattr(self, attr, value)
-            self._push()
-
-        return run
-
     def _refuse(self, arg: str) -> None:
         self.errors.append(DATA_OUT_OF_RANGE)
         self.bench.log.append(f"{self.MODEL}: refused value {arg!r}")

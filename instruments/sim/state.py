@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from stfmr.instruments.modulation import lockin_factor
+from stfmr.instruments.sim.waveform import lockin_response, time_average
 
 if TYPE_CHECKING:
     from stfmr.instruments.sim.bench import VirtualBench
@@ -179,21 +179,24 @@ class RfState:
         self._modulation = value
         self._bench.record()
 
-    def lockin_factor(self) -> float:
-        """Lock-in X per dc mixing volt for the present output (see :func:`lockin_factor`)."""
+    def lockin_response(self) -> complex:
+        """Lock-in X + iY per cw mixing volt for the present output, from the sampled waveform.
+
+        The reference is in phase with the modulation (see :mod:`stfmr.instruments.sim.waveform`).
+        """
         if not self._output_on:
-            return 0.0
-        return lockin_factor(self._modulation, self.am_depth)
+            return 0j
+        return lockin_response(self._modulation, self.am_depth)
+
+    def lockin_factor(self) -> float:
+        """Lock-in X per cw mixing volt for the present output (the real part of :meth:`lockin_response`)."""
+        return self.lockin_response().real
 
     def dc_factor(self) -> float:
-        """Time-averaged fraction of the dc mixing voltage a dc voltmeter sees."""
+        """Time-averaged fraction of the cw mixing voltage (and rf power): what a dc voltmeter sees."""
         if not self._output_on:
             return 0.0
-        if self._modulation == "pulse":
-            return 0.5
-        if self._modulation == "am":
-            return 1.0 + 0.5 * self.am_depth**2
-        return 1.0
+        return time_average(self._modulation, self.am_depth)
 
 
 class Stage:
