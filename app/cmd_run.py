@@ -22,6 +22,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--faults", type=Path, help="with --sim: a fault file to inject")
     parser.add_argument("--seed", type=int, default=0, help="with --sim: noise seed")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--heartbeat", type=Path, metavar="FILE",
+                        help="write a heartbeat file for `stfmr watchdog` (beats with every wait)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,7 +42,18 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / args.sequence.stem
     if args.resume and not (out / "manifest.json").exists():
         raise ValueError(f"--resume: {out} holds no manifest.json to continue")
+    heartbeat = None
+    if args.heartbeat:  # checked before anything is opened, like the rest of the input
+        from stfmr.procedures.heartbeat import Heartbeat, beat_with
+
+        heartbeat = Heartbeat(args.heartbeat, out)
     bench = open_bench(config) if args.bench else open_simulated_bench(args.sim, faults=args.faults, seed=args.seed)
+    if heartbeat is not None:
+        try:
+            beat_with(bench, heartbeat)  # every wait of the run now beats
+        except BaseException:
+            bench.close()
+            raise
     stop = threading.Event()
 
     def on_signal(signum, frame):  # SIGTERM: abort like Ctrl-C (the magnet still ramps down)
@@ -53,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         bench.close()
+        if heartbeat is not None:
+            heartbeat.end()
     print(f"run folder {out}: {outcome.state}, {outcome.completed} of {outcome.total} tasks complete"
           + (" (SIMULATED bench)" if bench.simulated else ""))
     for problem in outcome.safety_problems:
