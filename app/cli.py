@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "model": "stfmr.app.cmd_model",
     "instruments": "stfmr.app.cmd_instruments",
     "sim-server": "stfmr.app.cmd_sim_server",
+    "watchdog": "stfmr.app.cmd_watchdog",
 }
 
 #: exit status for bad input and for instrument failures

@@ -34,6 +34,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--faults", type=Path, help="with --sim: a fault file to inject")
     parser.add_argument("--seed", type=int, default=0, help="with --sim: noise seed (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--heartbeat", type=Path, metavar="FILE",
+                        help="write a heartbeat file for `stfmr watchdog` (beats with every wait)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,12 +58,27 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and not (out / MANIFEST).exists():
         raise ValueError(f"--resume: {out} holds no {MANIFEST} to continue: nothing was recorded there, so start "
                          "the run again without --resume")
+    heartbeat = None
+    if args.heartbeat:  # checked before anything is opened, like the rest of the input
+        from stfmr.procedures.heartbeat import Heartbeat, beat_with
+
+        heartbeat = Heartbeat(args.heartbeat, out)
     bench = open_bench(config) if args.bench else open_simulated_bench(args.sim, faults=args.faults, seed=args.seed)
+    if heartbeat is not None:
+        try:
+            beat_with(bench, heartbeat)  # every wait of the run now beats
+        except BaseException:
+            bench.close()
+            raise
+    outcome = None
     try:
         outcome = run_sequence(sequence, bench, out, resume=args.resume, allow_bench_change=args.allow_bench_change,
                                progress=None if args.quiet else sys.stderr)
     finally:
         bench.close()
+        if heartbeat is not None:
+            # an unverified ending hands the bench to the watchdog, which tries again on fresh connections
+            heartbeat.end(safe=outcome is None or outcome.state != UNSAFE)
     print(f"run folder {out}: {outcome.state}, {outcome.completed} of {outcome.total} tasks complete"
           + (" (SIMULATED bench)" if bench.simulated else ""))
     for problem in outcome.safety_problems:

@@ -530,9 +530,12 @@ def _reconnect(role: Any) -> None:
 
 
 def _describe(role: Any, fallback: str) -> str:
-    name = getattr(role, "role", fallback)
-    instrument = getattr(role, "instrument", type(role).__name__)
-    address = getattr(role, "address", "?")
+    try:
+        name = getattr(role, "role", fallback)
+        instrument = getattr(role, "instrument", type(role).__name__)
+        address = getattr(role, "address", "?")
+    except Exception:  # noqa: BLE001 - a role that cannot even name itself is still named by its place
+        return fallback
     return f"{name} ({instrument} at {address})"
 
 
