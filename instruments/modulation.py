@@ -1,4 +1,4 @@
-"""Lock-in detection of an amplitude-modulated rf drive: the one home of the factor.
+"""Detection of an amplitude-modulated rf drive: the one home of the lock-in and dc factors.
 
 Procedures divide the lock-in's X by this factor to record V_FMR as a
 dc-equivalent mixing voltage (PHYSICS.md section 2), and store the factor in
@@ -29,4 +29,22 @@ def lockin_factor(modulation: str, am_depth: float = 1.0) -> float:
         return math.sqrt(2.0) * am_depth
     if modulation == "off":
         return 0.0
+    raise ValueError(f"modulation must be off, pulse or am, got {modulation!r}")
+
+
+def dc_factor(modulation: str, am_depth: float = 1.0) -> float:
+    """What a dc voltmeter reads per cw mixing volt: the time average of the modulated mixing voltage.
+
+    The mixing voltage follows the rf power: "pulse" (on half the time) 1/2;
+    "am" by (1 + d*sin wt) of the carrier amplitude: mean of (1 + d*sin wt)^2 =
+    1 + d^2/2; "off" (cw) 1.
+    """
+    if modulation == "pulse":
+        return 0.5
+    if modulation == "am":
+        if not 0.0 <= am_depth <= 1.0:
+            raise ValueError(f"AM depth must be within 0..1, got {am_depth}")
+        return 1.0 + am_depth**2 / 2.0
+    if modulation == "off":
+        return 1.0
     raise ValueError(f"modulation must be off, pulse or am, got {modulation!r}")

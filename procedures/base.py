@@ -19,7 +19,7 @@ from typing import Any
 from pymeasure.experiment import Metadata, Parameter, Procedure
 
 from stfmr import __version__
-from stfmr.instruments.modulation import lockin_factor
+from stfmr.instruments.modulation import dc_factor, lockin_factor
 from stfmr.procedures.safety import SafeEnd, SafetyGuard
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class BenchProcedure(Procedure):
     stfmr_version = Metadata("stfmr version", fget="_stfmr_version")
     simulated = Metadata("SIMULATED", fget="_is_simulated")
     bench_description = Metadata("Bench", fget="_bench_json")
-    detection_factor = Metadata("Lock-in factor (X per V_mix)", fget="modulation_factor")
+    detection_factor = Metadata("Lock-in factor (X per V_mix)", fget="modulation_factor")  # dc meter: its mean
     detector_phase = Metadata("Lock-in phase (deg)", fget="_detector_phase")
 
     #: set by the runner or the GUI before the procedure runs
@@ -99,10 +99,11 @@ class BenchProcedure(Procedure):
         raise NotImplementedError
 
     def modulation_factor(self) -> float:
-        """Lock-in X per dc mixing volt for the bench's detection (1 for a dc voltmeter)."""
-        if getattr(self.bench.detector, "DETECTION", "lock-in") == "dc":
-            return 1.0
+        """Detector reading per cw mixing volt: the lock-in factor, or for a dc voltmeter the time
+        average of the modulated drive (1/2 under on/off pulses, 1 for cw)."""
         mode, _rate = self.bench.modulation()
+        if getattr(self.bench.detector, "DETECTION", "lock-in") == "dc":
+            return dc_factor(mode)
         if mode == "off":
             raise ValueError("lock-in detection needs rf modulation (pulse or am), but it is off "
                              "in the bench file")
@@ -116,10 +117,10 @@ class BenchProcedure(Procedure):
     def _stfmr_version(self) -> str:
         return __version__
 
-    def _detector_phase(self) -> float | None:
-        """The detector's reference phase (deg) as it reads now; None for a dc voltmeter."""
+    def _detector_phase(self) -> float | str:
+        """The detector's reference phase (deg) as it reads now ("none" for a dc voltmeter)."""
         if getattr(self.bench.detector, "DETECTION", "lock-in") == "dc":
-            return None
+            return "none (dc voltmeter)"
         return float(self.bench.detector.phase())
 
     def _is_simulated(self) -> bool:

@@ -362,7 +362,7 @@ class Executor:
     def _conclude(self, task: Task, entry: dict[str, Any], procedure: BenchProcedure,
                   worker: RecordingWorker) -> TaskOutcome:
         where = task.where()
-        error = getattr(procedure, "error", None)
+        error = getattr(procedure, "error", None) or worker.error
         if worker.write_error is not None:
             status, message = FAILED, f"{where}: {worker.write_error.strerror or worker.write_error}"
         elif error is not None or procedure.status == Procedure.FAILED:

@@ -40,6 +40,8 @@ class RecordingWorker(Worker):
         self.rows = 0
         #: the first write failure (None when every row and the final sync reached the disk)
         self.write_error: RecordingError | None = None
+        #: what made the run fail outside the procedure's own code (e.g. evaluating its header), or None
+        self.error: BaseException | None = None
         self._file: TextIO | None = None
 
     def handle_record(self, record: dict[str, Any]) -> None:
@@ -55,6 +57,13 @@ class RecordingWorker(Worker):
             self.write_error = self.write_error or error
             raise error from exc
         self.rows += 1
+
+    def handle_error(self) -> None:
+        """Keep the exception (pymeasure only logs and publishes its traceback) so the task says why it failed."""
+        import sys
+
+        self.error = sys.exc_info()[1]
+        super().handle_error()
 
     def run(self) -> None:
         try:

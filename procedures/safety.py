@@ -400,7 +400,7 @@ class SafetyGuard:
         self.on_status("magnet at zero")
         self.commanded["magnet"] = "setpoint 0 A"
         if left is None:
-            return "output off (tripped), setpoint 0 A"
+            return "output off, setpoint 0 A"
         return f"setpoint 0 A, coil {left:.2g} A"
 
     def _wait_for_zero_current(self) -> float | None:

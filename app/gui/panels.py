@@ -92,6 +92,14 @@ def draw_spectrum(curve: pg.PlotDataItem, x: np.ndarray, voltage_V: np.ndarray, 
     curve.setData(x, voltage_V, connect="finite")
 
 
+def _readable(procedure) -> bool:
+    """False while a file cannot be read whole: queued, or running while pymeasure rewrites its header
+    with the Metadata (a read torn by that rewrite poisons the Results' cache)."""
+    if procedure.status == procedure.QUEUED:
+        return False
+    return not (procedure.status == procedure.RUNNING and not getattr(procedure, "measuring", False))
+
+
 class SpectrumCurve(ResultsCurve):
     """A spectrum's ResultsCurve, always drawn with :func:`draw_spectrum` (branches broken apart)."""
 
@@ -146,7 +154,8 @@ class SpectrumPanel(TabWidget, QtWidgets.QWidget):
         self.plot.setLabel("bottom", _sweep_column(curve.results.procedure))
         fast_curve(curve)  # clip/downsample need the curve inside the plot's ViewBox
         self.curves.append(curve)
-        self._update(curve)
+        if _readable(curve.results.procedure):
+            self._update(curve)
 
     def remove(self, curve) -> None:
         if curve in self.curves:
@@ -168,10 +177,8 @@ class SpectrumPanel(TabWidget, QtWidgets.QWidget):
         """
         for curve in self.curves:
             procedure = curve.results.procedure
-            if procedure.status == procedure.QUEUED or getattr(curve, "_settled", False):
+            if getattr(curve, "_settled", False) or not _readable(procedure):
                 continue
-            if procedure.status == procedure.RUNNING and not getattr(procedure, "measuring", False):
-                continue  # pymeasure is still rewriting the header with the Metadata
             shown = getattr(curve, "_shown_rows", -1)
             self._update(curve)
             if procedure.status != procedure.RUNNING and getattr(curve, "_shown_rows", -1) == shown:
