@@ -40,7 +40,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from stfmr.analysis.run_manifest import ABORTED, FAILED, MANIFEST, UNSAFE
-    from stfmr.instruments.bench import load_bench_config, open_bench, open_simulated_bench, simulated_config
+    from stfmr.instruments.bench import load_bench_config, open_bench, simulated_config
     from stfmr.procedures.executor import run_sequence
     from stfmr.procedures.sequence import load_sequence
 
@@ -49,10 +49,11 @@ def run(args: argparse.Namespace) -> int:
     if args.allow_bench_change and not args.resume:
         raise ValueError("--allow-bench-change works with --resume only")
     # everything is validated against the limits before any instrument is opened
+    virtual = None
     if args.bench:
         config = load_bench_config(args.bench)
     else:
-        config, _ = simulated_config(args.sim, faults=args.faults, seed=args.seed)
+        config, virtual = simulated_config(args.sim, faults=args.faults, seed=args.seed)
     sequence = load_sequence(args.sequence, config)
     out = args.out or Path("runs") / args.sequence.stem
     if args.resume and not (out / MANIFEST).exists():
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         from stfmr.procedures.heartbeat import Heartbeat, beat_with
 
         heartbeat = Heartbeat(args.heartbeat, out)
-    bench = open_bench(config) if args.bench else open_simulated_bench(args.sim, faults=args.faults, seed=args.seed)
+    bench = open_bench(config, virtual=virtual)  # the config the sequence was checked against
     if heartbeat is not None:
         try:
             beat_with(bench, heartbeat)  # every wait of the run now beats

@@ -446,7 +446,7 @@ def open_run_folder(sequence: Sequence, bench: Any, out: str | Path, *, resume: 
     """Create the run folder (or reopen it to resume), after a dry run of every task's plan on this bench."""
     from stfmr.procedures.plan_check import check_sequence
 
-    if sequence.tasks:
+    if sequence.tasks and sequence.checked_against is not bench.config:
         check_sequence(sequence, bench.config)
     header = bench.header()
     if resume:

@@ -465,7 +465,9 @@ class SafetyGuard:
             value = target if k == n else start + span * k / n
             confirmed = self._confirmed_at.get(label)
             if confirmed is not None:
-                self.clock.sleep(max(0.0, wait - (self.clock.now() - confirmed)))
+                left = wait - (self.clock.now() - confirmed)
+                if left > 0:
+                    self.clock.sleep(left)
             self.commanded[label] = f"setpoint {value:.4g} A (ramping to {target:.4g} A)"
             setter(value)
             if readback is not None:

@@ -69,6 +69,8 @@ class Sequence:
     text: str
     sample: SampleMetadata
     tasks: list[Task] = field(default_factory=list)
+    #: the bench (a BenchConfig or Limits) every task's plan was dry-run against, if any
+    checked_against: Any = field(default=None, compare=False, repr=False)
 
     @property
     def sha256(self) -> str:
@@ -355,6 +357,7 @@ def parse_sequence(text: str, source: str, bench: Any = None, *, allow_empty: bo
         from stfmr.procedures.plan_check import check_sequence
 
         check_sequence(sequence, bench)
+        sequence.checked_against = bench
     return sequence
 
 

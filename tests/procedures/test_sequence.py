@@ -87,6 +87,7 @@ def test_stfmr_run_refuses_a_bad_sequence_before_opening_anything(tmp_path, caps
 
     opened = []
     monkeypatch.setattr(bench_module, "open_simulated_bench", lambda *a, **k: opened.append(1))
+    monkeypatch.setattr(bench_module, "open_bench", lambda *a, **k: opened.append(1))
     bad = helpers.write(tmp_path, helpers.SAMPLE + STEP.replace("200.0", "450.0"))
     status = cli.main(["run", str(bad), "--sim", "type-A", "--out", str(tmp_path / "run")])
     assert status == cli.EXIT_BAD_INPUT
