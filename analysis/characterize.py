@@ -58,7 +58,7 @@ def _two_modes_where_needed(field_mT, voltage_V, fits: list[SpectrumFit], kw) ->
     out = []
     for fit in fits:
         sel = chosen.get(fit.polarity)
-        if sel is not None and sel.n_modes == 2:
+        if sel is not None and sel.n_modes == 2 and sel.main_fit is not None:
             fit = dataclasses.replace(sel.main_fit, modes=sel.to_dict())
         out.append(fit)
     return out
@@ -78,8 +78,8 @@ def _fit_chunk(args: tuple[list[Spectrum], FitSettings]) -> list[list[SpectrumFi
 def fit_all(spectra: list[Spectrum], settings: FitSettings, jobs: int = 1,
             progress=None) -> list[list[SpectrumFit] | str]:
     """Fit every spectrum, over ``jobs`` processes (chunked), in input order."""
+    out: list[list[SpectrumFit] | str] = []
     if jobs <= 1 or len(spectra) < 8:
-        out = []
         for k, s in enumerate(spectra):
             out.append(fit_one(s, settings))
             if progress:
@@ -88,7 +88,6 @@ def fit_all(spectra: list[Spectrum], settings: FitSettings, jobs: int = 1,
     n_chunks = jobs * 4
     size = math.ceil(len(spectra) / n_chunks)
     chunks = [(spectra[i:i + size], settings) for i in range(0, len(spectra), size)]
-    out: list[list[SpectrumFit] | str] = []
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         for part in pool.map(_fit_chunk, chunks):
             out.extend(part)
@@ -138,11 +137,11 @@ def _resonance(result: SampleAnalysis, settings: FitSettings) -> None:
         _frequency_scans(result, settings)  # with DEFAULT_G and M_eff from each f_r, before any Kittel fit
         points = []
         for scan in result.run.frequency_scans:
-            fit = next((f for f in result.frequency_scans.get(scan.file, []) if f.polarity == 1), None)
-            if fit is not None and scan.dc_current_mA == 0:
-                q, e = fit.equivalent, fit.equivalent_stderr
-                sigma_h = math.hypot(e["H_r"], fit.stderr["f_r"] / q["df_dH_GHz_per_mT"])
-                points.append((fit.values["f_r"], q["H_r"], sigma_h, q["dH"], e["dH"]))
+            scan_fit = next((f for f in result.frequency_scans.get(scan.file, []) if f.polarity == 1), None)
+            if scan_fit is not None and scan.dc_current_mA == 0:
+                q, e = scan_fit.equivalent, scan_fit.equivalent_stderr
+                sigma_h = math.hypot(e["H_r"], scan_fit.stderr["f_r"] / q["df_dH_GHz_per_mT"])
+                points.append((scan_fit.values["f_r"], q["H_r"], sigma_h, q["dH"], e["dH"]))
     freqs = sorted({round(p[0], 6) for p in points})
     if len(freqs) < 2:
         result.missing.append(f"Kittel and damping fits need spectra at 2 or more frequencies, got {len(freqs)}")
@@ -221,12 +220,13 @@ def _calibrations(result: SampleAnalysis) -> None:
 
 
 def _efficiencies(result: SampleAnalysis) -> None:
-    if None in (result.angular, result.kittel, result.amr, result.rf, result.rf_power_dBm) \
+    angular, kittel, amr, rf = result.angular, result.kittel, result.amr, result.rf
+    power, f = result.rf_power_dBm, result.angular_frequency_GHz
+    if angular is None or kittel is None or amr is None or rf is None or power is None or f is None \
             or result.run.sample is None:
         if result.run.sample is None:
             result.missing.append("no sample metadata (M_s*t_FM, length): efficiencies not computed")
         return
-    f = result.angular_frequency_GHz
     at_f = [(s, _positive(result.fits[s.file])) for s in result.run.spectra
             if s.file in result.fits and abs(s.frequency_GHz - f) < 1e-6 and s.kind in ("angle_sweep", "spectrum")
             and s.dc_current_mA == 0]
@@ -235,9 +235,8 @@ def _efficiencies(result: SampleAnalysis) -> None:
                        key=lambda fit: abs(fit.values["V_S"]) / fit.stderr["V_S"])
     try:
         result.efficiencies = efficiencies_from_fits(
-            angular=result.angular, spectrum=spectrum_fit, kittel=result.kittel,
-            I0_A=result.rf.I0(result.rf_power_dBm), amr=result.amr,
-            R_Ohm=result.amr.ufloats()["R_perp_Ohm"], sample=result.run.sample)
+            angular=angular, spectrum=spectrum_fit, kittel=kittel, I0_A=rf.I0(power), amr=amr,
+            R_Ohm=amr.ufloats()["R_perp_Ohm"], sample=result.run.sample)
     except FitInputError as exc:
         result.missing.append(f"efficiencies: {exc}")
 

@@ -81,7 +81,7 @@ def _parse_header(lines: list[str]) -> tuple[dict[str, str], str | None]:
 def _delimiter(line: str) -> str | None:
     """Guess the column delimiter from the column-name line (None: whitespace)."""
     counts = {d: line.count(d) for d in (",", "\t", ";")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=counts.__getitem__)
     return best if counts[best] else None
 
 

@@ -136,10 +136,11 @@ class DcBiasResult:
         return out
 
     def to_dict(self, dH0_mT: Quantity | None = None, g: float | None = None) -> dict[str, Any]:
-        def q(x) -> dict[str, float] | None:
-            if x is None:
-                return None
+        def value(x: Any) -> dict[str, float]:
             return {"value": float(getattr(x, "nominal_value", x)), "stderr": float(getattr(x, "std_dev", 0.0))}
+
+        def q(x: Any) -> dict[str, float] | None:
+            return None if x is None else value(x)
 
         out: dict[str, Any] = {"frequency_GHz": self.frequency_GHz, "angle_deg": self.angle_deg,
                                "power_dBm": self.power_dBm, "B_r_mT": q(self.B_r_T * 1e3),
@@ -152,7 +153,7 @@ class DcBiasResult:
                 "I_dc_mA": [float(v) for v in b.I_dc_mA], "dH_mT": [float(v) for v in b.dH_mT],
             })
         if dH0_mT is not None and g is not None:
-            out["alpha_eff"] = [{"I_dc_mA": i, "polarity": p, **q(a)} for i, p, a in self.alpha_eff(dH0_mT, g)]
+            out["alpha_eff"] = [{"I_dc_mA": i, "polarity": p, **value(a)} for i, p, a in self.alpha_eff(dH0_mT, g)]
         return out
 
 

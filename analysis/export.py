@@ -92,7 +92,7 @@ def run_dataset(analysis: SampleAnalysis):
             "scan_file": ("scan", [s.file for s in scans]),
         }
     summary = analysis.to_dict()
-    attrs = {
+    attrs: dict[str, str | int] = {
         "title": f"stfmr run {analysis.run.name}",
         "stfmr_version": __version__,
         "run_folder": str(analysis.run.folder),

@@ -123,9 +123,9 @@ def spectra_figure(r: SampleAnalysis) -> Figure | None:
 
 
 def angular_figure(r: SampleAnalysis) -> Figure | None:
-    if r.angular is None:
-        return None
     f = r.angular_frequency_GHz
+    if r.angular is None or f is None:  # set together
+        return None
     fig = Figure(figsize=(9, 3.6))
     phi_fine = np.linspace(0, 360, 361)
     for k, comp in enumerate(("S", "A")):

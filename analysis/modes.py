@@ -166,7 +166,7 @@ def _main_fit(result, h: np.ndarray, polarity: int, derivative: bool, significan
     """The stronger mode of a two-mode lmfit result with the background, in the one-mode record."""
     p = result.params
     amp = {k: math.hypot(p[f"{k}V_S"].value, p[f"{k}V_A"].value) for k in ("m1_", "m2_")}
-    main = max(amp, key=amp.get)
+    main = max(amp, key=amp.__getitem__)
     names = [main + n for n in MODE_PARAMS] + [n for n in ("m1_V_0", "m1_V_1") if p[n].vary]
     index = [result.var_names.index(n) for n in names]
     cov = np.asarray(result.covar)[np.ix_(index, index)]

@@ -16,6 +16,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -159,7 +160,7 @@ def load_file(path: Path, step_kind: str | None) -> Measurement | str:
         return _header_number(data.header, parameter, default) if parameter else default
 
     if kind in ("spectrum", "frequency_scan"):
-        common = {"angle_deg": setting("Angle (deg)", "Angle"), "power_dBm": setting("Power (dBm)", "Power"),
+        common: dict[str, Any] = {"angle_deg": setting("Angle (deg)", "Angle"), "power_dBm": setting("Power (dBm)", "Power"),
                   "dc_current_mA": setting("I_dc (mA)", "", 0.0), "field_mT": c["Field (mT)"],
                   "set_field_mT": c.get("Field set (mT)", c["Field (mT)"]), "voltage_V": c["V_FMR (V)"]}
     if kind == "spectrum":

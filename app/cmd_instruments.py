@@ -11,7 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from stfmr.instruments.bench import BenchConfig, Transport
 
 HELP = "check every instrument of a bench: identity and state, one line per role"
 
@@ -55,11 +58,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="with --sim: random seed of the virtual bench")
 
 
-def check_roles(config, transport) -> list[RoleStatus]:
+def check_roles(config: BenchConfig, transport: Transport) -> list[RoleStatus]:
     """Open, identify, describe and close each role of config; never stop at the first failure."""
     from stfmr.instruments.bench import open_role
     from stfmr.instruments.errors import InstrumentError
     from stfmr.instruments.registry import ROLES
+    from stfmr.instruments.roles import FieldControl
 
     results: list[RoleStatus] = []
     for name in ROLES:
@@ -73,7 +77,7 @@ def check_roles(config, transport) -> list[RoleStatus]:
         except (InstrumentError, ValueError, OSError) as exc:
             results.append(RoleStatus(name, driver, address, False, problem=str(exc)))
             continue
-        gauss = getattr(role, "gaussmeter", None)
+        gauss = role.gaussmeter if isinstance(role, FieldControl) else None
         address = role.address + (f" + {gauss.address}" if gauss is not None else "")
         try:
             identity = role.identity()

@@ -133,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         stack = load_stack(args.stack)
         results = [evaluate(stack, weighting=weighting or stack.weighting)]
     elif args.case:
+        assert table is not None  # loaded for --case
         results = run_cases(parse_cases(args.case), table, weighting=weighting or "local-average")
 
     fit = None
@@ -141,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
     if results:
         text.append(_format_results(results))
     if measured:
+        assert table is not None  # loaded for --measured
         w = weighting or "local-average"
         fit = fit_parameters(measured, table, fit_names, weighting=w) if fit_names else None
         rows = comparison_table(measured, table, weighting=w)
@@ -159,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
         shown = results
         if not shown:  # --measured alone: plot the sample models
             src = fit.table if fit is not None else table
+            assert src is not None  # nothing to show without --stack or --case means --measured: table loaded
             shown = [
                 evaluate(sample_stack(k, src), weighting=weighting or "local-average", name=f"model {k}")
                 for k in sorted({s.kind for s in measured})

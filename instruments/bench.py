@@ -36,6 +36,7 @@ from stfmr.instruments.bench_config import (
 from stfmr.instruments.clock import Clock, WallClock
 from stfmr.instruments.errors import InstrumentConnectionLost
 from stfmr.instruments.registry import DRIVERS, ROLES
+from stfmr.instruments.roles import Detector, FieldControl, ModulationMode, RfSource, Role, Rotator, SourceMeter
 
 __all__ = [
     "Bench",
@@ -75,26 +76,28 @@ class Bench:
         virtual: Any = None,
         server: Any = None,
     ) -> None:
-        self.config = config
+        self.config: BenchConfig = config
         self.limits: Limits = config.limits
-        self.clock = clock
+        self.clock: Clock = clock
         self.virtual = virtual
         #: True for the in-process virtual bench, its loopback server, and bench files
         #: that declare their VISA resources simulated ([bench] simulated = true)
         self.simulated: bool = config.is_simulation
         self._server = server
-        self._roles = dict(roles)
-        self.rf = roles["rf"]
-        self.detector = roles["detector"]
-        self.field = roles["field"]
-        self.rotator = roles.get("rotator")
-        self.sourcemeter = roles.get("sourcemeter")
+        self._roles: dict[str, Role] = dict(roles)
+        # the wrappers come from the registry by name; tests/typecheck/role_protocols.py
+        # proves that each satisfies its role's Protocol
+        self.rf: RfSource = roles["rf"]
+        self.detector: Detector = roles["detector"]
+        self.field: FieldControl = roles["field"]
+        self.rotator: Rotator | None = roles.get("rotator")
+        self.sourcemeter: SourceMeter | None = roles.get("sourcemeter")
 
-    def roles(self) -> dict[str, Any]:
+    def roles(self) -> dict[str, Role]:
         """Return role name -> role object for every role present."""
         return dict(self._roles)
 
-    def modulation(self) -> tuple[str, float]:
+    def modulation(self) -> tuple[ModulationMode, float]:
         """Return the rf modulation (mode, rate_Hz) in use ("off" for CW)."""
         return self.rf.modulation()
 
@@ -103,7 +106,7 @@ class Bench:
         roles: dict[str, Any] = {}
         for name, role in self._roles.items():
             rc = self.config.roles[name]
-            entry = {"driver": rc.driver, "address": role.address, "settings": rc.to_dict()}
+            entry: dict[str, Any] = {"driver": rc.driver, "address": role.address, "settings": rc.to_dict()}
             entry["settings"].pop("driver", None)
             entry["settings"].pop("resource", None)
             entry["applied"] = role.settings()
@@ -180,8 +183,8 @@ def _no_delay(driver: Any) -> None:
     """
     import socket
 
-    connection = getattr(getattr(driver, "adapter", None), "connection", None)
-    try:
+    connection: Any = getattr(getattr(driver, "adapter", None), "connection", None)
+    try:  # a missing piece on the way (no connection, another session type) is an AttributeError
         # pyvisa-py's SOCKET session does not expose VI_ATTR_TCPIP_NODELAY: set it on its socket
         sock = connection.visalib.sessions[connection.session].interface
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -220,25 +223,23 @@ def open_role(name: str, rc: RoleConfig, adapter_for: AdapterFactory = _real_ada
     address = target if isinstance(target, str) else rc.resource
     driver = _construct(rc.driver, rc, name, target)
     role: Any
-    gauss = None
+    gauss: Any = None
+    g = rc.gaussmeter
     try:
-        if rc.gaussmeter is not None:
-            g = rc.gaussmeter
+        if g is not None:
             gtarget = adapter_for(g.driver, g)
             gaddress = gtarget if isinstance(gtarget, str) else g.resource
             gdriver = _construct(g.driver, g, name, gtarget)
             gauss = DRIVERS[g.driver].wrapper_class().from_config(gdriver, gaddress, g.settings, role=name,
                                                                   instrument=g.driver)
+            gauss.reopen = lambda: _construct(g.driver, g, name, adapter_for(g.driver, g))
         role = spec.wrapper_class().from_config(driver, address, rc.settings, role=name, instrument=rc.driver,
                                                 companion=gauss)
         role.reopen = lambda: _construct(rc.driver, rc, name, adapter_for(rc.driver, rc))
-        if gauss is not None:
-            g = rc.gaussmeter
-            gauss.reopen = lambda: _construct(g.driver, g, name, adapter_for(g.driver, g))
         role.identity()  # the field role asks its gaussmeter too
         role.apply_settings(rc.settings)
-        if gauss is not None:
-            gauss.apply_settings(rc.gaussmeter.settings)
+        if g is not None:
+            gauss.apply_settings(g.settings)
     except BaseException:
         for d in (driver, getattr(gauss, "driver", None)):
             try:

@@ -256,10 +256,10 @@ def _parse(data: dict[str, Any], source: str, base_dir: Path | None) -> BenchCon
         simulation = SimulationConfig()
     if "field" in roles:
         field_driver = roles["field"].driver
-        top = getattr(DRIVERS[field_driver].wrapper_class(), "MAX_CURRENT_A", None)
-        if top is not None and limits.max_current_A > top:
+        supply_max_A = getattr(DRIVERS[field_driver].wrapper_class(), "MAX_CURRENT_A", None)
+        if supply_max_A is not None and limits.max_current_A > supply_max_A:
             raise BenchConfigError(
-                f"[limits] max_current_A: {limits.max_current_A:g} A is above the {field_driver}'s {top:g} A"
+                f"[limits] max_current_A: {limits.max_current_A:g} A is above the {field_driver}'s {supply_max_A:g} A"
             )
     return BenchConfig(roles=roles, limits=limits, name=name, simulation=simulation, source=source,
                        declared_simulated=declared_simulated)

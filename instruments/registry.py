@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from stfmr.instruments.role_settings import RoleSettings
 
 #: keys every role table takes (defaults; None: required), besides its wrapper's SETTINGS
 COMMON_KEYS: dict[str, Any] = {"driver": None, "resource": None, "timeout_ms": 5000}
@@ -41,11 +44,12 @@ class DriverSpec:
     def driver_class(self) -> type:
         return _load(self.driver_path)
 
-    def wrapper_class(self) -> type:
+    def wrapper_class(self) -> type[RoleSettings]:
         return _load(self.wrapper_path)
 
 
-def _load(path: str) -> type:
+def _load(path: str) -> Any:
+    """Return the class at "module:Class", importing the module."""
     module, _, name = path.partition(":")
     return getattr(importlib.import_module(module), name)
 

@@ -20,12 +20,13 @@ Commands (what the simulators must speak):
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from stfmr.analysis.toml_schema import Table
 from stfmr.instruments.errors import DetectorOverload, InstrumentReplyError
 from stfmr.instruments.role_base import DriverRole, RoleArgumentError, check_finite
 from stfmr.instruments.role_settings import RoleSettings
+from stfmr.instruments.roles import Detection
 
 #: settling time to 99 % of a step, in time constants, per filter slope (dB/octave)
 #: (SR830/SR860 manuals: 6 dB 4.6, 12 dB 6.6, 18 dB 8.4, 24 dB 10 time constants)
@@ -64,7 +65,7 @@ class LockInRole(RoleSettings, DriverRole):
     SETTINGS = DETECTOR_SETTINGS
 
     #: "lock-in" (X, Y at the modulation rate) or "dc" (a voltmeter: X = voltage)
-    DETECTION = "lock-in"
+    DETECTION: ClassVar[Detection] = "lock-in"
 
     #: overload bits of the status query
     OVERLOAD_MASK = 0
@@ -247,7 +248,7 @@ class Keithley2182Detector(RoleSettings, DriverRole):
     """
 
     #: "lock-in" (X, Y at the modulation rate) or "dc" (a voltmeter: X = voltage)
-    DETECTION = "dc"
+    DETECTION: ClassVar[Detection] = "dc"
 
     OVERFLOW_V = 9.9e37
     NPLC_RANGE = (0.01, 60.0)

@@ -49,7 +49,7 @@ class RfRole(RoleSettings, DriverRole):
 
     def __init__(self, driver: Any, address: str, role: str = "rf", instrument: str | None = None) -> None:
         super().__init__(role, driver, address, instrument)
-        self._modulation: tuple[str, float] = ("off", 0.0)
+        self._modulation: tuple[ModulationMode, float] = ("off", 0.0)
 
     @classmethod
     def read_settings(cls, table: Table, spec: Any, base_dir: Path | None) -> dict[str, Any]:
@@ -85,7 +85,7 @@ class RfRole(RoleSettings, DriverRole):
         """Return the output level (dBm)."""
         return self._query_float("power query", lambda: self.driver.power)
 
-    def modulation(self) -> tuple[str, float]:
+    def modulation(self) -> tuple[ModulationMode, float]:
         """Return (mode, rate_Hz) last set through this wrapper."""
         return self._modulation
 
@@ -98,6 +98,14 @@ class RfRole(RoleSettings, DriverRole):
     def _apply_modulation(self, mode: str, rate: float) -> None:
         raise NotImplementedError  # each instrument has its own command set
 
+    def set_output(self, enabled: bool) -> None:
+        """Switch the rf output on or off."""
+        raise NotImplementedError  # each instrument has its own command
+
+    def output_enabled(self) -> bool:
+        """Return True if the rf output is on."""
+        raise NotImplementedError  # each instrument has its own query
+
     def describe(self) -> str:
         state = "ON" if self.output_enabled() else "off"
         mode, rate = self._modulation
@@ -107,8 +115,6 @@ class RfRole(RoleSettings, DriverRole):
     def settings(self) -> dict[str, Any]:
         mode, rate = self._modulation
         return {"modulation": mode, "modulation_rate_Hz": rate}
-
-    # set_output / output_enabled: per instrument
 
 
 class Agilent8257DRf(RfRole):

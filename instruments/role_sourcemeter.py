@@ -63,6 +63,10 @@ class KeithleySourceMeter(RoleSettings, DriverRole):
     def _configure(self, volts: float, nplc: float) -> None:
         raise NotImplementedError
 
+    def set_output(self, enabled: bool) -> None:
+        """Switch the source output on or off."""
+        raise NotImplementedError  # each instrument has its own command
+
     def set_dc_current(self, amps: float) -> None:
         """Set the source current (A), |amps| <= 1.05 A."""
         value = check_finite("dc current", amps)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
+from stfmr.instruments.roles import SourceMeter
 from stfmr.procedures.base import SENSE_CURRENT_MA, BenchProcedure
-from stfmr.procedures.safety import SafetyGuard
+from stfmr.procedures.safety import LimitChecker, SafetyGuard
 
 
 class AmrSweep(BenchProcedure):
@@ -28,9 +29,9 @@ class AmrSweep(BenchProcedure):
     def angles(self) -> np.ndarray:
         return np.linspace(self.angle_start_deg, self.angle_stop_deg, int(self.angle_points))
 
-    def check_plan(self, guard: SafetyGuard) -> None:
+    def check_plan(self, guard: LimitChecker) -> None:
         where = self.where()
-        if self.bench.rotator is None or self.bench.sourcemeter is None:
+        if guard.bench.rotator is None or guard.bench.sourcemeter is None:
             raise ValueError(f"{where}: the bench needs a rotator and a sourcemeter")
         guard.check_field(self.field_mT, where)
         for angle in (self.angle_start_deg, self.angle_stop_deg):
@@ -39,6 +40,8 @@ class AmrSweep(BenchProcedure):
 
     def measure(self) -> None:
         bench, guard = self.bench, self.guard
+        rotator, sourcemeter = bench.rotator, bench.sourcemeter
+        assert rotator is not None and sourcemeter is not None  # check_plan refused a bench without them
         guard.rf_output(False)
         guard.ramp_field(self.field_mT)
         t0 = bench.clock.now()
@@ -47,10 +50,10 @@ class AmrSweep(BenchProcedure):
             if self.should_stop():
                 break
             guard.move_stage(float(angle))
-            resistance = reversed_current_resistance(guard, bench.sourcemeter, self.sense_current_mA * 1e-3)
+            resistance = reversed_current_resistance(guard, sourcemeter, self.sense_current_mA * 1e-3)
             self.emit("results", {
                 "Angle set (deg)": float(angle),
-                "Angle (deg)": bench.rotator.angle(),
+                "Angle (deg)": rotator.angle(),
                 "Field (mT)": bench.field.field_mT(),
                 "I_dc (mA)": self.sense_current_mA,
                 "Resistance (ohm)": resistance,
@@ -59,7 +62,7 @@ class AmrSweep(BenchProcedure):
             self.emit("progress", 100.0 * (k + 1) / len(angles))
 
 
-def reversed_current_resistance(guard: SafetyGuard, sourcemeter, amps: float) -> float:
+def reversed_current_resistance(guard: SafetyGuard, sourcemeter: SourceMeter, amps: float) -> float:
     """R = (V(+I) - V(-I)) / (2 I): a current-reversal reading free of dc offsets (Ohm)."""
     guard.set_dc_current(amps)
     v_plus = sourcemeter.measure_voltage()

@@ -20,7 +20,8 @@ from pymeasure.experiment import Metadata, Parameter, Procedure
 
 from stfmr import __version__
 from stfmr.instruments.modulation import dc_factor, lockin_factor
-from stfmr.procedures.safety import SafeEnd, SafetyGuard
+from stfmr.instruments.roles import BenchLike
+from stfmr.procedures.safety import LimitChecker, SafeEnd, SafetyGuard
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,9 @@ class BenchProcedure(Procedure):
     detector_phase = Metadata("Lock-in phase (deg)", fget="_detector_phase")
 
     #: set by the runner or the GUI before the procedure runs
-    bench: Any = None
+    bench: BenchLike
+    #: made by startup from the bench
+    guard: SafetyGuard
     #: called with each live fit result (list of SpectrumFit) as points arrive
     on_fit: Callable[[list], None] | None = None
     #: called with one-line safety states ("ramping magnet to zero", "magnet at zero")
@@ -53,7 +56,7 @@ class BenchProcedure(Procedure):
     retry_s: float | None = None
 
     def startup(self) -> None:
-        if self.bench is None:
+        if getattr(self, "bench", None) is None:
             raise RuntimeError(f"{type(self).__name__}: no bench was given to the procedure")
         self.error: BaseException | None = None
         self.safe_end: SafeEnd | None = None
@@ -88,8 +91,12 @@ class BenchProcedure(Procedure):
 
     # -- for subclasses ------------------------------------------------------------------
 
-    def check_plan(self, guard: SafetyGuard) -> None:
-        """Check every value the run will set against the limits (raise LimitError)."""
+    def check_plan(self, guard: LimitChecker) -> None:
+        """Check every value the run will set against the limits (raise LimitError).
+
+        Only ``guard`` (its limits and ``guard.bench``, the bench's outline) may be
+        used: a sequence is checked by a dry run on a bench without instruments.
+        """
 
     def where(self) -> str:
         """How messages name this measurement: the sequence step and label when the executor set one."""
@@ -102,7 +109,7 @@ class BenchProcedure(Procedure):
         """Detector reading per cw mixing volt: the lock-in factor, or for a dc voltmeter the time
         average of the modulated drive (1/2 under on/off pulses, 1 for cw)."""
         mode, _rate = self.bench.modulation()
-        if getattr(self.bench.detector, "DETECTION", "lock-in") == "dc":
+        if self.bench.detector.DETECTION == "dc":
             return dc_factor(mode)
         if mode == "off":
             raise ValueError("lock-in detection needs rf modulation (pulse or am), but it is off "
@@ -119,7 +126,7 @@ class BenchProcedure(Procedure):
 
     def _detector_phase(self) -> float | str:
         """The detector's reference phase (deg) as it reads now ("none" for a dc voltmeter)."""
-        if getattr(self.bench.detector, "DETECTION", "lock-in") == "dc":
+        if self.bench.detector.DETECTION == "dc":
             return "none (dc voltmeter)"
         return float(self.bench.detector.phase())
 

@@ -40,6 +40,7 @@ from typing import Any, TextIO
 from pymeasure.experiment import Procedure, Results
 
 from stfmr.analysis.resonance import ResonanceFitError, fit_kittel, resonance_field_mT
+from stfmr.instruments.roles import BenchLike
 from stfmr.analysis.run_manifest import (
     ABORTED,
     COMPLETE,
@@ -182,7 +183,7 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
 class Executor:
     """Runs tasks of one sequence into one open run folder on one bench."""
 
-    def __init__(self, bench: Any, folder: RunFolder, sequence: Sequence, *, stop: threading.Event | None = None,
+    def __init__(self, bench: BenchLike, folder: RunFolder, sequence: Sequence, *, stop: threading.Event | None = None,
                  observer: ExecutorObserver | None = None, retry_s: float | None = None) -> None:
         self.bench = bench
         self.folder = folder
@@ -441,7 +442,7 @@ def configure_run_log(folder: Path) -> Callable[[], None]:
     return undo
 
 
-def open_run_folder(sequence: Sequence, bench: Any, out: str | Path, *, resume: bool = False,
+def open_run_folder(sequence: Sequence, bench: BenchLike, out: str | Path, *, resume: bool = False,
                     allow_bench_change: bool = False) -> RunFolder:
     """Create the run folder (or reopen it to resume), after a dry run of every task's plan on this bench."""
     from stfmr.procedures.plan_check import check_sequence
@@ -456,7 +457,7 @@ def open_run_folder(sequence: Sequence, bench: Any, out: str | Path, *, resume: 
 
 def run_sequence(
     sequence: Sequence,
-    bench: Any,
+    bench: BenchLike,
     out: str | Path,
     *,
     resume: bool = False,
@@ -478,7 +479,8 @@ def run_sequence(
     if observer is None:
         observer = TextProgress(progress) if progress is not None else ExecutorObserver()
     if on_fit is not None:
-        observer.fit = on_fit  # type: ignore[method-assign]
+        # this instance's fit replaced (mypy types the attribute as the unbound method, self included)
+        observer.fit = on_fit  # type: ignore[method-assign, assignment]
     folder = open_run_folder(sequence, bench, out, resume=resume, allow_bench_change=allow_bench_change)
     undo_log = configure_run_log(folder.path)
     try:

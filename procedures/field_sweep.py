@@ -11,7 +11,7 @@ from pymeasure.experiment import FloatParameter, IntegerParameter
 
 from stfmr.analysis.field_axis import field_axis
 from stfmr.analysis.spectrum_fit import SpectrumFit, SpectrumFitError, SpectrumFitWarning, fit_branches
-from stfmr.procedures.safety import SafetyGuard
+from stfmr.procedures.safety import LimitChecker
 from stfmr.procedures.spectrum import SpectrumProcedure
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class FieldSweep(SpectrumProcedure):
         positive = np.linspace(self.field_start_mT, self.field_stop_mT, int(self.field_points))
         return np.concatenate([positive, -positive]) if self.both_branches else positive
 
-    def check_plan(self, guard: SafetyGuard) -> None:
+    def check_plan(self, guard: LimitChecker) -> None:
         where = self.where()
         self.check_settings(guard, where)
         fields = self.field_values()

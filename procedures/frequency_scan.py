@@ -16,7 +16,7 @@ from pymeasure.experiment import FloatParameter, IntegerParameter
 
 from stfmr.analysis.constants import DEFAULT_G
 from stfmr.analysis.frequency_scan import MIN_POINTS, FrequencyScanFit, FrequencyScanFitError, fit_frequency_scan
-from stfmr.procedures.safety import LimitError, SafetyGuard
+from stfmr.procedures.safety import LimitChecker, LimitError
 from stfmr.procedures.spectrum import SpectrumProcedure
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class FrequencyScan(SpectrumProcedure):
         """The set fields (mT) of the branches, in order: +field, then -field with ``both_branches``."""
         return [float(self.field_mT), -float(self.field_mT)] if self.both_branches else [float(self.field_mT)]
 
-    def check_plan(self, guard: SafetyGuard) -> None:
+    def check_plan(self, guard: LimitChecker) -> None:
         where = self.where()
         self.check_settings(guard, where)
         for f in (self.frequency_start_GHz, self.frequency_stop_GHz):

@@ -34,7 +34,7 @@ from pymeasure.experiment import FloatParameter, IntegerParameter, Parameter
 from stfmr import __version__
 from stfmr.instruments.calibration import DOWN, UP, CalibrationError, write_loop_calibration
 from stfmr.procedures.base import BenchProcedure
-from stfmr.procedures.safety import LimitError, SafetyGuard
+from stfmr.procedures.safety import LimitChecker, LimitError
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +100,9 @@ class MagnetCalibration(BenchProcedure):
             self.error = exc
             raise
 
-    def check_plan(self, guard: SafetyGuard) -> None:
+    def check_plan(self, guard: LimitChecker) -> None:
         where = self.where()
-        if not self.bench.field.has_gaussmeter():
+        if not guard.bench.field.has_gaussmeter():
             raise ValueError(f"{where}: the bench has no gaussmeter; a magnet calibration measures the field "
                              "with one ([field.gaussmeter] in the bench file)")
         # ranges of max_current_A, points_per_branch and settle_s: their Parameters'; limits: the guard's
@@ -169,17 +169,20 @@ class MagnetCalibration(BenchProcedure):
                                    "no calibration written")
         path = Path(folder) / check_calibration_name(self.calibration_file, type(self).__name__)
         bench = self.bench
+        gaussmeter = bench.field.gaussmeter
+        assert gaussmeter is not None  # check_plan refused a bench without one
         kind = "SIMULATED bench" if bench.simulated else "real instruments"
         comment = [
             f"coil calibration measured by stfmr {__version__} (MagnetCalibration) on "
             f"{_dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds')}",
-            f"bench: {bench.config.name} ({kind}); gaussmeter: {bench.field.gaussmeter.instrument}",
+            f"bench: {bench.config.name} ({kind}); gaussmeter: {gaussmeter.instrument}",
             f"loop: +-{float(self.max_current_A):g} A, {int(self.points_per_branch)} points per branch, "
             f"settle {float(self.settle_s):g} s; down = +I_max -> -I_max, up = -I_max -> +I_max",
             "Current (A) is the programmed supply current; use this file as [field] calibration_file",
         ]
         calibration = write_loop_calibration(path, [p[0] for p in loop], [p[2] for p in loop],
                                              [p[3] for p in loop], comment)
+        assert calibration.band_A is not None  # a table with up and down branches has a band
         lo, hi = calibration.band_A
         log.info("coil calibration written to %s: hysteresis band %.3g..%.3g A; point [field] calibration_file "
                  "of the bench file at it", path, lo, hi)

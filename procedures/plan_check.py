@@ -2,28 +2,27 @@
 
 Each procedure states what it will set in ``check_plan(guard)``. Run against a
 :class:`PlanBench` (the bench file's limits, its coil calibration and which
-roles it has, but no instrument), the same :class:`SafetyGuard` checks that
-guard the real run refuse a bad sequence at load time, with the step, key and
-value named (as bluesky checks a plan against its devices' own ``check_value``
-before running it). So every limit has one home, the safety layer.
+roles it has, but no instrument: a
+:class:`~stfmr.instruments.roles.BenchOutline`), the same
+:class:`~stfmr.procedures.safety.LimitChecker` checks that guard the real run
+refuse a bad sequence at load time, with the step, key and value named (as
+bluesky checks a plan against its devices' own ``check_value`` before running
+it). So every limit has one home, the safety layer.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from stfmr.instruments.bench import BenchConfig, Limits
-from stfmr.instruments.calibration import LinearCoilCalibration, TableCoilCalibration
-from stfmr.instruments.clock import VirtualClock
+from stfmr.instruments.calibration import CoilCalibration, LinearCoilCalibration, TableCoilCalibration
 from stfmr.procedures.registry import build_procedure
-from stfmr.procedures.safety import SafetyGuard
+from stfmr.procedures.safety import LimitChecker
 from stfmr.procedures.sequence import Sequence, SequenceError, Task, predicted_parameters
 
 
 class PlannedField:
     """The field role as far as a plan needs it: the coil calibration and whether a gaussmeter is fitted."""
 
-    def __init__(self, calibration: Any, gaussmeter: bool) -> None:
+    def __init__(self, calibration: CoilCalibration, gaussmeter: bool) -> None:
         self.calibration = calibration
         self._gaussmeter = gaussmeter
 
@@ -38,17 +37,17 @@ class PlannedField:
 
 
 class PlanBench:
-    """A bench without instruments, for dry runs of plans: limits, coil calibration, roles present."""
+    """A bench without instruments, for dry runs of plans: limits, coil calibration, roles present.
 
-    simulated = False
-    detector = None
+    A :class:`~stfmr.instruments.roles.BenchOutline`: ``rotator`` and
+    ``sourcemeter`` only say whether the bench has the role (a marker object) or not (None).
+    """
 
     def __init__(self, limits: Limits, field: PlannedField, rotator: bool = True, sourcemeter: bool = True) -> None:
         self.limits = limits
         self.field = field
-        self.rotator = object() if rotator else None
-        self.sourcemeter = object() if sourcemeter else None
-        self.clock = VirtualClock()
+        self.rotator: object | None = object() if rotator else None
+        self.sourcemeter: object | None = object() if sourcemeter else None
 
     @classmethod
     def from_config(cls, config: BenchConfig) -> PlanBench:
@@ -56,7 +55,7 @@ class PlanBench:
         rc = config.roles["field"]
         s = rc.settings
         if s.get("calibration_file") is not None:
-            calibration: Any = TableCoilCalibration.from_file(s["calibration_file"])
+            calibration: CoilCalibration = TableCoilCalibration.from_file(s["calibration_file"])
         else:
             calibration = LinearCoilCalibration(s["mT_per_A"], s.get("offset_mT", 0.0))
         return cls(config.limits, PlannedField(calibration, rc.gaussmeter is not None),
@@ -69,7 +68,7 @@ class PlanBench:
         return cls(limits, PlannedField(coil, gaussmeter=True))
 
     @classmethod
-    def of(cls, bench: Any) -> PlanBench:
+    def of(cls, bench: BenchConfig | Limits | PlanBench) -> PlanBench:
         """A BenchConfig, Limits or PlanBench as a PlanBench."""
         if isinstance(bench, PlanBench):
             return bench
@@ -85,8 +84,7 @@ def check_task(task: Task, bench: PlanBench, source: str = "") -> None:
     where = task.where(source)
     try:
         procedure = build_procedure(task.procedure, predicted_parameters(task), where)
-        procedure.bench = bench
-        procedure.check_plan(SafetyGuard(bench))
+        procedure.check_plan(LimitChecker(bench))
     except SequenceError:
         raise
     except ValueError as exc:

@@ -7,7 +7,7 @@ from pymeasure.experiment import FloatParameter, IntegerParameter
 
 from stfmr.procedures.amr import reversed_current_resistance
 from stfmr.procedures.base import SENSE_CURRENT_MA, BenchProcedure
-from stfmr.procedures.safety import SafetyGuard
+from stfmr.procedures.safety import LimitChecker
 
 
 class RfCalibration(BenchProcedure):
@@ -42,9 +42,9 @@ class RfCalibration(BenchProcedure):
     def powers_dBm(self) -> np.ndarray:
         return np.linspace(self.power_start_dBm, self.power_stop_dBm, int(self.power_points))
 
-    def check_plan(self, guard: SafetyGuard) -> None:
+    def check_plan(self, guard: LimitChecker) -> None:
         where = self.where()
-        if self.bench.sourcemeter is None:
+        if guard.bench.sourcemeter is None:
             raise ValueError(f"{where}: the bench needs a sourcemeter")
         guard.check_field(self.field_mT, where)
         guard.check_dc_current(self.dc_max_mA * 1e-3, where)
@@ -54,6 +54,7 @@ class RfCalibration(BenchProcedure):
     def measure(self) -> None:
         bench, guard = self.bench, self.guard
         sm = bench.sourcemeter
+        assert sm is not None  # check_plan refused a bench without one
         t0 = bench.clock.now()
         guard.rf_output(False)
         guard.ramp_field(self.field_mT)

@@ -4,9 +4,10 @@ Every procedure moves instruments only through a :class:`SafetyGuard`:
 
 - values are checked against the bench limits (field, supply current, rf power,
   angle, dc current) *before* anything moves; a breach is a :class:`LimitError`
-  naming the quantity, the value and the limit. The same checks run at load
-  time on a :class:`~stfmr.procedures.plan_check.PlanBench` (a dry run of every
-  task's plan), so a sequence is refused before any instrument is opened;
+  naming the quantity, the value and the limit. The same checks
+  (:class:`LimitChecker`, which moves nothing) run at load time on a
+  :class:`~stfmr.procedures.plan_check.PlanBench` (a dry run of every task's
+  plan), so a sequence is refused before any instrument is opened;
 - the magnet never steps: every change of supply current, the return to zero
   included, is a staircase. Each setpoint is read back before the next is sent,
   and the next waits until |step| / (margin * rate) has passed *since that
@@ -47,6 +48,7 @@ from typing import Any
 
 from stfmr.instruments.bench import Limits
 from stfmr.instruments.errors import SupplyTrip
+from stfmr.instruments.roles import BenchLike, BenchOutline, FieldControl, Role, SourceMeter
 
 log = logging.getLogger(__name__)
 
@@ -140,28 +142,17 @@ class SafeEnd:
                 "instructions": self.instructions() or None}
 
 
-class SafetyGuard:
-    """Limit checks and safe moves for one bench.
+class LimitChecker:
+    """The limit checks alone, which move nothing: what a procedure's ``check_plan`` is given.
 
-    ``bench`` provides ``rf``, ``field``, ``rotator``, ``sourcemeter`` role
-    objects, ``limits`` and ``clock``. ``should_stop`` is polled during long
-    ramps and stage moves of a *measurement* (never during :meth:`make_safe`).
-    ``retry_s``: how long each part of a safe ending is retried (bench seconds).
+    ``bench`` needs only its limits, its coil calibration and which optional
+    roles it has: an opened bench, or a
+    :class:`~stfmr.procedures.plan_check.PlanBench` for a dry run.
     """
 
-    def __init__(self, bench: Any, should_stop: Callable[[], bool] | None = None,
-                 retry_s: float | None = None) -> None:
+    def __init__(self, bench: BenchOutline) -> None:
         self.bench = bench
         self.limits: Limits = bench.limits
-        self.clock = bench.clock
-        self.should_stop = should_stop or (lambda: False)
-        self.retry_s = SAFE_END_RETRY_S if retry_s is None else float(retry_s)
-        #: called with a one-line state while the magnet ramps down ("ramping to zero: 1.2 A")
-        self.on_status: Callable[[str], None] = lambda text: None
-        #: bench time at which each ramped quantity's last setpoint was read back (pacing)
-        self._confirmed_at: dict[str, float] = {}
-        #: what this guard last commanded, for the operator when a read-back fails
-        self.commanded: dict[str, str] = {}
 
     # -- checks (no instrument moves) ------------------------------------------------
 
@@ -219,6 +210,33 @@ class SafetyGuard:
         if abs(amps) > self.limits.max_dc_current_A:
             raise LimitError(f"{_at(where)}dc current {amps * 1e3:g} mA exceeds the bench limit of "
                              f"+-{self.limits.max_dc_current_A * 1e3:g} mA")
+
+
+class SafetyGuard(LimitChecker):
+    """Limit checks and safe moves for one opened bench.
+
+    ``bench`` provides ``rf``, ``field``, ``rotator``, ``sourcemeter`` role
+    objects, ``limits`` and ``clock``. ``should_stop`` is polled during long
+    ramps and stage moves of a *measurement* (never during :meth:`make_safe`).
+    ``retry_s``: how long each part of a safe ending is retried (bench seconds).
+    """
+
+    bench: BenchLike
+
+    def __init__(self, bench: BenchLike, should_stop: Callable[[], bool] | None = None,
+                 retry_s: float | None = None) -> None:
+        super().__init__(bench)
+        self.clock = bench.clock
+        self.should_stop = should_stop or (lambda: False)
+        self.retry_s = SAFE_END_RETRY_S if retry_s is None else float(retry_s)
+        #: called with a one-line state while the magnet ramps down ("ramping to zero: 1.2 A")
+        self.on_status: Callable[[str], None] = lambda text: None
+        #: bench time at which each ramped quantity's last setpoint was read back (pacing)
+        self._confirmed_at: dict[str, float] = {}
+        #: what this guard last commanded, for the operator when a read-back fails
+        self.commanded: dict[str, str] = {}
+        #: the rf level last programmed, for the operator when the rf output cannot be read back
+        self._rf_setting = "power unknown"
 
     # -- safe moves ------------------------------------------------------------------------
 
@@ -281,8 +299,7 @@ class SafetyGuard:
     def rf_output(self, enabled: bool) -> None:
         """Switch the rf output and read it back (a source that ignores the command is an error)."""
         rf = self.bench.rf
-        setting = getattr(self, "_rf_setting", "power unknown")
-        self.commanded["rf output"] = f"{'ON' if enabled else 'off'} ({setting})"
+        self.commanded["rf output"] = f"{'ON' if enabled else 'off'} ({self._rf_setting})"
         rf.set_output(enabled)
         if bool(rf.output_enabled()) != bool(enabled):
             raise ReadbackError(f"rf output reads {'off' if enabled else 'ON'} after switching it "
@@ -301,9 +318,7 @@ class SafetyGuard:
                 raise TimeoutError(f"rotator did not reach {angle_deg:g} deg within {timeout_s:g} s")
             self.clock.sleep(0.1)
             waited += 0.1
-        check = getattr(rot, "check_reached", None)
-        if check is not None:
-            check()
+        rot.check_reached()
 
     # -- the safe state --------------------------------------------------------------------
 
@@ -318,7 +333,7 @@ class SafetyGuard:
         """
         log.info("making the bench safe (%s): rf off, dc bias off, magnet to zero", reason)
         end = SafeEnd(reason)
-        work: list[tuple[PartState, Any, Callable[[PartState], str]]] = []
+        work: list[tuple[PartState, Role, Callable[[PartState], str]]] = []
         bench = self.bench
         work.append((PartState("rf output", _describe(bench.rf, "rf"), "switch the rf output off by hand",
                                state=self.commanded.get("rf output", "not read back")), bench.rf, self._rf_off))
@@ -339,7 +354,7 @@ class SafetyGuard:
                 part.attempts += 1
                 try:
                     if part.attempts > 1:
-                        _reconnect(role)
+                        role.reconnect()  # reopen the link before another attempt
                     part.state = action(part)
                     part.verified = True
                     pending.remove(item)
@@ -367,7 +382,7 @@ class SafetyGuard:
         return "off (read back)"
 
     def _dc_off(self, part: PartState) -> str:
-        sm = self.bench.sourcemeter
+        sm = self._sourcemeter()
         if sm.output_enabled():
             start = sm.dc_current()
             part.state = f"output ON at {start * 1e3:g} mA"
@@ -428,18 +443,18 @@ class SafetyGuard:
     def _supply_output_on(self) -> None:
         """Switch the supply output on at zero setpoint, so enabling it never steps the coil."""
         field = self.bench.field
-        enabled = getattr(field, "output_enabled", None)
-        if enabled is None or enabled():
+        if field.output_enabled():
             return
         field.set_current(0.0)
         self.clock.sleep(RAMP_STEP_S)
         field.set_output(True)
         self.clock.sleep(RAMP_STEP_S)
 
-    def _sourcemeter(self) -> Any:
-        if self.bench.sourcemeter is None:
+    def _sourcemeter(self) -> SourceMeter:
+        sm = self.bench.sourcemeter
+        if sm is None:
             raise LimitError("a dc current was requested but the bench has no sourcemeter")
-        return self.bench.sourcemeter
+        return sm
 
     def _staircase(self, start: float, target: float, setter: Callable[[float], None],
                    readback: Callable[[], float] | None, rate: float, full_scale: float,
@@ -492,46 +507,34 @@ def _dc_rate(limits: Limits) -> float:
     return max(limits.max_dc_current_A, 1e-9) / (10 * RAMP_STEP_S)
 
 
-def _following(field: Any) -> Callable[[float], None]:
-    """The supply's set_current, also telling the coil calibration (if it follows history) each setpoint."""
-    follow = getattr(getattr(field, "calibration", None), "follow", None)
-    if follow is None:
-        return field.set_current
+def _following(field: FieldControl) -> Callable[[float], None]:
+    """The supply's set_current, also telling the coil calibration each setpoint (a hysteretic one follows history)."""
+    calibration = field.calibration
 
     def set_current(amps: float) -> None:
         field.set_current(amps)
-        follow(amps)
+        calibration.follow(amps)
 
     return set_current
 
 
-def _setpoint_reader(field: Any) -> Callable[[], float] | None:
-    return getattr(field, "current_setpoint", None)
+def _setpoint_reader(field: FieldControl) -> Callable[[], float]:
+    return field.current_setpoint
 
 
-def _setpoint(field: Any) -> float:
+def _setpoint(field: FieldControl) -> float:
     """The supply's programmed current (the ramp's true starting point)."""
-    getter = getattr(field, "current_setpoint", None)
-    return float(getter()) if getter is not None else float(field.current())
+    return float(field.current_setpoint())
 
 
-def _output_on(field: Any) -> bool:
-    """The supply output state (True for supplies without an output switch); a trip raises SupplyTrip."""
-    check = getattr(field, "check_tripped", None)
-    if check is not None:
-        check()
-    enabled = getattr(field, "output_enabled", None)
-    return True if enabled is None else bool(enabled())
+def _output_on(field: FieldControl) -> bool:
+    """The supply output state; a trip raises SupplyTrip."""
+    field.check_tripped()
+    return bool(field.output_enabled())
 
 
-def _reconnect(role: Any) -> None:
-    """Reopen a role's link before another attempt (a failure here is that attempt's failure)."""
-    reconnect = getattr(role, "reconnect", None)
-    if reconnect is not None:
-        reconnect()
-
-
-def _describe(role: Any, fallback: str) -> str:
+def _describe(role: Role, fallback: str) -> str:
+    # tolerant of a bare test double standing in for a role (tests/procedures/test_safety.py)
     try:
         name = getattr(role, "role", fallback)
         instrument = getattr(role, "instrument", type(role).__name__)

@@ -28,13 +28,17 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from stfmr.analysis.resonance import resonance_field_mT
 from stfmr.analysis.sample import SampleMetadata
 from stfmr.analysis.toml_schema import Table, TableReader
+
+if TYPE_CHECKING:
+    from stfmr.instruments.bench_config import BenchConfig, Limits
+    from stfmr.procedures.plan_check import PlanBench
 
 #: lowest field of a centred window (mT): windows never cross zero
 MIN_WINDOW_START_MT = 1.0
@@ -76,7 +80,8 @@ class Sequence:
     def sha256(self) -> str:
         return hashlib.sha256(self.text.encode()).hexdigest()
 
-    def with_steps(self, steps: list[dict[str, Any]], bench: Any = None) -> Sequence:
+    def with_steps(self, steps: list[dict[str, Any]], bench: BenchConfig | Limits | PlanBench | None = None
+                   ) -> Sequence:
         """This sequence with ``steps`` (tables as a sequence file holds them) appended, checked in full.
 
         The text grows by the new ``[[step]]`` tables, so earlier tasks keep
@@ -313,7 +318,8 @@ def predicted_parameters(task: Task) -> dict[str, Any]:
 # -- loading ---------------------------------------------------------------------------------
 
 
-def parse_sequence(text: str, source: str, bench: Any = None, *, allow_empty: bool = False) -> Sequence:
+def parse_sequence(text: str, source: str, bench: BenchConfig | Limits | PlanBench | None = None, *,
+                   allow_empty: bool = False) -> Sequence:
     """Parse and validate a sequence; with ``bench`` (a BenchConfig, or its Limits), dry-run every task's plan.
 
     The dry run (:mod:`stfmr.procedures.plan_check`) builds each task's
@@ -361,7 +367,7 @@ def parse_sequence(text: str, source: str, bench: Any = None, *, allow_empty: bo
     return sequence
 
 
-def load_sequence(path: str | Path, bench: Any = None) -> Sequence:
+def load_sequence(path: str | Path, bench: BenchConfig | Limits | PlanBench | None = None) -> Sequence:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

@@ -7,7 +7,7 @@ from typing import Any
 from pymeasure.experiment import BooleanParameter, FloatParameter
 
 from stfmr.procedures.base import BenchProcedure
-from stfmr.procedures.safety import SafetyGuard
+from stfmr.procedures.safety import LimitChecker
 
 
 class SpectrumProcedure(BenchProcedure):
@@ -24,11 +24,11 @@ class SpectrumProcedure(BenchProcedure):
     dc_current_mA = FloatParameter("DC current", units="mA", default=0.0, minimum=-1000.0, maximum=1000.0)
     dwell_s = FloatParameter("Extra dwell", units="s", default=0.0, minimum=0.0, maximum=3600.0)
 
-    def check_settings(self, guard: SafetyGuard, where: str) -> None:
+    def check_settings(self, guard: LimitChecker, where: str) -> None:
         """Check the rf power, dc current and angle against the limits."""
         guard.check_rf_power(self.power_dBm, where)
         guard.check_dc_current(self.dc_current_mA * 1e-3, where)
-        if self.move_stage and self.bench.rotator is not None:
+        if self.move_stage and guard.bench.rotator is not None:
             guard.check_angle(self.angle_deg, where)
 
     def prepare(self, frequency_GHz: float) -> None:
@@ -50,9 +50,7 @@ class SpectrumProcedure(BenchProcedure):
         """
         bench = self.bench
         x, y = bench.detector.read_xy()
-        check_overload = getattr(bench.detector, "check_overload", None)
-        if check_overload is not None:
-            check_overload()
+        bench.detector.check_overload()
         row = {
             "Field set (mT)": float(field_set_mT),
             "Field (mT)": bench.field.field_mT(),

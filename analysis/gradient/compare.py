@@ -79,12 +79,16 @@ def _quantity(where: str, entry: dict, key: str) -> tuple[float | None, float | 
         value, stderr = raw.get("value"), raw.get("stderr")
     else:
         value, stderr = raw, entry.get(f"{key}_stderr")
-    for label, x in (("value", value), ("stderr", stderr)):
+
+    def finite(label: str, x: Any) -> float:
         if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
             raise MeasuredDataError(f"{where}: {key} {label} must be a finite number, got {x!r}")
-    if stderr <= 0:
+        return float(x)
+
+    number, error = finite("value", value), finite("stderr", stderr)
+    if error <= 0:
         raise MeasuredDataError(f"{where}: {key} stderr must be positive, got {stderr!r}")
-    return float(value), float(stderr)
+    return number, error
 
 
 def measured_from_dict(
@@ -96,9 +100,10 @@ def measured_from_dict(
     kind), else its "kind" key, else its name ("type A", "type-B", "reference").
     """
     kinds = dict(kinds or {})
-    for name, kind in kinds.items():
-        if kind not in SAMPLE_KINDS:
-            raise MeasuredDataError(f"sample {name!r}: kind {kind!r} is not one of {', '.join(SAMPLE_KINDS)}")
+    for given_name, given_kind in kinds.items():
+        if given_kind not in SAMPLE_KINDS:
+            raise MeasuredDataError(f"sample {given_name!r}: kind {given_kind!r} is not one of "
+                                    f"{', '.join(SAMPLE_KINDS)}")
     entries = data.get("samples", data.get("sample"))
     if not isinstance(entries, list) or not entries:
         raise MeasuredDataError(f"{source}: no samples (expected a 'samples' list or [[sample]] tables)")
@@ -108,8 +113,8 @@ def measured_from_dict(
         where = f"{source}: sample {i + 1} ({name!r})"
         if not isinstance(name, str):
             raise MeasuredDataError(f"{where}: missing key 'name'")
-        kind = kinds.pop(name, None) or entry.get("kind") or _infer_kind(name)
-        if kind not in SAMPLE_KINDS:
+        kind: str | None = kinds.pop(name, None) or entry.get("kind") or _infer_kind(name)
+        if kind is None or kind not in SAMPLE_KINDS:
             raise MeasuredDataError(
                 f"{where}: kind: cannot tell the sample kind; add kind = 'A', 'B' or 'reference'"
                 " (or --kind 'NAME=A' on the command line)"
@@ -235,7 +240,7 @@ def fit_parameters(
     unknown = [n for n in names if n not in PARAMETERS]
     if unknown:
         raise MeasuredDataError(f"unknown fit parameter(s) {', '.join(unknown)}; choose from {', '.join(PARAMETERS)}")
-    data = [(s.kind, q, *s.value(q)) for s in measured for q in QUANTITIES if s.value(q) is not None]
+    data = [(s.kind, q, *v) for s in measured for q in QUANTITIES if (v := s.value(q)) is not None]
     if len(data) < len(names):
         raise MeasuredDataError(f"{len(names)} parameters cannot be fitted to {len(data)} measured values")
     params = lmfit.Parameters()

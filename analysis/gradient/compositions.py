@@ -84,7 +84,7 @@ class CompositionTable:
         for key in ("rho_uOhm_cm", "l_sf_nm", "theta_SH", "thickness_nm"):
             if f"sink_{key}" in values:
                 sink[key] = float(values[f"sink_{key}"])
-        lengths = {k: float(values[k]) for k in ("l_sf_nm", "l_J_nm", "l_phi_nm") if k in values}
+        lengths: dict[str, Any] = {k: float(values[k]) for k in ("l_sf_nm", "l_J_nm", "l_phi_nm") if k in values}
         return replace(table, compositions=tuple(comps), sink=sink, **lengths)
 
     def theta_end_members(self) -> tuple[float, float]:

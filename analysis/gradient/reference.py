@@ -28,7 +28,8 @@ def _layer_params(stack: Stack) -> list[dict]:
     for layer in stack.layers:
         sigma = 1.0 / (layer.rho_uOhm_cm * UOHM_CM)
         if layer.is_ferromagnet:
-            factor = 1.0 / (layer.l_phi_nm * NM) ** 2 - 1j * stack.lambda_J_sign / (layer.l_J_nm * NM) ** 2
+            fm = layer.magnetism()
+            factor = 1.0 / (fm.l_phi_nm * NM) ** 2 - 1j * stack.lambda_J_sign / (fm.l_J_nm * NM) ** 2
         else:
             factor = 0j
         k2 = 1.0 / (layer.l_sf_nm * NM) ** 2 + factor
@@ -83,18 +84,17 @@ def transfer_matrix_torque(stack: Stack) -> complex:
 def finite_difference_torque(stack: Stack, cells_per_nm: int) -> complex:
     """Return sum(N dz) (J m^-2 per V/m) from cell-centred finite volumes."""
     params = _layer_params(stack)
-    h, sigma, k2, s, factor, gi = [], [], [], [], [], []
+    cells: dict[str, list] = {"h": [], "sigma": [], "k2": [], "s": [], "factor": []}
+    gi: list[complex | None] = []
     for p in params:
         n = max(2, int(round(p["t"] / NM * cells_per_nm)))
         for i in range(n):
-            h.append(p["t"] / n)
-            sigma.append(p["sigma"])
-            k2.append(p["k2"])
-            s.append(p["s"])
-            factor.append(p["factor"])
+            cells["h"].append(p["t"] / n)
+            for key in ("sigma", "k2", "s", "factor"):
+                cells[key].append(p[key])
             gi.append(p["g"] if i == 0 else None)
-    h, sigma, s = np.array(h), np.array(sigma), np.array(s)
-    k2, factor = np.array(k2), np.array(factor)
+    h, sigma, s = np.array(cells["h"]), np.array(cells["sigma"]), np.array(cells["s"])
+    k2, factor = np.array(cells["k2"]), np.array(cells["factor"])
     r = h / (2.0 * sigma)  # half-cell spin resistance
     # face between cell i and i+1: j = (u_i - u_{i+1} + s_i r_i + s_{i+1} r_{i+1}) / (r_i + r_{i+1} + 1/G)
     extra = np.array([0.0 if g is None else 1.0 / g for g in gi[1:]], dtype=complex)
@@ -129,7 +129,7 @@ def oersted_integral_closed_form(stack: Stack) -> float:
     below = 0.0
     for layer, k in zip(stack.layers, sheets):
         if layer.is_ferromagnet:
-            ms = layer.mu0Ms_T / MU0
+            ms = layer.magnetism().mu0Ms_T / MU0
             # B_y is linear inside the layer; its mean is at the layer's centre
             mean_b = -(MU0 / 2.0) * (2.0 * (below + k / 2.0) - total)
             out += -ms * mean_b * layer.thickness_nm * NM

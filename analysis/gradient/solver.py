@@ -75,9 +75,10 @@ def build_mesh(stack: Stack) -> Mesh:
         n = max(1, math.ceil(layer.thickness_nm / stack.slice_nm - 1e-9))
         sigma = 1.0 / (layer.rho_uOhm_cm * UOHM_CM)
         if layer.is_ferromagnet:
-            factor = complex(1.0 / (layer.l_phi_nm * NM) ** 2, -sign / (layer.l_J_nm * NM) ** 2)
+            fm = layer.magnetism()
+            factor = complex(1.0 / (fm.l_phi_nm * NM) ** 2, -sign / (fm.l_J_nm * NM) ** 2)
             k2 = 1.0 / (layer.l_sf_nm * NM) ** 2 + factor
-            ms = layer.mu0Ms_T / MU0
+            ms = fm.mu0Ms_T / MU0
         else:
             factor = 0j
             k2 = complex(1.0 / (layer.l_sf_nm * NM) ** 2)

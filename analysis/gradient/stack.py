@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from stfmr.analysis.constants import DEFAULT_G
 from stfmr.analysis.toml_schema import TableReader
@@ -52,6 +52,14 @@ _OPTIONAL_FM_KEYS = ("G_mix_S_per_m2", "G_mix_imag_S_per_m2")
 
 class StackError(ValueError):
     """A stack description that cannot be modelled; the message names layer and key."""
+
+
+class Magnetism(NamedTuple):
+    """The parameters only a ferromagnetic layer has (nm, nm, T)."""
+
+    l_J_nm: float
+    l_phi_nm: float
+    mu0Ms_T: float
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,12 @@ class Layer:
     def is_ferromagnet(self) -> bool:
         """True for a ferromagnetic layer."""
         return self.role == "ferromagnet"
+
+    def magnetism(self) -> Magnetism:
+        """Return l_J_nm, l_phi_nm and mu0Ms_T of a ferromagnetic layer (StackError if one is missing)."""
+        if self.l_J_nm is None or self.l_phi_nm is None or self.mu0Ms_T is None:
+            raise StackError(f"layer {self.name!r}: a ferromagnet needs {', '.join(_FM_KEYS)}")
+        return Magnetism(self.l_J_nm, self.l_phi_nm, self.mu0Ms_T)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the layer as a TOML-ready table (optional keys only when set)."""

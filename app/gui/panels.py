@@ -122,7 +122,7 @@ class SpectrumPanel(TabWidget, QtWidgets.QWidget):
     """Live V_FMR(H) traces with the running fit of the newest spectrum (frequency scans: V_FMR(f))."""
 
     def __init__(self, name: str = "Spectra", parent=None) -> None:
-        super().__init__(name, parent)
+        TabWidget.__init__(self, name, parent)  # pymeasure's TabWidget (untyped) takes the tab name first
         self.plot = pg.PlotWidget(background="w")
         self.plot.setLabel("bottom", FIELD)
         self.plot.setLabel("left", VOLTAGE)
@@ -214,7 +214,7 @@ class AngularPanel(TabWidget, QtWidgets.QWidget):
     """V_S and V_A against phi with the paper's and the general fit, and the efficiencies."""
 
     def __init__(self, name: str = "Angular", parent=None) -> None:
-        super().__init__(name, parent)
+        TabWidget.__init__(self, name, parent)  # pymeasure's TabWidget (untyped) takes the tab name first
         self.plots = {}
         layout = QtWidgets.QVBoxLayout(self)
         row = QtWidgets.QHBoxLayout()
@@ -274,7 +274,7 @@ class FrequencyPanel(TabWidget, QtWidgets.QWidget):
     """H_r(f) with the Kittel fit and dH(f) with the damping fit."""
 
     def __init__(self, name: str = "Frequency", parent=None) -> None:
-        super().__init__(name, parent)
+        TabWidget.__init__(self, name, parent)  # pymeasure's TabWidget (untyped) takes the tab name first
         layout = QtWidgets.QHBoxLayout(self)
         self.kittel = pg.PlotWidget(background="w", title="Kittel")
         self.kittel.setLabel("bottom", "Frequency (GHz)")
@@ -320,7 +320,7 @@ class DcBiasPanel(TabWidget, QtWidgets.QWidget):
     COLOURS = {1: "b", -1: "r"}
 
     def __init__(self, name: str = "DC bias", parent=None) -> None:
-        super().__init__(name, parent)
+        TabWidget.__init__(self, name, parent)  # pymeasure's TabWidget (untyped) takes the tab name first
         self.plot = pg.PlotWidget(background="w", title="Linewidth against dc current")
         self.plot.setLabel("bottom", "I_dc (mA)")
         self.plot.setLabel("left", "dH (mT)")
@@ -366,7 +366,7 @@ class ModelPanel(TabWidget, QtWidgets.QWidget):
     """Measured xi_DL^E beside the gradient model's cases: the paper's Fig. 4h, live."""
 
     def __init__(self, name: str = "Model", parent=None) -> None:
-        super().__init__(name, parent)
+        TabWidget.__init__(self, name, parent)  # pymeasure's TabWidget (untyped) takes the tab name first
         layout = QtWidgets.QVBoxLayout(self)
         controls = QtWidgets.QHBoxLayout()
         self.weighting = QtWidgets.QComboBox()

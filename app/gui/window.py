@@ -37,6 +37,7 @@ from stfmr.analysis.sample import SampleMetadata
 from stfmr.app.gui.panels import AngularPanel, DcBiasPanel, FrequencyPanel, ModelPanel, SpectrumPanel
 from stfmr.app.gui.past_results import load_results
 from stfmr.app.gui.run_queue import ExecutorManager, GuiRun, session_sequence
+from stfmr.instruments.roles import BenchLike
 from stfmr.procedures.field_sweep import FieldSweep
 from stfmr.procedures.sequence import grid, load_sequence
 
@@ -74,7 +75,7 @@ class StatusPanel(QtWidgets.QGroupBox):
 
     FIELDS = ("field", "current", "rf", "angle", "lock-in", "safety")
 
-    def __init__(self, bench: Any, parent=None) -> None:
+    def __init__(self, bench: BenchLike, parent=None) -> None:
         super().__init__("Instruments", parent)
         self.bench = bench
         self.labels = {name: QtWidgets.QLabel("–") for name in self.FIELDS}
@@ -92,8 +93,9 @@ class StatusPanel(QtWidgets.QGroupBox):
         self._show("current", lambda: f"{b.field.current():.4f} A")
         self._show("rf", lambda: f"{b.rf.frequency_GHz():.4g} GHz, {b.rf.power_dBm():.1f} dBm, "
                                  f"{'ON' if b.rf.output_enabled() else 'off'}")
-        if b.rotator is not None:
-            self._show("angle", lambda: f"{b.rotator.angle():.2f} deg" + (" (moving)" if b.rotator.is_moving() else ""))
+        rotator = b.rotator
+        if rotator is not None:
+            self._show("angle", lambda: f"{rotator.angle():.2f} deg" + (" (moving)" if rotator.is_moving() else ""))
         self._show("lock-in", lambda: f"sensitivity {b.detector.sensitivity():.3g} V"
                                       + (", OVERLOAD" if b.detector.overloaded() else ""))
 
@@ -111,7 +113,7 @@ class StfmrWindow(ManagedWindowBase):
     of queued measurements, one per sequence file).
     """
 
-    def __init__(self, bench: Any, data_dir: str | Path, sample: SampleMetadata | None = None,
+    def __init__(self, bench: BenchLike, data_dir: str | Path, sample: SampleMetadata | None = None,
                  poll_ms: int = 1000) -> None:
         self.bench = bench
         self.data_dir = Path(data_dir)
@@ -343,10 +345,17 @@ class StfmrWindow(ManagedWindowBase):
         self._generation += 1
         generation = self._generation
         folder = self.run_folder
+        source: RunData | Path
+        if run is not None:
+            source = run
+        elif folder is not None:
+            source = folder
+        else:
+            return
 
         def work() -> None:
             try:
-                result: Any = analyze_run(run if run is not None else read_run(folder))
+                result: Any = analyze_run(source if isinstance(source, RunData) else read_run(source))
             except Exception as exc:  # shown, never a traceback in a terminal
                 result = exc
             try:
@@ -354,8 +363,6 @@ class StfmrWindow(ManagedWindowBase):
             except RuntimeError:
                 pass  # the window closed while the analysis ran
 
-        if run is None and folder is None:
-            return
         if background:
             threading.Thread(target=work, name="stfmr-analysis", daemon=True).start()
         else:

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from stfmr.instruments.sim.bench import VirtualBench
 
 
+#: (pattern, handler) pairs for :meth:`SimInstrument.dispatch`; a handler takes the groups, returns the reply or None
+CommandTable = list[tuple[re.Pattern[str], Callable[..., str | None]]]
+
+
 class SimNoReply(TimeoutError):
     """Raised by :meth:`SimInstrument.read` when nothing is queued (a real instrument stays silent)."""
 
@@ -91,9 +95,7 @@ class SimInstrument:
         """Pop the oldest error-queue entry (or the no-error reply)."""
         return self.errors.popleft() if self.errors else self.NO_ERROR
 
-    def dispatch(
-        self, command: str, table: list[tuple[re.Pattern[str], Callable[..., str | None]]]
-    ) -> str | None:
+    def dispatch(self, command: str, table: CommandTable) -> str | None:
         """Run the first handler whose pattern fully matches; unknown() if none does.
 
         Handlers receive the regex groups as positional strings. A handler that

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import cmath
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from stfmr.instruments.sim.base import SimInstrument, rx
+from stfmr.instruments.sim.base import CommandTable, SimInstrument, rx
 
 if TYPE_CHECKING:
     from stfmr.instruments.sim.bench import VirtualBench
@@ -169,7 +170,7 @@ class LockInCore(SimInstrument):
         self.sync()
         setattr(self, attr, value)
 
-    def _index(self, text: str, table: list[float]) -> int:
+    def _index(self, text: str, table: Sequence[float]) -> int:
         i = int(text)
         if not 0 <= i < len(table):
             raise ValueError(text)
@@ -204,7 +205,7 @@ class SimSR830(LockInCore):
         self.ref_frequency_Hz = bench.rf.modulation_rate_Hz
         self.cmd_error = False
         self.aux_out = [0.0] * 4
-        self._table = [
+        self._table: CommandTable = [
             (rx(r"\*IDN\?"), lambda: self.IDN),
             (rx(r"\*CLS"), self._cls),
             (rx(r"\*RST"), self._rst),
@@ -339,7 +340,7 @@ class SimSR860(LockInCore):
         self.tc_index = 10  # 100 ms
         self.esr = 0
         self.aux_out = [0.0] * 4
-        self._table = [
+        self._table: CommandTable = [
             (rx(r"\*IDN\?"), lambda: self.IDN),
             (rx(r"\*CLS"), self._cls),
             (rx(r"\*RST"), lambda: None),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from stfmr.instruments.sim.base import SimInstrument, rx
+from stfmr.instruments.sim.base import CommandTable, SimInstrument, rx
 
 if TYPE_CHECKING:
     from stfmr.instruments.sim.bench import VirtualBench
@@ -37,7 +37,7 @@ class SimKeithley2182(SimInstrument):
         self.function = '"VOLT:DC"'
         self.settings: dict[str, str] = {}
         num = r"\s+([-+.\deE]+)"
-        self._table = [
+        self._table: CommandTable = [
             (rx(r"\*IDN\?"), lambda: self.IDN),
             (rx(r":?\*(CLS|RST|TRG)"), self._common),
             (rx(r":?(?:status|stat):(?:queue:clear|pres)"), lambda: None),

@@ -115,7 +115,8 @@ class VirtualSample:
         """Build from flat keys; unknown and missing keys are named in the error."""
         table = READER.table(data, "a sample")
         table.check_keys([f.name for f in fields(cls)], required=[f.name for f in fields(cls) if f.default is MISSING])
-        values = {k: (float(v) if isinstance(v, int) and not isinstance(v, bool) else v) for k, v in data.items()}
+        values: dict[str, Any] = {k: (float(v) if isinstance(v, int) and not isinstance(v, bool) else v)
+                                  for k, v in data.items()}
         return cls(**values)
 
     @classmethod
