@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stfmr.analysis.angular import AngularFit
-from stfmr.analysis.branches import combine_branches
+from stfmr.analysis.branches import BranchCombination
 from stfmr.analysis.calibration import AmrFit, RfCurrentCalibration
 from stfmr.analysis.dc_bias import DcBiasResult, inverse_variance_mean
 from stfmr.analysis.efficiency import Efficiencies
@@ -61,7 +61,8 @@ class SampleAnalysis:
         """The sample entry of ``stfmr analyze --json``."""
 
         def q(value: float | None, stderr: float | None) -> dict[str, float] | None:
-            return None if value is None else {"value": float(value), "stderr": float(stderr)}
+            # _param gives both or neither
+            return None if value is None or stderr is None else {"value": float(value), "stderr": float(stderr)}
 
         eff = self.efficiencies.to_dict() if self.efficiencies else {}
         i0 = self.rf.I0_A(self.rf_power_dBm) if self.rf is not None and self.rf_power_dBm is not None else None
@@ -121,7 +122,7 @@ class SampleAnalysis:
             partner, fit = negative[key]
             out.append({"file": s.file, "minus_H_file": partner, "frequency_GHz": s.frequency_GHz,
                         "angle_deg": s.angle_deg, "power_dBm": s.power_dBm, "dc_current_mA": s.dc_current_mA,
-                        **combine_branches([positive, fit]).to_dict()})
+                        **BranchCombination(positive, fit).to_dict()})
         return out
 
     def dc_bias_xi(self) -> dict[str, float] | None:

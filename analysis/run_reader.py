@@ -160,9 +160,10 @@ def load_file(path: Path, step_kind: str | None) -> Measurement | str:
         return _header_number(data.header, parameter, default) if parameter else default
 
     if kind in ("spectrum", "frequency_scan"):
-        common: dict[str, Any] = {"angle_deg": setting("Angle (deg)", "Angle"), "power_dBm": setting("Power (dBm)", "Power"),
-                  "dc_current_mA": setting("I_dc (mA)", "", 0.0), "field_mT": c["Field (mT)"],
-                  "set_field_mT": c.get("Field set (mT)", c["Field (mT)"]), "voltage_V": c["V_FMR (V)"]}
+        common: dict[str, Any] = {
+            "angle_deg": setting("Angle (deg)", "Angle"), "power_dBm": setting("Power (dBm)", "Power"),
+            "dc_current_mA": setting("I_dc (mA)", "", 0.0), "field_mT": c["Field (mT)"],
+            "set_field_mT": c.get("Field set (mT)", c["Field (mT)"]), "voltage_V": c["V_FMR (V)"]}
     if kind == "spectrum":
         return Spectrum(file=path.name, kind=step_kind or "spectrum",
                         frequency_GHz=setting("Frequency (GHz)", "Frequency"), **common)

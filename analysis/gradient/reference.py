@@ -84,17 +84,14 @@ def transfer_matrix_torque(stack: Stack) -> complex:
 def finite_difference_torque(stack: Stack, cells_per_nm: int) -> complex:
     """Return sum(N dz) (J m^-2 per V/m) from cell-centred finite volumes."""
     params = _layer_params(stack)
-    cells: dict[str, list] = {"h": [], "sigma": [], "k2": [], "s": [], "factor": []}
+    cells = []  # (h, sigma, k2, s, factor) per cell
     gi: list[complex | None] = []
     for p in params:
         n = max(2, int(round(p["t"] / NM * cells_per_nm)))
         for i in range(n):
-            cells["h"].append(p["t"] / n)
-            for key in ("sigma", "k2", "s", "factor"):
-                cells[key].append(p[key])
+            cells.append((p["t"] / n, p["sigma"], p["k2"], p["s"], p["factor"]))
             gi.append(p["g"] if i == 0 else None)
-    h, sigma, s = np.array(cells["h"]), np.array(cells["sigma"]), np.array(cells["s"])
-    k2, factor = np.array(cells["k2"]), np.array(cells["factor"])
+    h, sigma, k2, s, factor = (np.array(column) for column in zip(*cells))
     r = h / (2.0 * sigma)  # half-cell spin resistance
     # face between cell i and i+1: j = (u_i - u_{i+1} + s_i r_i + s_{i+1} r_{i+1}) / (r_i + r_{i+1} + 1/G)
     extra = np.array([0.0 if g is None else 1.0 / g for g in gi[1:]], dtype=complex)
