@@ -15,8 +15,11 @@ proves it (``tests/typecheck/role_protocols.py``, checked by
 ``tests/test_typing.py``), so callers never probe for a capability.
 
 - :class:`BenchLike`: an opened bench (:class:`stfmr.instruments.bench.Bench`).
+- :class:`GuardedBench`: what the safety layer moves and makes safe (rf, field,
+  rotator, sourcemeter, limits, bench time): a ``BenchLike``, or the watchdog's
+  bench of the safety roles alone (:class:`stfmr.app.cmd_watchdog.SafetyBench`).
 - :class:`BenchOutline`: what a dry run of a plan knows of a bench (limits, coil
-  calibration, which optional roles it has), satisfied by a ``BenchLike`` and by
+  calibration, which optional roles it has), satisfied by both and by
   :class:`stfmr.procedures.plan_check.PlanBench`.
 """
 
@@ -227,14 +230,11 @@ class BenchOutline(Protocol):
         ...
 
 
-class BenchLike(BenchOutline, Protocol):
-    """An opened bench: the role objects, limits, clock and a header describing it all."""
+class GuardedBench(BenchOutline, Protocol):
+    """What the safety layer (:class:`stfmr.procedures.safety.SafetyGuard`) moves and makes safe."""
 
     @property
     def rf(self) -> RfSource: ...
-
-    @property
-    def detector(self) -> Detector: ...
 
     @property
     def field(self) -> FieldControl: ...
@@ -249,6 +249,13 @@ class BenchLike(BenchOutline, Protocol):
     def clock(self) -> Clock:
         """Bench time: the wall clock, or the virtual bench's clock."""
         ...
+
+
+class BenchLike(GuardedBench, Protocol):
+    """An opened bench: the role objects, limits, clock and a header describing it all."""
+
+    @property
+    def detector(self) -> Detector: ...
 
     @property
     def simulated(self) -> bool:

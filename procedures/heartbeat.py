@@ -94,8 +94,9 @@ class HeartbeatRecord:
         if not isinstance(data, dict) or data.get("format") != HEARTBEAT_FORMAT:
             raise HeartbeatError(f"{source}: not an stfmr heartbeat (format {HEARTBEAT_FORMAT} expected)")
         try:
-            known = {"pid": int(data["pid"]), "hostname": str(data["hostname"]), "run": str(data["run"]),
-                     "state": str(data["state"]), "beat": float(data["beat"]), "deadline": float(data["deadline"])}
+            known: dict[str, Any] = {
+                "pid": int(data["pid"]), "hostname": str(data["hostname"]), "run": str(data["run"]),
+                "state": str(data["state"]), "beat": float(data["beat"]), "deadline": float(data["deadline"])}
         except (KeyError, TypeError, ValueError) as exc:
             raise HeartbeatError(f"{source}: missing or bad key {exc}") from exc
         extra = {k: v for k, v in data.items()

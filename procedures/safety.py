@@ -48,7 +48,7 @@ from typing import Any
 
 from stfmr.instruments.bench import Limits
 from stfmr.instruments.errors import SupplyTrip
-from stfmr.instruments.roles import BenchLike, BenchOutline, FieldControl, Role, SourceMeter
+from stfmr.instruments.roles import BenchOutline, FieldControl, GuardedBench, Role, SourceMeter
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +213,7 @@ class LimitChecker:
 
 
 class SafetyGuard(LimitChecker):
-    """Limit checks and safe moves for one opened bench.
+    """Limit checks and safe moves for one opened bench (or the watchdog's bench of the safety roles).
 
     ``bench`` provides ``rf``, ``field``, ``rotator``, ``sourcemeter`` role
     objects, ``limits`` and ``clock``. ``should_stop`` is polled during long
@@ -221,9 +221,9 @@ class SafetyGuard(LimitChecker):
     ``retry_s``: how long each part of a safe ending is retried (bench seconds).
     """
 
-    bench: BenchLike
+    bench: GuardedBench
 
-    def __init__(self, bench: BenchLike, should_stop: Callable[[], bool] | None = None,
+    def __init__(self, bench: GuardedBench, should_stop: Callable[[], bool] | None = None,
                  retry_s: float | None = None) -> None:
         super().__init__(bench)
         self.clock = bench.clock

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from stfmr.app.cmd_watchdog import SafetyBench
 from stfmr.instruments.bench import Bench, BenchConfig
 from stfmr.instruments.calibration import CoilCalibration, LinearCoilCalibration, TableCoilCalibration
 from stfmr.instruments.clock import Clock, VirtualClock, WallClock
@@ -25,6 +26,7 @@ from stfmr.instruments.roles import (
     FieldControl,
     FieldOutline,
     Gaussmeter,
+    GuardedBench,
     RfSource,
     Rotator,
     SourceMeter,
@@ -74,5 +76,7 @@ def clocks() -> None:
 def benches(config: BenchConfig, roles: dict[str, Any], calibration: CoilCalibration) -> None:
     bench: BenchLike = Bench(config, roles, WallClock())
     opened: BenchOutline = bench  # an opened bench can be checked as a plan's outline
+    guarded: GuardedBench = bench
+    watchdog: GuardedBench = SafetyBench(config, roles, [])  # the safety roles alone, for the watchdog
     planned: BenchOutline = PlanBench(config.limits, PlannedField(calibration, gaussmeter=True))
     field: FieldOutline = PlannedField(calibration, gaussmeter=False)
