@@ -12,7 +12,8 @@ Format ``stfmr-run/2`` (written since stfmr 0.1.0's executor):
   fsynced when a task starts and when it ends, ``{"entry": {...}}`` with the
   entry's whole record at that moment (a later line for the same ``index``
   replaces the earlier one). A run of N tasks writes O(N) bytes, not O(N^2).
-  A torn last line (a kill in mid-write) is ignored.
+  A torn last line (a kill in mid-write) is ignored. The first line is the
+  journal's header, ``{"journal": FORMAT, "SIMULATED": ...}``.
 
 Format ``stfmr-run/1`` (older runs) kept the entries inline in
 ``manifest.json``; it is read the same way.
@@ -130,6 +131,8 @@ def read_journal(path: Path) -> list[dict[str, Any]]:
             continue
         try:
             record = json.loads(line)
+            if number == 1 and isinstance(record, dict) and "journal" in record:
+                continue  # the journal's own header: its format and whether the bench was simulated
             entry = record["entry"]
             index = int(entry["index"])
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:

@@ -126,7 +126,8 @@ class RunFolder:
         draft.mkdir()
         try:
             (draft / SEQUENCE_COPY).write_text(sequence.text, encoding="utf-8")
-            (draft / JOURNAL).touch()
+            (draft / JOURNAL).write_text(json.dumps({"journal": FORMAT, "SIMULATED": header["SIMULATED"]}) + "\n",
+                                         encoding="utf-8")
             write_json_atomic(draft / MANIFEST, header)
             if path.exists():
                 path.rmdir()  # empty (checked above): the draft takes its place

@@ -186,6 +186,8 @@ def test_the_manifest_grows_linearly_with_the_run(tmp_path, monkeypatch):
     bench = open_simulated_bench("type-A")
     assert run_sequence(sequence(text, bench), bench, tmp_path / "run").state == "finished"
     journal = (tmp_path / "run" / JOURNAL).read_text().splitlines()
+    assert json.loads(journal[0]) == {"journal": "stfmr-run/2", "SIMULATED": True}  # says so, like every file
+    journal = journal[1:]
     assert len(journal) == 2 * 16  # a line when each task starts and one when it ends
     assert writes["manifest"] == 2  # created, then the final state: never once per task
     sizes = [len(line) for line in journal[1::2]]
