@@ -59,6 +59,9 @@ from stfmr.procedures.sequence import Sequence, Task, window_range
 
 log = logging.getLogger(__name__)
 
+#: the error recorded for a task or run the operator stopped (Abort, Ctrl-C, SIGTERM)
+ABORTED_BY_OPERATOR = "aborted by the operator"
+
 
 class ExecutorObserver:
     """What the executor tells its front end (the progress bar, the GUI). Every method may be overridden.
@@ -125,6 +128,11 @@ class RunOutcome:
     @property
     def instructions(self) -> str:
         return (self.unsafe or {}).get("instructions") or ""
+
+    @property
+    def by_operator(self) -> bool:
+        """True when the operator stopped the run (Abort, Ctrl-C, SIGTERM): an end, not a fault to report."""
+        return self.state == ABORTED and self.error == ABORTED_BY_OPERATOR
 
 
 def predicted_resonance_mT(task: Task, resonances: list[tuple[float, float]]) -> tuple[float, str]:
@@ -212,7 +220,7 @@ class Executor:
                     if task.key in self.folder.completed_keys():
                         continue
                     if self.stop.is_set():
-                        outcome.state, outcome.error = ABORTED, "aborted by the operator"
+                        outcome.state, outcome.error = ABORTED, ABORTED_BY_OPERATOR
                         break
                     result = self.run_task(task)
                     if result.safe_end is not None:
@@ -369,7 +377,7 @@ class Executor:
             status = FAILED
             message = f"{where}: {error}" if error else f"{where} failed"
         elif self.stop.is_set() or procedure.status == Procedure.ABORTED:
-            status, message = ABORTED, "aborted by the operator"
+            status, message = ABORTED, ABORTED_BY_OPERATOR
         else:
             status, message = COMPLETE, None
         write_outputs = getattr(procedure, "write_outputs", None)
