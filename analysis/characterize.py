@@ -32,13 +32,14 @@ from stfmr.analysis.modes import fit_branch_modes
 from stfmr.analysis.records import FitSettings, SampleAnalysis
 from stfmr.analysis.resonance import fit_damping, fit_kittel, meff_from_resonance_T
 from stfmr.analysis.run_reader import RunData, Spectrum
+from stfmr.analysis.skip_reasons import FailedFit
 from stfmr.analysis.spectrum_fit import SpectrumFit, SpectrumFitError, fit_branches
 
 __all__ = ["FitSettings", "SampleAnalysis", "analyze_run", "fit_all", "fit_one", "sink_thickness_nm"]
 
 
-def fit_one(spectrum: Spectrum, settings: FitSettings) -> list[SpectrumFit] | str:
-    """Fit one spectrum file, both branches; a string says why it could not be fitted."""
+def fit_one(spectrum: Spectrum, settings: FitSettings) -> list[SpectrumFit] | FailedFit:
+    """Fit one spectrum file, both branches; a :class:`FailedFit` says why it could not be fitted."""
     kw = {"slope": settings.slope, "derivative": settings.derivative}
     field_mT = field_axis(spectrum.set_field_mT, spectrum.field_mT)
     try:
@@ -49,7 +50,7 @@ def fit_one(spectrum: Spectrum, settings: FitSettings) -> list[SpectrumFit] | st
             fits = _two_modes_where_needed(field_mT, spectrum.voltage_V, fits, kw)
         return fits
     except (SpectrumFitError, ValueError) as exc:
-        return str(exc)
+        return FailedFit(spectrum.file, str(exc))
 
 
 def _two_modes_where_needed(field_mT, voltage_V, fits: list[SpectrumFit], kw) -> list[SpectrumFit]:
@@ -70,15 +71,15 @@ def _refit_in_window(field_mT, voltage_V, fit: SpectrumFit, window_mT: float, kw
     return fit_branches(field_mT[keep], voltage_V[keep], **kw)[0]
 
 
-def _fit_chunk(args: tuple[list[Spectrum], FitSettings]) -> list[list[SpectrumFit] | str]:
+def _fit_chunk(args: tuple[list[Spectrum], FitSettings]) -> list[list[SpectrumFit] | FailedFit]:
     spectra, settings = args
     return [fit_one(s, settings) for s in spectra]
 
 
 def fit_all(spectra: list[Spectrum], settings: FitSettings, jobs: int = 1,
-            progress=None) -> list[list[SpectrumFit] | str]:
+            progress=None) -> list[list[SpectrumFit] | FailedFit]:
     """Fit every spectrum, over ``jobs`` processes (chunked), in input order."""
-    out: list[list[SpectrumFit] | str] = []
+    out: list[list[SpectrumFit] | FailedFit] = []
     if jobs <= 1 or len(spectra) < 8:
         for k, s in enumerate(spectra):
             out.append(fit_one(s, settings))
@@ -100,8 +101,8 @@ def analyze_run(run: RunData, settings: FitSettings = FitSettings(), jobs: int =
     """Run the whole chain on one run folder's data."""
     result = SampleAnalysis(run)
     for spectrum, fits in zip(run.spectra, fit_all(run.spectra, settings, jobs, progress)):
-        if isinstance(fits, str):
-            result.failed_fits.append({"file": spectrum.file, "reason": fits})
+        if isinstance(fits, FailedFit):
+            result.failed_fits.append(fits)
         else:
             result.fits[spectrum.file] = fits
     _resonance(result, settings)
@@ -247,12 +248,12 @@ def _frequency_scans(result: SampleAnalysis, settings: FitSettings) -> None:
     if result.kittel is not None:
         kw |= {"g": result.kittel.values["g"], "mu0_Meff_T": result.kittel.values["mu0_Meff_T"]}
     for scan in result.run.frequency_scans:
-        result.failed_fits = [f for f in result.failed_fits if f["file"] != scan.file]
+        result.failed_fits = [f for f in result.failed_fits if f.file != scan.file]
         try:
             result.frequency_scans[scan.file] = fit_frequency_scan(
                 scan.frequency_GHz, scan.voltage_V, scan.field_mT, set_field_mT=scan.set_field_mT, **kw)
         except (FrequencyScanFitError, ValueError) as exc:
-            result.failed_fits.append({"file": scan.file, "reason": str(exc)})
+            result.failed_fits.append(FailedFit(scan.file, str(exc)))
 
 
 def _dc_bias(result: SampleAnalysis) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from stfmr.analysis import columns as col
 from stfmr.analysis.characterize import sink_thickness_nm
 from stfmr.analysis.lineshape import shape_terms
 from stfmr.analysis.records import SampleAnalysis
@@ -50,8 +51,8 @@ def write_fit_table(results: list[SampleAnalysis], path: Path) -> None:
     names = ["H_r", "dH", "V_S", "V_A", "V_0", "V_1"]
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["sample", "file", "kind", "Frequency (GHz)", "Angle (deg)", "Power (dBm)", "I_dc (mA)",
-                    "polarity"] + [c for n in names for c in (n, f"{n}_stderr")] + ["redchi"])
+        w.writerow(["sample", "file", "kind", col.FREQUENCY, col.ANGLE, col.POWER, col.I_DC, "polarity"]
+                   + [c for n in names for c in (n, f"{n}_stderr")] + ["redchi"])
         for r in results:
             for s in r.run.spectra:
                 for fit in r.fits.get(s.file, []):
@@ -68,7 +69,7 @@ def write_branch_table(results: list[SampleAnalysis], path: Path) -> bool:
     parts = [f"{n}_{k}" for n in ("V_S", "V_A") for k in ("plus_H", "minus_H", "reversing", "non_reversing")]
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["sample", "file", "Frequency (GHz)", "Angle (deg)", "Power (dBm)", "I_dc (mA)"]
+        w.writerow(["sample", "file", col.FREQUENCY, col.ANGLE, col.POWER, col.I_DC]
                    + [c for p in parts for c in (f"{p} (V)", f"{p}_stderr (V)")])
         for name, c in rows:
             w.writerow([name, c["file"], c["frequency_GHz"], c["angle_deg"], c["power_dBm"], c["dc_current_mA"]]
@@ -115,7 +116,7 @@ def spectra_figure(r: SampleAnalysis) -> Figure | None:
             ax.plot(h, fit.evaluate(h) * 1e6, "k-", lw=1)
             ax.plot(h, fit.values["V_S"] * S * 1e6, "r-", lw=1, label="V_S" if fit.polarity == 1 else None)
             ax.plot(h, fit.values["V_A"] * A * 1e6, "b-", lw=1, label="V_A" if fit.polarity == 1 else None)
-        ax.set_xlabel("Field (mT)")
+        ax.set_xlabel(col.FIELD)
         ax.set_ylabel("V_FMR (uV)")
         ax.set_title(f"{r.run.name}: {s.frequency_GHz:g} GHz, {s.angle_deg:g} deg")
         ax.legend(fontsize=8)

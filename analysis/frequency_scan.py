@@ -72,16 +72,11 @@ from typing import Any
 
 import numpy as np
 
+from stfmr.analysis import columns as col
 from stfmr.analysis import lineshape
 from stfmr.analysis.constants import DEFAULT_G, gyromagnetic_ratio
 from stfmr.analysis.fit_common import ParamFit
 from stfmr.analysis.resonance import kittel_frequency_GHz, meff_from_resonance_T
-
-#: the sweep column of a frequency scan, and the voltage and field columns it shares with field sweeps
-FREQUENCY_COLUMN = "Frequency (GHz)"
-VOLTAGE_COLUMN = "V_FMR (V)"
-FIELD_COLUMN = "Field (mT)"
-SET_FIELD_COLUMN = "Field set (mT)"
 
 #: parameter order of values and stderr (frequency domain)
 PARAM_NAMES: tuple[str, ...] = ("f_r", "df", "V_S", "V_A", "V_0", "V_1")
@@ -182,20 +177,20 @@ def is_frequency_scan(columns: Mapping[str, np.ndarray]) -> bool:
     A field sweep records a constant frequency; a frequency scan a constant set
     field per branch (at most two values, +H and -H).
     """
-    if FREQUENCY_COLUMN not in columns or VOLTAGE_COLUMN not in columns:
+    if col.FREQUENCY not in columns or col.V_FMR not in columns:
         return False
-    f = np.asarray(columns[FREQUENCY_COLUMN], dtype=float)
+    f = np.asarray(columns[col.FREQUENCY], dtype=float)
     f = f[np.isfinite(f)]
     if np.unique(f).size < 3:
         return False
-    if SET_FIELD_COLUMN in columns:
-        h = np.asarray(columns[SET_FIELD_COLUMN], dtype=float)
+    if col.FIELD_SET in columns:
+        h = np.asarray(columns[col.FIELD_SET], dtype=float)
         return np.unique(h[np.isfinite(h)]).size <= 2
     return True
 
 
 def fit_datafile(data: Any, *, g: float | None = None, mu0_Meff_T: float | None = None, slope: bool = True,
-                 voltage_column: str = VOLTAGE_COLUMN) -> list[FrequencyScanFit]:
+                 voltage_column: str = col.V_FMR) -> list[FrequencyScanFit]:
     """Fit every branch of a frequency-scan file (a :class:`~stfmr.analysis.datafile.DataFile`).
 
     g: the Lande factor of the Kittel slope; by default the file's ``Lande g``
@@ -204,12 +199,12 @@ def fit_datafile(data: Any, *, g: float | None = None, mu0_Meff_T: float | None 
     """
     if g is None:
         try:
-            g = float(data.header.get("Lande g", str(DEFAULT_G)).split()[0])
+            g = float(data.header.get(col.LANDE_G_PARAM, str(DEFAULT_G)).split()[0])
         except (ValueError, IndexError):
             g = DEFAULT_G
-    field = data.column(FIELD_COLUMN)
-    set_field = data.columns.get(SET_FIELD_COLUMN)
-    return fit_frequency_scan(data.column(FREQUENCY_COLUMN), data.column(voltage_column), field,
+    field = data.column(col.FIELD)
+    set_field = data.columns.get(col.FIELD_SET)
+    return fit_frequency_scan(data.column(col.FREQUENCY), data.column(voltage_column), field,
                               set_field_mT=set_field, g=g, mu0_Meff_T=mu0_Meff_T, slope=slope)
 
 

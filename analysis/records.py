@@ -18,6 +18,7 @@ from stfmr.analysis.frequency_scan import FrequencyScanFit
 from stfmr.analysis.modes import CRITERION
 from stfmr.analysis.resonance import DampingFit, KittelFit
 from stfmr.analysis.run_reader import RunData
+from stfmr.analysis.skip_reasons import FailedFit
 from stfmr.analysis.spectrum_fit import SpectrumFit
 
 
@@ -44,7 +45,7 @@ class SampleAnalysis:
 
     run: RunData
     fits: dict[str, list[SpectrumFit]] = field(default_factory=dict)  #: file -> branch fits
-    failed_fits: list[dict[str, str]] = field(default_factory=list)
+    failed_fits: list[FailedFit] = field(default_factory=list)
     kittel: KittelFit | None = None
     damping: DampingFit | None = None
     angular: AngularFit | None = None
@@ -93,8 +94,8 @@ class SampleAnalysis:
                               for fit in fits if fit.modes is not None],
             "mode_criterion": CRITERION,
             "spectra": len(self.run.spectra),
-            "failed_fits": self.failed_fits,
-            "skipped_files": self.run.skipped,
+            "failed_fits": [f.to_dict() for f in self.failed_fits],
+            "skipped_files": [s.to_dict() for s in self.run.skipped],
             "missing": self.missing,
             "sample": self.run.sample.to_dict() if self.run.sample else None,
         }

@@ -6,7 +6,8 @@ is any file in the folder the manifest does not index (e.g. one copied in from
 another run). Without a manifest, every ``*.csv`` is read and sorted by its
 columns (spectrum, frequency scan, AMR, rf calibration) and its header parameters. A file that
 cannot be read, or that holds fewer rows than its parameters promise
-(truncated), is reported by name and skipped: never fatal to the others.
+(truncated), is skipped with its name, a kind and the reason
+(:class:`~stfmr.analysis.skip_reasons.Skipped`): never fatal to the others.
 Raw files are only ever read.
 """
 
@@ -20,11 +21,12 @@ from typing import Any
 
 import numpy as np
 
+from stfmr.analysis import columns as col
 from stfmr.analysis.datafile import DataFileError, read_datafile
 from stfmr.analysis.frequency_scan import is_frequency_scan
-from stfmr.analysis.run_manifest import MANIFEST, load_manifest
+from stfmr.analysis.run_manifest import COMPLETE, MANIFEST, load_manifest
 from stfmr.analysis.sample import SampleMetadata
-
+from stfmr.analysis.skip_reasons import SkipKind, Skipped, Unusable
 
 
 @dataclass
@@ -89,10 +91,10 @@ class RunData:
     amr: list[AmrData] = field(default_factory=list)
     rf_calibrations: list[RfCalibrationData] = field(default_factory=list)
     frequency_scans: list[FrequencyScanData] = field(default_factory=list)
-    skipped: list[dict[str, str]] = field(default_factory=list)  #: {"file", "reason"}
+    skipped: list[Skipped] = field(default_factory=list)
 
-    def skip(self, file: str, reason: str) -> None:
-        self.skipped.append({"file": file, "reason": reason})
+    def skip(self, file: str, why: Unusable) -> None:
+        self.skipped.append(Skipped.of(file, why))
 
 
 _NUMBER = re.compile(r"^\s*([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)")
@@ -103,54 +105,66 @@ def _header_number(header: dict[str, str], name: str, default: float = float("na
     return float(m.group(1)) if m else default
 
 
-def _classify(columns: list[str]) -> str | None:
-    if "V_FMR (V)" in columns and "Field (mT)" in columns:
-        return "spectrum"
-    if "Resistance (ohm)" in columns and "RF on" in columns:
-        return "rf_calibration"
-    if "Resistance (ohm)" in columns and "Angle (deg)" in columns:
-        return "amr"
-    return None
+#: the columns that make a file one kind of measurement, tried in this order (a frequency scan is a
+#: "spectrum" by its columns, told apart by its data: :func:`~stfmr.analysis.frequency_scan.is_frequency_scan`)
+KIND_COLUMNS: dict[str, tuple[str, ...]] = {
+    "spectrum": (col.V_FMR, col.FIELD),
+    "rf_calibration": (col.RESISTANCE, col.RF_ON),
+    "amr": (col.RESISTANCE, col.ANGLE),
+}
+
+
+def classify(columns: list[str]) -> str | None:
+    """The kind of measurement a file with these column names holds (see :data:`KIND_COLUMNS`), else None."""
+    return next((kind for kind, needed in KIND_COLUMNS.items() if all(c in columns for c in needed)), None)
+
+
+def _both_branches(header: dict[str, str]) -> bool:
+    return header.get(col.BOTH_BRANCHES_PARAM, "").startswith("True")
 
 
 def _expected_rows(kind: str, header: dict[str, str]) -> float:
     """Rows a complete file holds according to its own parameters (nan if unknown)."""
     if kind == "spectrum":
-        n = _header_number(header, "Field points")
-        return n * (2 if header.get("Both branches", "").startswith("True") else 1)
+        return _header_number(header, col.FIELD_POINTS_PARAM) * (2 if _both_branches(header) else 1)
     if kind == "frequency_scan":
-        n = _header_number(header, "Frequency points")
-        return n * (2 if header.get("Both branches", "").startswith("True") else 1)
+        return _header_number(header, col.FREQUENCY_POINTS_PARAM) * (2 if _both_branches(header) else 1)
     if kind == "amr":
-        return _header_number(header, "Angle points")
+        return _header_number(header, col.ANGLE_POINTS_PARAM)
     if kind == "rf_calibration":
-        return 2 * (_header_number(header, "DC current points") - 1) + _header_number(header, "Power points")
+        return 2 * (_header_number(header, col.DC_CURRENT_POINTS_PARAM) - 1) \
+            + _header_number(header, col.POWER_POINTS_PARAM)
     return float("nan")
 
 
 Measurement = Spectrum | FrequencyScanData | AmrData | RfCalibrationData
 
 
-def load_file(path: Path, step_kind: str | None) -> Measurement | str:
-    """Read one file; a string says why it cannot be used."""
+#: an autophase step's file, from the manifest or from its header
+AUTOPHASE = Unusable(SkipKind.AUTOPHASE, "autophase step: measured before the lock-in phase was set")
+
+
+def load_file(path: Path, step_kind: str | None) -> Measurement | Unusable:
+    """Read one file: the measurement it holds, or why it cannot be used."""
     try:
         data = read_datafile(path)
     except (DataFileError, OSError, ValueError) as exc:
-        return f"unreadable: {exc}"
-    kind = _classify(data.names)
+        return Unusable(SkipKind.UNREADABLE, f"unreadable: {exc}")
+    kind = classify(data.names)
     if kind == "spectrum" and is_frequency_scan(data.columns):
         kind = "frequency_scan"
     if (data.procedure or "").endswith("Autophase"):
-        return "autophase step: measured before the lock-in phase was set"
+        return AUTOPHASE
     if kind is None:  # the column names are not quoted: the file may be anything
-        return (f"not a spectrum, AMR or rf-calibration file: the column names on line {data.names_line} "
-                "lack Field (mT) and V_FMR (V) (spectrum), Resistance (ohm) and Angle (deg) (AMR), "
-                "and Resistance (ohm) and RF on (rf calibration)")
+        return Unusable(SkipKind.NOT_A_MEASUREMENT,
+                        f"not a spectrum, AMR or rf-calibration file: the column names on line {data.names_line} "
+                        f"lack {col.FIELD} and {col.V_FMR} (spectrum), {col.RESISTANCE} and {col.ANGLE} (AMR), "
+                        f"and {col.RESISTANCE} and {col.RF_ON} (rf calibration)")
     expected = _expected_rows(kind, data.header)
     if np.isfinite(expected) and len(data) < expected:
-        return f"truncated: {len(data)} of {int(expected)} rows"
+        return Unusable(SkipKind.TRUNCATED, f"truncated: {len(data)} of {int(expected)} rows")
     if len(data) == 0:
-        return "no data rows"
+        return Unusable(SkipKind.NO_ROWS, "no data rows")
     c = data.columns
 
     def setting(column: str, parameter: str, default: float = float("nan")) -> float:
@@ -161,29 +175,29 @@ def load_file(path: Path, step_kind: str | None) -> Measurement | str:
 
     if kind in ("spectrum", "frequency_scan"):
         common: dict[str, Any] = {
-            "angle_deg": setting("Angle (deg)", "Angle"), "power_dBm": setting("Power (dBm)", "Power"),
-            "dc_current_mA": setting("I_dc (mA)", "", 0.0), "field_mT": c["Field (mT)"],
-            "set_field_mT": c.get("Field set (mT)", c["Field (mT)"]), "voltage_V": c["V_FMR (V)"]}
+            "angle_deg": setting(col.ANGLE, col.ANGLE_PARAM), "power_dBm": setting(col.POWER, col.POWER_PARAM),
+            "dc_current_mA": setting(col.I_DC, "", 0.0), "field_mT": c[col.FIELD],
+            "set_field_mT": c.get(col.FIELD_SET, c[col.FIELD]), "voltage_V": c[col.V_FMR]}
     if kind == "spectrum":
         return Spectrum(file=path.name, kind=step_kind or "spectrum",
-                        frequency_GHz=setting("Frequency (GHz)", "Frequency"), **common)
+                        frequency_GHz=setting(col.FREQUENCY, col.FREQUENCY_PARAM), **common)
     if kind == "frequency_scan":
         return FrequencyScanData(file=path.name, kind=step_kind or "frequency_scan",
-                                 frequency_GHz=c["Frequency (GHz)"], **common)
+                                 frequency_GHz=c[col.FREQUENCY], **common)
     if kind == "amr":
-        return AmrData(path.name, c["Angle (deg)"], c["Resistance (ohm)"])
-    dc = c["RF on"] == 0
-    return RfCalibrationData(path.name, float(np.nanmedian(c["Frequency (GHz)"])), c["I_dc (mA)"][dc],
-                             c["Resistance (ohm)"][dc], c["Power (dBm)"][~dc], c["Resistance (ohm)"][~dc])
+        return AmrData(path.name, c[col.ANGLE], c[col.RESISTANCE])
+    dc = c[col.RF_ON] == 0
+    return RfCalibrationData(path.name, float(np.nanmedian(c[col.FREQUENCY])), c[col.I_DC][dc],
+                             c[col.RESISTANCE][dc], c[col.POWER][~dc], c[col.RESISTANCE][~dc])
 
 
-def _load_pair(args: tuple[Path, str | None]) -> Measurement | str:
+def _load_pair(args: tuple[Path, str | None]) -> Measurement | Unusable:
     return load_file(*args)
 
 
-def add_measurement(run: RunData, path: Path, loaded: Measurement | str) -> None:
+def add_measurement(run: RunData, path: Path, loaded: Measurement | Unusable) -> None:
     """File what :func:`load_file` returned in its list of ``run`` (or as skipped, with the reason)."""
-    if isinstance(loaded, str):
+    if isinstance(loaded, Unusable):
         run.skip(path.name, loaded)
     elif isinstance(loaded, Spectrum):
         run.spectra.append(loaded)
@@ -210,7 +224,7 @@ def _load_all(run: RunData, items: list[tuple[Path, str | None]], jobs: int) -> 
 
 def _sample_from_header(path: Path) -> SampleMetadata | None:
     try:
-        text = read_datafile(path).header.get("Sample", "")
+        text = read_datafile(path).header.get(col.SAMPLE_PARAM, "")
         return SampleMetadata.from_dict(json.loads(text)) if text else None
     except (DataFileError, OSError, ValueError):
         return None
@@ -233,23 +247,24 @@ def read_run(folder: str | Path, jobs: int = 1) -> RunData:
         for entry in manifest.entries:
             indexed.add(entry["file"])
             indexed.update(entry.get("outputs", []))  # files a step derived, e.g. coil_calibration.csv
-            if entry["status"] != "complete":
-                run.skip(entry["file"], f"{entry['status']} in the manifest")
+            if entry["status"] != COMPLETE:
+                run.skip(entry["file"], Unusable(SkipKind.NOT_COMPLETE, f"{entry['status']} in the manifest"))
                 continue
             if entry["kind"] == "autophase":
-                run.skip(entry["file"], "autophase step: measured before the lock-in phase was set")
+                run.skip(entry["file"], AUTOPHASE)
                 continue
             if entry["kind"] == "magnet_calibration":
                 continue  # a calibration of the bench, not of the sample
             path = folder / entry["file"]
             if not path.exists():
-                run.skip(entry["file"], "listed in the manifest but missing")
+                run.skip(entry["file"], Unusable(SkipKind.MISSING, "listed in the manifest but missing"))
                 continue
             items.append((path, entry["kind"]))
         _load_all(run, items, jobs)
         for path in files:
             if path.name not in indexed:
-                run.skip(path.name, "not in the manifest (a file from another run or step): not analysed")
+                run.skip(path.name, Unusable(SkipKind.NOT_IN_MANIFEST,
+                                             "not in the manifest (a file from another run or step): not analysed"))
         return run
     sample = next((s for s in map(_sample_from_header, files) if s is not None), None)
     run = RunData(folder, sample.name if sample else folder.name, sample)

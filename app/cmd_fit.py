@@ -21,11 +21,13 @@ import json
 import sys
 import warnings
 
+from stfmr.analysis import columns as col
+
 HELP = "fit an ST-FMR spectrum file (V_S, V_A, H_r, dH of every field branch)"
 
-DEFAULT_FIELD_COLUMN = "Field (mT)"
-SET_FIELD_COLUMN = "Field set (mT)"
-DEFAULT_VOLTAGE_COLUMN = "V_FMR (V)"
+DEFAULT_FIELD_COLUMN = col.FIELD
+SET_FIELD_COLUMN = col.FIELD_SET
+DEFAULT_VOLTAGE_COLUMN = col.V_FMR
 
 #: unit shown beside each parameter in the table (derivative mode: see --derivative help)
 _UNITS = {"H_r": "mT", "dH": "mT", "V_S": "V", "V_A": "V", "V_0": "V", "V_1": "V/mT"}
@@ -51,7 +53,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-slope", action="store_true", help="fit a constant background only (V_1 = 0)")
     parser.add_argument(
         "--raw-field", action="store_true",
-        help="fit against the gaussmeter readings as recorded (default with a 'Field set (mT)' column: "
+        help=f"fit against the gaussmeter readings as recorded (default with a {col.FIELD_SET!r} column: "
              "the readings smoothed against the set field, see README)",
     )
     parser.add_argument(

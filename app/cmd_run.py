@@ -39,7 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from stfmr.analysis.run_manifest import ABORTED, FAILED, MANIFEST, UNSAFE
+    from stfmr.analysis.run_manifest import ABORTED, FAILED, LOG, MANIFEST, UNSAFE
     from stfmr.instruments.bench import load_bench_config, open_bench, simulated_config
     from stfmr.procedures.executor import run_sequence
     from stfmr.procedures.sequence import load_sequence
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     for problem in outcome.safety_problems:
         print(f"note: on the way to the verified safe state: {problem}", file=sys.stderr)
     if outcome.state == UNSAFE:
-        print(f"stfmr run: DANGER: the bench could not be verified safe ({outcome.error or 'see run.log'}).\n"
+        print(f"stfmr run: DANGER: the bench could not be verified safe ({outcome.error or f'see {LOG}'}).\n"
               f"Switch off by hand: {outcome.instructions}", file=sys.stderr)
         return EXIT_UNSAFE
     if outcome.state == FAILED:

@@ -46,6 +46,8 @@ from typing import Protocol
 
 import numpy as np
 
+from stfmr.analysis import columns as col
+
 #: branch labels: up (current increasing, after negative saturation), down (after positive saturation)
 UP = 1
 DOWN = -1
@@ -134,9 +136,9 @@ class TableCoilCalibration:
     UP, DOWN, or None while its history is unknown.
     """
 
-    CURRENT_COLUMN = "Current (A)"
-    FIELD_COLUMN = "Field (mT)"
-    BRANCH_COLUMN = "Branch"
+    CURRENT_COLUMN = col.CURRENT
+    FIELD_COLUMN = col.FIELD
+    BRANCH_COLUMN = col.BRANCH
 
     def __init__(self, current_A: np.ndarray, field_mT: np.ndarray, source: str = "",
                  branch: Iterable[int] | None = None) -> None:

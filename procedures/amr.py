@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
+from stfmr.analysis import columns as col
 from stfmr.instruments.roles import SourceMeter
 from stfmr.procedures.base import SENSE_CURRENT_MA, BenchProcedure
 from stfmr.procedures.safety import LimitChecker, SafetyGuard
@@ -20,11 +21,11 @@ class AmrSweep(BenchProcedure):
     field_mT = FloatParameter("Field", units="mT", default=200.0, minimum=-5000.0, maximum=5000.0)
     angle_start_deg = FloatParameter("Angle start", units="deg", default=0.0, minimum=-360.0, maximum=720.0)
     angle_stop_deg = FloatParameter("Angle stop", units="deg", default=360.0, minimum=-360.0, maximum=720.0)
-    angle_points = IntegerParameter("Angle points", default=37, minimum=3, maximum=10000)
+    angle_points = IntegerParameter(col.ANGLE_POINTS_PARAM, default=37, minimum=3, maximum=10000)
     sense_current_mA = FloatParameter("Sense current", units="mA", default=SENSE_CURRENT_MA,
                                       minimum=1e-6, maximum=100.0)
 
-    DATA_COLUMNS = ["Angle set (deg)", "Angle (deg)", "Field (mT)", "I_dc (mA)", "Resistance (ohm)", "Time (s)"]
+    DATA_COLUMNS = [col.ANGLE_SET, col.ANGLE, col.FIELD, col.I_DC, col.RESISTANCE, col.TIME]
 
     def angles(self) -> np.ndarray:
         return np.linspace(self.angle_start_deg, self.angle_stop_deg, int(self.angle_points))
@@ -52,12 +53,12 @@ class AmrSweep(BenchProcedure):
             guard.move_stage(float(angle))
             resistance = reversed_current_resistance(guard, sourcemeter, self.sense_current_mA * 1e-3)
             self.emit("results", {
-                "Angle set (deg)": float(angle),
-                "Angle (deg)": rotator.angle(),
-                "Field (mT)": bench.field.field_mT(),
-                "I_dc (mA)": self.sense_current_mA,
-                "Resistance (ohm)": resistance,
-                "Time (s)": bench.clock.now() - t0,
+                col.ANGLE_SET: float(angle),
+                col.ANGLE: rotator.angle(),
+                col.FIELD: bench.field.field_mT(),
+                col.I_DC: self.sense_current_mA,
+                col.RESISTANCE: resistance,
+                col.TIME: bench.clock.now() - t0,
             })
             self.emit("progress", 100.0 * (k + 1) / len(angles))
 

@@ -60,6 +60,9 @@ from stfmr.procedures.sequence import Sequence, Task, window_range
 
 log = logging.getLogger(__name__)
 
+#: the error recorded for a task or run the operator stopped (Abort, Ctrl-C, SIGTERM)
+ABORTED_BY_OPERATOR = "aborted by the operator"
+
 
 class ExecutorObserver:
     """What the executor tells its front end (the progress bar, the GUI). Every method may be overridden.
@@ -126,6 +129,11 @@ class RunOutcome:
     @property
     def instructions(self) -> str:
         return (self.unsafe or {}).get("instructions") or ""
+
+    @property
+    def by_operator(self) -> bool:
+        """True when the operator stopped the run (Abort, Ctrl-C, SIGTERM): an end, not a fault to report."""
+        return self.state == ABORTED and self.error == ABORTED_BY_OPERATOR
 
 
 def predicted_resonance_mT(task: Task, resonances: list[tuple[float, float]]) -> tuple[float, str]:
@@ -213,7 +221,7 @@ class Executor:
                     if task.key in self.folder.completed_keys():
                         continue
                     if self.stop.is_set():
-                        outcome.state, outcome.error = ABORTED, "aborted by the operator"
+                        outcome.state, outcome.error = ABORTED, ABORTED_BY_OPERATOR
                         break
                     result = self.run_task(task)
                     if result.safe_end is not None:
@@ -370,7 +378,7 @@ class Executor:
             status = FAILED
             message = f"{where}: {error}" if error else f"{where} failed"
         elif self.stop.is_set() or procedure.status == Procedure.ABORTED:
-            status, message = ABORTED, "aborted by the operator"
+            status, message = ABORTED, ABORTED_BY_OPERATOR
         else:
             status, message = COMPLETE, None
         write_outputs = getattr(procedure, "write_outputs", None)

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
+from stfmr.analysis import columns as col
 from stfmr.analysis.field_axis import field_axis
 from stfmr.analysis.spectrum_fit import SpectrumFit, SpectrumFitError, SpectrumFitWarning, fit_branches
 from stfmr.procedures.safety import LimitChecker
@@ -34,14 +35,14 @@ class FieldSweep(SpectrumProcedure):
     spectrum is fitted as it arrives; ``on_fit`` receives every new fit.
     """
 
-    frequency_GHz = FloatParameter("Frequency", units="GHz", default=10.0, minimum=0.001, maximum=110.0)
+    frequency_GHz = FloatParameter(col.FREQUENCY_PARAM, units="GHz", default=10.0, minimum=0.001, maximum=110.0)
     field_start_mT = FloatParameter("Field start", units="mT", default=50.0, minimum=0.0, maximum=5000.0)
     field_stop_mT = FloatParameter("Field stop", units="mT", default=200.0, minimum=0.0, maximum=5000.0)
-    field_points = IntegerParameter("Field points", default=121, minimum=3, maximum=100000)
+    field_points = IntegerParameter(col.FIELD_POINTS_PARAM, default=121, minimum=3, maximum=100000)
 
     DATA_COLUMNS = [
-        "Field set (mT)", "Field (mT)", "Current (A)", "X (V)", "Y (V)", "V_FMR (V)",
-        "Frequency (GHz)", "Power (dBm)", "Angle (deg)", "I_dc (mA)", "Time (s)",
+        col.FIELD_SET, col.FIELD, col.CURRENT, col.X, col.Y, col.V_FMR,
+        col.FREQUENCY, col.POWER, col.ANGLE, col.I_DC, col.TIME,
     ]
 
     def field_values(self) -> np.ndarray:
@@ -80,9 +81,9 @@ class FieldSweep(SpectrumProcedure):
             row = self.read_point(factor, t0, float(h_set), self.frequency_GHz)
             self.emit_progress(k + 1, len(fields))
             set_H.append(float(h_set))
-            measured_H.append(row["Field (mT)"])
-            self.readings_xy.append((row["X (V)"], row["Y (V)"]))
-            voltages.append(row["V_FMR (V)"])
+            measured_H.append(row[col.FIELD])
+            self.readings_xy.append((row[col.X], row[col.Y]))
+            voltages.append(row[col.V_FMR])
             self._update_live_fit(self._fit_axis(set_H, measured_H), voltages)
         self.final_fits = self._final_fit(self._fit_axis(set_H, measured_H), voltages)
         if self.final_fits and self.on_fit is not None:

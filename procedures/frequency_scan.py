@@ -14,6 +14,7 @@ import math
 import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
+from stfmr.analysis import columns as col
 from stfmr.analysis.constants import DEFAULT_G
 from stfmr.analysis.frequency_scan import MIN_POINTS, FrequencyScanFit, FrequencyScanFitError, fit_frequency_scan
 from stfmr.procedures.safety import LimitChecker, LimitError
@@ -50,14 +51,14 @@ class FrequencyScan(SpectrumProcedure):
     field_mT = FloatParameter("Field", units="mT", default=150.0, minimum=0.0, maximum=5000.0)
     frequency_start_GHz = FloatParameter("Frequency start", units="GHz", default=8.0, minimum=0.001, maximum=110.0)
     frequency_stop_GHz = FloatParameter("Frequency stop", units="GHz", default=12.0, minimum=0.001, maximum=110.0)
-    frequency_points = IntegerParameter("Frequency points", default=161, minimum=3, maximum=100000)
-    g = FloatParameter("Lande g", default=DEFAULT_G, minimum=0.1, maximum=10.0)
+    frequency_points = IntegerParameter(col.FREQUENCY_POINTS_PARAM, default=161, minimum=3, maximum=100000)
+    g = FloatParameter(col.LANDE_G_PARAM, default=DEFAULT_G, minimum=0.1, maximum=10.0)
 
     #: what the GUI plots V_FMR against
-    SWEEP_COLUMN = "Frequency (GHz)"
+    SWEEP_COLUMN = col.FREQUENCY
     DATA_COLUMNS = [
-        "Frequency (GHz)", "Field set (mT)", "Field (mT)", "Current (A)", "X (V)", "Y (V)", "V_FMR (V)",
-        "Power (dBm)", "Angle (deg)", "I_dc (mA)", "Time (s)",
+        col.FREQUENCY, col.FIELD_SET, col.FIELD, col.CURRENT, col.X, col.Y, col.V_FMR,
+        col.POWER, col.ANGLE, col.I_DC, col.TIME,
     ]
 
     def frequency_values(self) -> np.ndarray:
@@ -110,9 +111,9 @@ class FrequencyScan(SpectrumProcedure):
                 row = self.read_point(factor, t0, h_set, float(f))
                 k += 1
                 self.emit_progress(k, total)
-                for key, value in zip(columns, (float(f), h_set, row["Field (mT)"], row["V_FMR (V)"])):
+                for key, value in zip(columns, (float(f), h_set, row[col.FIELD], row[col.V_FMR])):
                     columns[key].append(value)
-                self.readings_xy.append((row["X (V)"], row["Y (V)"]))
+                self.readings_xy.append((row[col.X], row[col.Y]))
         self.final_fits = self._final_fit(columns)
 
     def _wait_for_field(self, field_mT: float) -> bool:

@@ -32,6 +32,7 @@ import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter, Parameter
 
 from stfmr import __version__
+from stfmr.analysis import columns as col
 from stfmr.instruments.calibration import DOWN, UP, CalibrationError, write_loop_calibration
 from stfmr.procedures.base import BenchProcedure
 from stfmr.procedures.safety import LimitChecker, LimitError
@@ -60,7 +61,7 @@ class MagnetCalibration(BenchProcedure):
     settle_s = FloatParameter("Settle time", units="s", default=1.0, minimum=0.0, maximum=3600.0)
     calibration_file = Parameter("Calibration file", default=DEFAULT_CALIBRATION_FILE)
 
-    DATA_COLUMNS = ["Set current (A)", "Current (A)", "Field (mT)", "Branch", "Time (s)"]
+    DATA_COLUMNS = [col.SET_CURRENT, col.CURRENT, col.FIELD, col.BRANCH, col.TIME]
 
     def branch_currents(self) -> tuple[np.ndarray, np.ndarray]:
         """The set currents (A) of the down branch (+I_max -> -I_max) and of the up branch (reverse)."""
@@ -134,11 +135,11 @@ class MagnetCalibration(BenchProcedure):
             readback, field_mT = reading
             self.loop.append((amps, readback, field_mT, branch))
             self.emit("results", {
-                "Set current (A)": amps,
-                "Current (A)": readback,
-                "Field (mT)": field_mT,
-                "Branch": branch,
-                "Time (s)": bench.clock.now() - t0,
+                col.SET_CURRENT: amps,
+                col.CURRENT: readback,
+                col.FIELD: field_mT,
+                col.BRANCH: branch,
+                col.TIME: bench.clock.now() - t0,
             })
             self.emit("progress", 100.0 * (k + 1) / len(plan))
         if len(self.loop) < len(plan):
@@ -178,7 +179,7 @@ class MagnetCalibration(BenchProcedure):
             f"bench: {bench.config.name} ({kind}); gaussmeter: {gaussmeter.instrument}",
             f"loop: +-{float(self.max_current_A):g} A, {int(self.points_per_branch)} points per branch, "
             f"settle {float(self.settle_s):g} s; down = +I_max -> -I_max, up = -I_max -> +I_max",
-            "Current (A) is the programmed supply current; use this file as [field] calibration_file",
+            f"{col.CURRENT} is the programmed supply current; use this file as [field] calibration_file",
         ]
         calibration = write_loop_calibration(path, [p[0] for p in loop], [p[2] for p in loop],
                                              [p[3] for p in loop], comment)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
+from stfmr.analysis import columns as col
 from stfmr.procedures.amr import reversed_current_resistance
 from stfmr.procedures.base import SENSE_CURRENT_MA, BenchProcedure
 from stfmr.procedures.safety import LimitChecker
@@ -21,18 +22,17 @@ class RfCalibration(BenchProcedure):
     and so the calibrated I_0^2. The bench's modulation is restored afterwards.
     """
 
-    frequency_GHz = FloatParameter("Frequency", units="GHz", default=10.0, minimum=0.001, maximum=110.0)
+    frequency_GHz = FloatParameter(col.FREQUENCY_PARAM, units="GHz", default=10.0, minimum=0.001, maximum=110.0)
     field_mT = FloatParameter("Field", units="mT", default=350.0, minimum=-5000.0, maximum=5000.0)
     dc_max_mA = FloatParameter("DC current max", units="mA", default=4.0, minimum=1e-3, maximum=1000.0)
-    dc_points = IntegerParameter("DC current points", default=9, minimum=3, maximum=1000)
+    dc_points = IntegerParameter(col.DC_CURRENT_POINTS_PARAM, default=9, minimum=3, maximum=1000)
     power_start_dBm = FloatParameter("Power start", units="dBm", default=0.0, minimum=-130.0, maximum=40.0)
     power_stop_dBm = FloatParameter("Power stop", units="dBm", default=15.0, minimum=-130.0, maximum=40.0)
-    power_points = IntegerParameter("Power points", default=6, minimum=2, maximum=1000)
+    power_points = IntegerParameter(col.POWER_POINTS_PARAM, default=6, minimum=2, maximum=1000)
     sense_current_mA = FloatParameter("Sense current", units="mA", default=SENSE_CURRENT_MA,
                                       minimum=1e-6, maximum=100.0)
 
-    DATA_COLUMNS = ["RF on", "I_dc (mA)", "Power (dBm)", "Frequency (GHz)", "Field (mT)",
-                    "Resistance (ohm)", "Time (s)"]
+    DATA_COLUMNS = [col.RF_ON, col.I_DC, col.POWER, col.FREQUENCY, col.FIELD, col.RESISTANCE, col.TIME]
 
     def dc_currents_mA(self) -> np.ndarray:
         """Both polarities, zero left out (R = V/I needs a current)."""
@@ -61,9 +61,9 @@ class RfCalibration(BenchProcedure):
         field = bench.field.field_mT()
 
         def row(rf_on: int, i_mA: float, p_dBm: float, resistance: float) -> dict:
-            return {"RF on": rf_on, "I_dc (mA)": i_mA, "Power (dBm)": p_dBm,
-                    "Frequency (GHz)": self.frequency_GHz, "Field (mT)": field,
-                    "Resistance (ohm)": resistance, "Time (s)": bench.clock.now() - t0}
+            return {col.RF_ON: rf_on, col.I_DC: i_mA, col.POWER: p_dBm,
+                    col.FREQUENCY: self.frequency_GHz, col.FIELD: field,
+                    col.RESISTANCE: resistance, col.TIME: bench.clock.now() - t0}
 
         currents = self.dc_currents_mA()
         powers = self.powers_dBm()

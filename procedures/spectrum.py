@@ -6,6 +6,7 @@ from typing import Any
 
 from pymeasure.experiment import BooleanParameter, FloatParameter
 
+from stfmr.analysis import columns as col
 from stfmr.procedures.base import BenchProcedure
 from stfmr.procedures.safety import LimitChecker
 
@@ -17,10 +18,10 @@ class SpectrumProcedure(BenchProcedure):
     holds every column :meth:`read_point` writes).
     """
 
-    power_dBm = FloatParameter("Power", units="dBm", default=10.0, minimum=-130.0, maximum=40.0)
-    angle_deg = FloatParameter("Angle", units="deg", default=45.0, minimum=-360.0, maximum=720.0)
+    power_dBm = FloatParameter(col.POWER_PARAM, units="dBm", default=10.0, minimum=-130.0, maximum=40.0)
+    angle_deg = FloatParameter(col.ANGLE_PARAM, units="deg", default=45.0, minimum=-360.0, maximum=720.0)
     move_stage = BooleanParameter("Move stage", default=True)
-    both_branches = BooleanParameter("Both branches", default=False)
+    both_branches = BooleanParameter(col.BOTH_BRANCHES_PARAM, default=False)
     dc_current_mA = FloatParameter("DC current", units="mA", default=0.0, minimum=-1000.0, maximum=1000.0)
     dwell_s = FloatParameter("Extra dwell", units="s", default=0.0, minimum=0.0, maximum=3600.0)
 
@@ -52,17 +53,17 @@ class SpectrumProcedure(BenchProcedure):
         x, y = bench.detector.read_xy()
         bench.detector.check_overload()
         row = {
-            "Field set (mT)": float(field_set_mT),
-            "Field (mT)": bench.field.field_mT(),
-            "Current (A)": bench.field.current(),
-            "X (V)": x,
-            "Y (V)": y,
-            "V_FMR (V)": x / factor,
-            "Frequency (GHz)": float(frequency_GHz),
-            "Power (dBm)": self.power_dBm,
-            "Angle (deg)": self.angle_deg,
-            "I_dc (mA)": self.dc_current_mA,
-            "Time (s)": bench.clock.now() - t0,
+            col.FIELD_SET: float(field_set_mT),
+            col.FIELD: bench.field.field_mT(),
+            col.CURRENT: bench.field.current(),
+            col.X: x,
+            col.Y: y,
+            col.V_FMR: x / factor,
+            col.FREQUENCY: float(frequency_GHz),
+            col.POWER: self.power_dBm,
+            col.ANGLE: self.angle_deg,
+            col.I_DC: self.dc_current_mA,
+            col.TIME: bench.clock.now() - t0,
         }
         self.emit("results", row)
         return row

@@ -24,11 +24,12 @@ from pymeasure.display.curves import ResultsCurve
 from pymeasure.display.widgets import TabWidget
 from PyQt6 import QtCore, QtWidgets
 
+from stfmr.analysis import columns as col
 from stfmr.analysis.angular import fit_angular
 from stfmr.analysis.fit_common import FitInputError
 from stfmr.analysis.characterize import SampleAnalysis
 
-FIELD, FIELD_SET, VOLTAGE = "Field (mT)", "Field set (mT)", "V_FMR (V)"
+FIELD, FIELD_SET, VOLTAGE = col.FIELD, col.FIELD_SET, col.V_FMR
 
 
 def _sweep_column(procedure) -> str:

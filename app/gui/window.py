@@ -330,7 +330,7 @@ class StfmrWindow(ManagedWindowBase):
         if outcome.state == UNSAFE:
             self.show_error(f"DANGER: the bench could not be verified safe. Switch off by hand: {outcome.instructions}")
             self.show_status("NOT verified safe")
-        elif outcome.state != FINISHED and outcome.error and outcome.error != "aborted by the operator":
+        elif outcome.state != FINISHED and outcome.error and not outcome.by_operator:
             self.show_error(f"{run.path.name} {outcome.state}: {outcome.error}")
 
     def update_analysis(self, run: RunData | None = None, background: bool = False) -> None:

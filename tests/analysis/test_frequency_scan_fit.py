@@ -18,6 +18,7 @@ from stfmr.analysis.frequency_scan import (
 )
 from stfmr.analysis.resonance import kittel_frequency_GHz, meff_from_resonance_T, resonance_field_mT
 from stfmr.analysis.run_reader import read_run
+from stfmr.analysis.skip_reasons import SkipKind, Skipped
 from stfmr.analysis.spectrum_fit import fit_spectrum
 from stfmr.app.cli import EXIT_BAD_INPUT, main
 from stfmr.instruments.bench import open_simulated_bench
@@ -154,7 +155,7 @@ def test_run_folders_read_scans_as_scans_with_or_without_a_manifest(scan_run, tm
     (foreign / "cut.csv").write_text("".join(lines[:-10]))
     run = read_run(foreign)
     assert [s.file for s in run.frequency_scans] == [path.name] and run.spectra == []
-    assert run.skipped == [{"file": "cut.csv", "reason": "truncated: 71 of 81 rows"}]
+    assert run.skipped == [Skipped("cut.csv", SkipKind.TRUNCATED, "truncated: 71 of 81 rows")]
 
 
 def test_stfmr_fit_detects_the_frequency_column(scan_run, capsys):

@@ -30,7 +30,7 @@ def test_skipped_files_of_a_run_folder_are_not_quoted(tmp_path):
     (tmp_path / "numbers.csv").write_text(f"# notes\n{SECRET}\n1\n2\n")
     (tmp_path / "notes.csv").symlink_to(tmp_path / "passwd.csv")
     run = read_run(tmp_path)
-    reasons = {s["file"]: s["reason"] for s in run.skipped}
+    reasons = {s.file: s.reason for s in run.skipped}
     assert set(reasons) == {"passwd.csv", "numbers.csv", "notes.csv"}
     assert all(SECRET not in r and "root:x" not in r for r in reasons.values()), reasons
     assert "the column names on line 2 lack Field (mT) and V_FMR (V)" in reasons["numbers.csv"]
