@@ -16,10 +16,11 @@ import time
 import threading
 from pathlib import Path
 
-from pymeasure.experiment import Results, Worker
+from pymeasure.experiment import Results
 
 from stfmr.instruments.bench import open_simulated_bench
 from stfmr.procedures.field_sweep import FieldSweep
+from stfmr.procedures.recording import RecordingWorker
 
 
 def points_per_second(transport: str, points: int) -> float:
@@ -36,7 +37,7 @@ def points_per_second(transport: str, points: int) -> float:
         proc.bench = bench
         with tempfile.TemporaryDirectory() as tmp:
             results = Results(proc, str(Path(tmp) / "bench.csv"))
-            worker = Worker(results)
+            worker = RecordingWorker(results)  # the executor's worker: each row written and checked
             t0 = time.perf_counter()
             worker.start()
             while worker.is_alive():
