@@ -230,11 +230,15 @@ class RunFolder:
         self.save_header()
 
     def extend(self, sequence: Sequence) -> None:
-        """The sequence grew (the GUI queued more steps): store its new text and identity."""
-        (self.path / SEQUENCE_COPY).with_suffix(".toml.tmp").write_text(sequence.text, encoding="utf-8")
-        os.replace((self.path / SEQUENCE_COPY).with_suffix(".toml.tmp"), self.path / SEQUENCE_COPY)
+        """The sequence grew (the GUI queued more steps): store its new text and identity; the run is running again."""
+        tmp = self.path / (SEQUENCE_COPY + ".tmp")
+        tmp.write_text(sequence.text, encoding="utf-8")
+        os.replace(tmp, self.path / SEQUENCE_COPY)
         self.header["sequence_sha256"] = sequence.sha256
         self.header["tasks"] = len(sequence.tasks)
+        self.header["state"] = "running"
+        for key in ("error", "unsafe"):
+            self.header.pop(key, None)
         self.save_header()
 
     def close(self) -> None:

@@ -212,3 +212,30 @@ def test_a_dc_bias_sweep_is_queued_interleaved_checked_and_shown(window, qtbot):
     x, _ = window.dc_bias_panel.items[1][0].getData()
     assert sorted(x) == [-8.0, 0.0, 8.0]
     assert "needs R" in window.dc_bias_panel.result.text() and "dα/dI" in window.dc_bias_panel.result.text()
+
+
+def test_a_gui_run_is_a_run_folder_that_stfmr_run_resumes(qtbot, tmp_path):
+    from stfmr.analysis.run_manifest import read_manifest
+    from stfmr.app import cli
+
+    bench = open_simulated_bench("type-A")
+    win = StfmrWindow(bench, tmp_path / "data", bench.virtual.sample.metadata(), poll_ms=0)
+    qtbot.addWidget(win)
+    win.window_edit.setText("60")
+    win.meff_edit.setText("0.65")
+    assert win.queue_angle_sweep([30.0, 60.0, 120.0]) == 3
+    qtbot.waitUntil(lambda: len(win.spectra_panel.curves) > 0 and shown_rows(win.spectra_panel.curves[0]) > 5,
+                    timeout=30000)
+    qtbot.mouseClick(win.abort_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not win.manager.is_running(), timeout=30000)
+    folder = win.run_folder
+    win.close()  # records the run's state and releases the folder
+    bench.close()
+    manifest = read_manifest(folder)
+    assert manifest["state"] == "aborted" and manifest["SIMULATED"] is True
+    assert (folder / "sequence.toml").read_text().count("[[step]]") == 1  # the sweep, as a sequence step
+    assert cli.main(["run", str(folder / "sequence.toml"), "--sim", "type-A", "--out", str(folder), "--resume",
+                     "--quiet"]) == 0
+    complete = [e for e in read_manifest(folder)["entries"] if e["status"] == "complete"]
+    assert sorted(e["parameters"]["angle_deg"] for e in complete) == [30.0, 60.0, 120.0]
+    assert analyze_run(read_run(folder)).fits  # and it analyses like any run folder
