@@ -99,14 +99,14 @@ both_branches = true
 """
 
 
-def test_a_scan_finds_the_kittel_frequency_and_the_field_sweep_line(tmp_path):
+def test_a_scan_finds_the_kittel_frequency_and_the_field_sweep_line(example_run, tmp_path):
     preset = VirtualSample.preset("type-A")
-    bench = open_simulated_bench(preset)
-    outcome = run_sequence(load_sequence(EXAMPLE, bench.limits), bench, tmp_path / "scan", progress=None)
-    assert outcome.state == "finished"
-    [entry] = read_manifest(tmp_path / "scan")["entries"]
+    measured = example_run("frequency-scan")  # the example as shipped
+    bench = measured.bench
+    assert measured.outcome.state == "finished"
+    [entry] = read_manifest(measured.folder)["entries"]
     assert entry["procedure"] == "FrequencyScan" and entry["status"] == "complete"
-    path = tmp_path / "scan" / entry["file"]
+    path = measured.folder / entry["file"]
     header, table = path.read_text().split("#Data:")
     assert "SIMULATED: True" in header and "Frequency points: 221" in header and "Lande g: 2.1" in header
     assert table.strip().splitlines()[0].startswith("Frequency (GHz),Field set (mT),Field (mT),Current (A)")

@@ -1,12 +1,21 @@
-"""Helpers for the procedure tests: small sequences and checks of the simulator's history."""
+"""Helpers for the procedure tests: small sequences, measured runs and checks of the simulator's history."""
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from stfmr.instruments.bench import open_simulated_bench
+from stfmr.procedures.executor import RunOutcome, run_sequence
 from stfmr.procedures.safety import ZERO_CURRENT_A
+from stfmr.procedures.sequence import Sequence, parse_sequence
+
+#: the shipped example sequences
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sequences"
 
 SAMPLE = """
 [sample]
@@ -30,6 +39,39 @@ mu0_Meff_T = 0.65
 field_points = 61
 both_branches = true
 """
+
+#: one 21-point spectrum at 10 GHz and 45 deg: the smallest finished run folder
+ONE_SPECTRUM = SAMPLE + """
+[[step]]
+kind = "angle_sweep"
+frequency_GHz = 10.0
+power_dBm = 15.0
+angles_deg = [45]
+window_mT = 60.0
+mu0_Meff_T = 0.65
+field_points = 21
+"""
+
+
+@dataclass(frozen=True)
+class MeasuredRun:
+    """A sequence measured by the headless runner on a virtual bench, and the bench as the run left it."""
+
+    bench: Any
+    folder: Path
+    outcome: RunOutcome
+    sequence: Sequence
+    #: CPU time the run took in this process (s): all threads, not wall time
+    cpu_s: float
+
+
+def measure(text: str, out: Path, preset: str = "type-A", name: str = "seq.toml") -> MeasuredRun:
+    """Run the sequence ``text`` on a fresh virtual bench of ``preset`` into the run folder ``out``."""
+    bench = open_simulated_bench(preset)
+    sequence = parse_sequence(text, name, bench.limits)
+    start = time.process_time()
+    outcome = run_sequence(sequence, bench, out, progress=None)
+    return MeasuredRun(bench, Path(out), outcome, sequence, time.process_time() - start)
 
 
 def write(tmp_path: Path, text: str, name: str = "seq.toml") -> Path:
