@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -96,21 +97,25 @@ def example_run(tmp_path_factory):
     first to damage or resume it).
     """
     measured: dict[str, runs.MeasuredRun] = {}
+    digests: dict[str, dict[str, str]] = {}
 
     def run(name: str) -> runs.MeasuredRun:
         if name not in measured:
             path = runs.EXAMPLES / f"{name}.toml"
             out = tmp_path_factory.mktemp(f"example-{name}") / "run"
             measured[name] = runs.measure(path.read_text(encoding="utf-8"), out, name=str(path))
+            digests[name] = runs.folder_digest(out)
         return measured[name]
 
     yield run
     for m in measured.values():
         m.bench.close()
+    changed = [name for name, m in measured.items() if runs.folder_digest(m.folder) != digests[name]]
+    assert not changed, f"a test changed the shared run folder of {', '.join(changed)}: copy it first"
 
 
 @pytest.fixture(scope="session")
-def one_spectrum_run(tmp_path_factory) -> Path:
+def one_spectrum_run(tmp_path_factory) -> Iterator[Path]:
     """A finished run folder of one 21-point spectrum (``support.runs.ONE_SPECTRUM``), measured once.
 
     Shared between tests: copy it before changing anything in it.
@@ -118,4 +123,6 @@ def one_spectrum_run(tmp_path_factory) -> Path:
     measured = runs.measure(runs.ONE_SPECTRUM, tmp_path_factory.mktemp("one-spectrum") / "run", name="tiny.toml")
     assert measured.outcome.state == "finished"
     measured.bench.close()
-    return measured.folder
+    digest = runs.folder_digest(measured.folder)
+    yield measured.folder
+    assert runs.folder_digest(measured.folder) == digest, "a test changed the shared one-spectrum run: copy it first"

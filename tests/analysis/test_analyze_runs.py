@@ -47,8 +47,12 @@ def characterize(preset: str, out: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
+    """Both presets' run folders, shared by the tests of this module: a test that alters one copies it first."""
     base = tmp_path_factory.mktemp("runs")
-    return {p: characterize(p, base / p) for p in ("type-A", "type-B")}
+    folders = {p: characterize(p, base / p) for p in ("type-A", "type-B")}
+    digests = {p: helpers.folder_digest(f) for p, f in folders.items()}
+    yield folders
+    assert {p: helpers.folder_digest(f) for p, f in folders.items()} == digests, "a shared run folder was changed"
 
 
 @pytest.mark.parametrize("preset, signs", [("type-A", (1, 1)), ("type-B", (-1, -1))])

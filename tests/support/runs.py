@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,12 @@ def measure(text: str, out: Path, preset: str = "type-A", name: str = "seq.toml"
     start = time.process_time()
     outcome = run_sequence(sequence, bench, out, progress=None)
     return MeasuredRun(bench, Path(out), outcome, sequence, time.process_time() - start)
+
+
+def folder_digest(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file in ``folder`` and below, by relative path: to check a shared run is unchanged."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def write(tmp_path: Path, text: str, name: str = "seq.toml") -> Path:
