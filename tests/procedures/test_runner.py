@@ -13,12 +13,11 @@ import pytest
 
 from stfmr.instruments.bench import open_simulated_bench
 from stfmr.analysis.run_manifest import RunFolderError, read_manifest
+from stfmr.procedures import field_sweep as fs
 from stfmr.procedures.executor import ExecutorObserver, run_sequence
 from stfmr.procedures.sequence import load_sequence
 
 from support import runs as helpers
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
@@ -48,6 +47,39 @@ def test_full_characterization_of_a_preset_runs_safely_and_completely(example_ru
     assert bench.virtual.protocol_errors == []
 
 
+def test_live_fits_change_no_file_and_no_recorded_fit(tmp_path, monkeypatch):
+    """Why the shared runs of the tests may skip live fits (support.runs.measure): they only show."""
+    text = helpers.SAMPLE + """
+[[step]]
+kind = "autophase"
+frequency_GHz = 10.0
+power_dBm = 15.0
+angle_deg = 45.0
+window_mT = 60.0
+mu0_Meff_T = 0.65
+field_points = 31
+[[step]]
+kind = "angle_sweep"
+frequency_GHz = 10.0
+power_dBm = 15.0
+angles_deg = [45]
+window_mT = 60.0
+mu0_Meff_T = 0.65
+field_points = 41
+both_branches = true
+"""
+    monkeypatch.setattr(fs, "LIVE_FIT_INTERVAL_S", 0.0)  # when live fits are on: one after every point
+    runs = {live: helpers.measure(text, tmp_path / str(live), live_fits=live) for live in (True, False)}
+    entries = {live: read_manifest(m.folder)["entries"] for live, m in runs.items()}
+    assert [e["status"] for e in entries[True]] == ["complete"] * 2
+    for with_fits, without in zip(entries[True], entries[False]):
+        assert with_fits["fits"] == without["fits"] and with_fits["fits"]
+        assert with_fits.get("lockin_phase_deg") == without.get("lockin_phase_deg")
+        data = [(m.folder / e["file"]).read_text().split("#Data:")[1] for m, e in ((runs[True], with_fits),
+                                                                                   (runs[False], without))]
+        assert data[0] == data[1], with_fits["file"]
+
+
 def test_abort_mid_spectrum_keeps_the_data_and_leaves_the_bench_safe(tmp_path):
     bench = open_simulated_bench("type-A")
     seq = load_sequence(helpers.write(tmp_path, helpers.ANGLES), bench.limits)
@@ -59,7 +91,6 @@ def test_abort_mid_spectrum_keeps_the_data_and_leaves_the_bench_safe(tmp_path):
         if len(calls) == 3:
             stop.set()
 
-    import stfmr.procedures.field_sweep as fs
     fs.LIVE_FIT_INTERVAL_S, saved = 0.0, fs.LIVE_FIT_INTERVAL_S
     try:
         outcome = run_sequence(seq, bench, tmp_path / "run", progress=None, stop=stop, on_fit=on_fit)
@@ -156,7 +187,7 @@ field_points = {points}
             os.kill(proc.pid, signal.SIGKILL)
             killed = True
             break
-        time.sleep(0.02)  # polls the files the child writes: 7 rows of the spectrum at most
+        time.sleep(0.02)  # a few rows at most between two looks: 141 are left
     proc.wait(30)
     assert killed, "the run ended before it could be killed"
     before = read_manifest(run_dir)
