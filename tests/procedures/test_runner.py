@@ -24,7 +24,7 @@ from support import runs as helpers
 def test_full_characterization_of_a_preset_runs_safely_and_completely(example_run):
     measured = example_run("full-characterization")  # the example as shipped, 32 tasks
     bench, seq, outcome, run_dir = measured.bench, measured.sequence, measured.outcome, measured.folder
-    assert measured.cpu_s < 60  # seconds on the virtual clock: CPU time, which a busy machine does not inflate
+    assert measured.cpu_s < 60  # the virtual clock runs it in CPU seconds, which a busy machine does not inflate
     assert outcome.state == "finished" and outcome.completed == len(seq.tasks) == 32
     manifest = read_manifest(run_dir)
     assert manifest["SIMULATED"] is True and manifest["state"] == "finished"
