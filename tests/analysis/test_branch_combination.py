@@ -9,11 +9,8 @@ import pytest
 from stfmr.analysis.characterize import analyze_run
 from stfmr.analysis.resonance import resonance_field_mT
 from stfmr.analysis.run_reader import read_run
-from stfmr.instruments.bench import open_simulated_bench
 from stfmr.instruments.sim.llg import transverse_response
 from stfmr.instruments.sim.sample import VirtualSample
-from stfmr.procedures.executor import run_sequence
-from stfmr.procedures.sequence import parse_sequence
 
 from support import runs as helpers
 
@@ -32,9 +29,9 @@ K_THERMAL = 0.1  # V/rad^2: about 5 uV next to V_S of about 24 uV at 45 deg
 
 
 def _measure(sample: VirtualSample, out):
-    bench = open_simulated_bench(sample)
-    outcome = run_sequence(parse_sequence(SEQUENCE, "thermal.toml", bench.limits), bench, out, progress=None)
-    assert outcome.state == "finished"
+    measured = helpers.measure(SEQUENCE, out, sample, "thermal.toml")
+    measured.bench.close()
+    assert measured.outcome.state == "finished"
     return {row["angle_deg"]: row for row in analyze_run(read_run(out)).branch_combinations()}
 
 

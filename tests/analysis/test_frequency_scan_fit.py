@@ -175,14 +175,12 @@ def test_stfmr_fit_detects_the_frequency_column(scan_run, capsys):
     assert "not frequency scans" in capsys.readouterr().err
 
 
-def test_stfmr_analyze_fits_the_scans_of_a_run_and_exports_them(tmp_path, capsys):
+def test_stfmr_analyze_fits_the_scans_of_a_run_and_exports_them(example_run, tmp_path, capsys):
     import xarray as xr
 
-    example = Path(__file__).resolve().parents[2] / "examples/sequences/frequency-scan.toml"
-    bench = open_simulated_bench("type-A")
-    out = tmp_path / "scan"
-    sequence = parse_sequence(example.read_text(), "frequency-scan.toml", bench.limits)
-    assert run_sequence(sequence, bench, out, progress=None).state == "finished"
+    measured = example_run("frequency-scan")  # the example as shipped
+    out = measured.folder
+    assert measured.outcome.state == "finished"
     assert main(["analyze", str(out), "--json", "--export", str(tmp_path / "scan.nc")]) == 0
     sample = json.loads(capsys.readouterr().out)["samples"][0]
     (scan,) = sample["frequency_scans"]

@@ -12,10 +12,7 @@ from stfmr.analysis.lineshape import spectrum_voltage
 from stfmr.analysis.modes import DELTA_BIC_THRESHOLD, fit_branch_modes, fit_modes
 from stfmr.analysis.resonance import resonance_field_mT
 from stfmr.app import cli
-from stfmr.instruments.bench import open_simulated_bench
 from stfmr.instruments.sim.sample import VirtualSample
-from stfmr.procedures.executor import run_sequence
-from stfmr.procedures.sequence import parse_sequence
 
 from support import runs as helpers
 
@@ -36,10 +33,10 @@ both_branches = true
 def files(tmp_path_factory):
     out = {}
     for preset in ("two-mode", "type-A"):
-        bench = open_simulated_bench(preset)
         folder = tmp_path_factory.mktemp(preset)
-        outcome = run_sequence(parse_sequence(SEQUENCE, "modes.toml", bench.limits), bench, folder, progress=None)
-        assert outcome.state == "finished"
+        measured = helpers.measure(SEQUENCE, folder, preset, "modes.toml")
+        measured.bench.close()
+        assert measured.outcome.state == "finished"
         out[preset] = sorted(folder.glob("*angle_sweep*.csv"))
     return out
 

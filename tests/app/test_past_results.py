@@ -7,31 +7,8 @@ import pytest
 from pymeasure.experiment import Results
 
 from stfmr.app.gui.past_results import load_results, procedure_class, stfmr_procedures
-from stfmr.instruments.bench import open_simulated_bench
 from stfmr.procedures.field_sweep import FieldSweep
-from stfmr.procedures.executor import run_sequence
 from stfmr.procedures.registry import PROCEDURES
-from stfmr.procedures.sequence import parse_sequence
-
-TINY = """
-[sample]
-name = "type-A"
-Ms_t_A = 4.0e-3
-resistivity_uOhm_cm = 67.0
-length_um = 100.0
-width_um = 10.0
-stack = "Ta-B(3)/Ni-Fe(5)/MgO"
-setup_polarity = 1
-
-[[step]]
-kind = "angle_sweep"
-frequency_GHz = 10.0
-power_dBm = 15.0
-angles_deg = [45]
-window_mT = 60.0
-mu0_Meff_T = 0.65
-field_points = 21
-"""
 
 #: a module that must never be imported: importing it leaves a mark
 PROBE = """
@@ -44,13 +21,9 @@ class FieldSweep:
 
 
 @pytest.fixture(scope="module")
-def measured(tmp_path_factory) -> Path:
-    """A spectrum file written by the runner on the virtual bench."""
-    bench = open_simulated_bench("type-A")
-    out = tmp_path_factory.mktemp("past") / "run"
-    outcome = run_sequence(parse_sequence(TINY, "tiny.toml", bench.limits), bench, out, progress=None)
-    assert outcome.state == "finished"
-    (path,) = out.glob("*.csv")
+def measured(one_spectrum_run) -> Path:
+    """A spectrum file written by the runner on the virtual bench (shared: read only)."""
+    (path,) = one_spectrum_run.glob("*.csv")
     return path
 
 

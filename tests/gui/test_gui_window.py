@@ -13,8 +13,6 @@ from stfmr.analysis.characterize import analyze_run  # noqa: E402
 from stfmr.analysis.run_reader import read_run  # noqa: E402
 from stfmr.app.gui.window import StfmrWindow  # noqa: E402
 from stfmr.instruments.bench import open_simulated_bench  # noqa: E402
-from stfmr.procedures.executor import run_sequence  # noqa: E402
-from stfmr.procedures.sequence import parse_sequence  # noqa: E402
 
 from support import runs as helpers
 
@@ -140,8 +138,7 @@ def test_a_fault_is_a_message_in_the_window_not_a_traceback(qtbot, tmp_path):
 
 
 def test_a_past_run_folder_is_shown_as_it_was(window, qtbot, tmp_path):
-    bench = open_simulated_bench("type-A")
-    run_sequence(parse_sequence(SEQUENCE, "s.toml", bench.limits), bench, tmp_path / "run", progress=None)
+    assert helpers.measure(SEQUENCE, tmp_path / "run", name="s.toml").outcome.state == "finished"
     assert window.open_run_folder(tmp_path / "run") == 11
     assert len(window.spectra_panel.curves) == 9
     reference = analyze_run(read_run(tmp_path / "run")).to_dict()

@@ -69,7 +69,7 @@ def _exercise_every_role_method(bench):
     assert det.phase() == pytest.approx(0.0)
     x, y = det.read_xy()
     assert math.isfinite(x) and math.isfinite(y)
-    assert det.overloaded() in (True, False)
+    assert det.overloaded() is False  # a few uV on the 1 mV range (the overload fault: below)
 
     field.set_output(True)
     amps = field.current_for_field(100.0)
@@ -121,7 +121,7 @@ def _exercise(role_name, r):
         assert r.sensitivity() >= 0.01
         assert r.settle_time() > 0
         assert all(math.isfinite(v) for v in r.read_xy())
-        assert r.overloaded() in (True, False)
+        assert r.overloaded() is False  # no signal on the 10 mV range (overloads: below)
         r.set_phase(0.0)
         assert r.phase() == pytest.approx(0.0)
     elif role_name == "sourcemeter":

@@ -99,14 +99,14 @@ both_branches = true
 """
 
 
-def test_a_scan_finds_the_kittel_frequency_and_the_field_sweep_line(tmp_path):
+def test_a_scan_finds_the_kittel_frequency_and_the_field_sweep_line(example_run, tmp_path):
     preset = VirtualSample.preset("type-A")
-    bench = open_simulated_bench(preset)
-    outcome = run_sequence(load_sequence(EXAMPLE, bench.limits), bench, tmp_path / "scan", progress=None)
-    assert outcome.state == "finished"
-    [entry] = read_manifest(tmp_path / "scan")["entries"]
+    measured = example_run("frequency-scan")  # the example as shipped
+    bench = measured.bench
+    assert measured.outcome.state == "finished"
+    [entry] = read_manifest(measured.folder)["entries"]
     assert entry["procedure"] == "FrequencyScan" and entry["status"] == "complete"
-    path = tmp_path / "scan" / entry["file"]
+    path = measured.folder / entry["file"]
     header, table = path.read_text().split("#Data:")
     assert "SIMULATED: True" in header and "Frequency points: 221" in header and "Lande g: 2.1" in header
     assert table.strip().splitlines()[0].startswith("Frequency (GHz),Field set (mT),Field (mT),Current (A)")
@@ -131,10 +131,9 @@ def test_a_scan_finds_the_kittel_frequency_and_the_field_sweep_line(tmp_path):
 
     # a field sweep at the scan's f_r and the same angle sees the same line
     f_r = round(pos["f_r"]["value"], 4)
-    bench2 = open_simulated_bench(preset)
-    seq = parse_sequence(helpers.SAMPLE + _field_sweep(f_r), "sweep.toml", bench2.limits)
-    assert run_sequence(seq, bench2, tmp_path / "sweep", progress=None).state == "finished"
-    sweeps = read_manifest(tmp_path / "sweep")["entries"][0]["fits"]
+    sweep_run = helpers.measure(helpers.SAMPLE + _field_sweep(f_r), tmp_path / "sweep", preset, "sweep.toml")
+    assert sweep_run.outcome.state == "finished"
+    sweeps = read_manifest(sweep_run.folder)["entries"][0]["fits"]
     for scan, sweep in zip((pos, neg), sweeps):
         q = {k: v["value"] for k, v in scan["field_equivalent"].items()}
         s = {k: sweep[k]["value"] for k in ("H_r", "dH", "V_S", "V_A")}

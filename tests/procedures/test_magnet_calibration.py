@@ -30,7 +30,7 @@ from stfmr.instruments.sim.bench import VirtualBench
 from stfmr.instruments.sim.sample import VirtualSample
 from stfmr.procedures.magnet_calibration import MagnetCalibration
 from stfmr.analysis.run_manifest import read_manifest
-from stfmr.procedures.executor import run_sequence
+from stfmr.procedures.executor import ExecutorObserver, run_sequence
 from stfmr.procedures.safety import LimitError, SafetyGuard
 from stfmr.procedures.sequence import SequenceError, load_sequence, parse_sequence
 
@@ -281,15 +281,23 @@ def test_abort_mid_loop_keeps_the_data_and_leaves_the_magnet_at_zero(tmp_path, m
 
     excursion = int(np.count_nonzero(np.linspace(-10.0, 10.0, POINTS) > 0))  # reads before the loop
 
+    procedures = []
+
+    class Running(ExecutorObserver):
+        def task_started(self, task, entry, procedure, results):
+            procedures.append(procedure)
+
     def field_mT():  # in the worker thread, like the GUI's Abort button during the loop
         reads.append(1)
         if len(reads) == excursion + 15:
             stop.set()
-            time.sleep(0.5)  # the runner polls its stop event every 50 ms
+            deadline = time.monotonic() + 60
+            while not procedures[0].should_stop() and time.monotonic() < deadline:
+                time.sleep(0.001)  # until the runner (polling its stop event every 50 ms) stops the worker
         return read_field()
 
     monkeypatch.setattr(bench.field, "field_mT", field_mT)
-    outcome = run_sequence(seq, bench, tmp_path / "run", progress=None, stop=stop)
+    outcome = run_sequence(seq, bench, tmp_path / "run", stop=stop, observer=Running())
     assert outcome.state == "aborted"
     entry = read_manifest(tmp_path / "run")["entries"][0]
     assert entry["status"] == "aborted" and "outputs" not in entry

@@ -13,26 +13,24 @@ import pytest
 
 from stfmr.instruments.bench import open_simulated_bench
 from stfmr.analysis.run_manifest import RunFolderError, read_manifest
-from stfmr.procedures.executor import run_sequence
+from stfmr.procedures import field_sweep as fs
+from stfmr.procedures.executor import ExecutorObserver, run_sequence
 from stfmr.procedures.sequence import load_sequence
 
 from support import runs as helpers
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def test_full_characterization_of_a_preset_runs_safely_and_completely(tmp_path):
-    bench = open_simulated_bench("type-A")
-    seq = load_sequence(ROOT / "examples/sequences/full-characterization.toml", bench.limits)
-    t0 = time.monotonic()
-    outcome = run_sequence(seq, bench, tmp_path / "run", progress=None)
-    assert time.monotonic() - t0 < 60
+@pytest.mark.slow
+def test_full_characterization_of_a_preset_runs_safely_and_completely(example_run):
+    measured = example_run("full-characterization")  # the example as shipped, 32 tasks
+    bench, seq, outcome, run_dir = measured.bench, measured.sequence, measured.outcome, measured.folder
+    assert measured.cpu_s < 60  # the virtual clock runs it in CPU seconds, which a busy machine does not inflate
     assert outcome.state == "finished" and outcome.completed == len(seq.tasks) == 32
-    manifest = read_manifest(tmp_path / "run")
+    manifest = read_manifest(run_dir)
     assert manifest["SIMULATED"] is True and manifest["state"] == "finished"
     assert [e["key"] for e in manifest["entries"]] == [t.key for t in seq.tasks]
     for entry in manifest["entries"]:
-        path = tmp_path / "run" / entry["file"]
+        path = run_dir / entry["file"]
         header = path.read_text().split("#Data:")[0]
         assert "SIMULATED: True" in header and '"Ms_t_A":0.004' in header
         p = entry["parameters"]
@@ -49,6 +47,39 @@ def test_full_characterization_of_a_preset_runs_safely_and_completely(tmp_path):
     assert bench.virtual.protocol_errors == []
 
 
+def test_live_fits_change_no_file_and_no_recorded_fit(tmp_path, monkeypatch):
+    """Why the shared runs of the tests may skip live fits (support.runs.measure): they only show."""
+    text = helpers.SAMPLE + """
+[[step]]
+kind = "autophase"
+frequency_GHz = 10.0
+power_dBm = 15.0
+angle_deg = 45.0
+window_mT = 60.0
+mu0_Meff_T = 0.65
+field_points = 31
+[[step]]
+kind = "angle_sweep"
+frequency_GHz = 10.0
+power_dBm = 15.0
+angles_deg = [45]
+window_mT = 60.0
+mu0_Meff_T = 0.65
+field_points = 41
+both_branches = true
+"""
+    monkeypatch.setattr(fs, "LIVE_FIT_INTERVAL_S", 0.0)  # when live fits are on: one after every point
+    runs = {live: helpers.measure(text, tmp_path / str(live), live_fits=live) for live in (True, False)}
+    entries = {live: read_manifest(m.folder)["entries"] for live, m in runs.items()}
+    assert [e["status"] for e in entries[True]] == ["complete"] * 2
+    for with_fits, without in zip(entries[True], entries[False]):
+        assert with_fits["fits"] == without["fits"] and with_fits["fits"]
+        assert with_fits.get("lockin_phase_deg") == without.get("lockin_phase_deg")
+        data = [(m.folder / e["file"]).read_text().split("#Data:")[1] for m, e in ((runs[True], with_fits),
+                                                                                   (runs[False], without))]
+        assert data[0] == data[1], with_fits["file"]
+
+
 def test_abort_mid_spectrum_keeps_the_data_and_leaves_the_bench_safe(tmp_path):
     bench = open_simulated_bench("type-A")
     seq = load_sequence(helpers.write(tmp_path, helpers.ANGLES), bench.limits)
@@ -60,7 +91,6 @@ def test_abort_mid_spectrum_keeps_the_data_and_leaves_the_bench_safe(tmp_path):
         if len(calls) == 3:
             stop.set()
 
-    import stfmr.procedures.field_sweep as fs
     fs.LIVE_FIT_INTERVAL_S, saved = 0.0, fs.LIVE_FIT_INTERVAL_S
     try:
         outcome = run_sequence(seq, bench, tmp_path / "run", progress=None, stop=stop, on_fit=on_fit)
@@ -98,21 +128,19 @@ def test_an_injected_fault_stops_cleanly_naming_the_instrument(tmp_path, fault, 
 def test_ctrl_c_aborts_safely(tmp_path):
     bench = open_simulated_bench("type-A")
     seq = load_sequence(helpers.write(tmp_path, helpers.ANGLES), bench.limits)
-    run_dir = tmp_path / "run"
+    first_done = threading.Event()
 
-    def interrupt_when_running():
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if any(e["status"] == "complete" for e in read_manifest(run_dir)["entries"]):
-                    _thread.interrupt_main()
-                    return
-            except (RunFolderError, KeyError):
-                pass
-            time.sleep(0.005)
+    class FirstTaskDone(ExecutorObserver):
+        def task_finished(self, task, outcome):
+            first_done.set()
+
+    def interrupt_when_running():  # Ctrl-C from the terminal: while the next task is measuring
+        if first_done.wait(timeout=600):
+            _thread.interrupt_main()
 
     threading.Thread(target=interrupt_when_running, daemon=True).start()
-    outcome = run_sequence(seq, bench, run_dir, progress=None)
+    outcome = run_sequence(seq, bench, tmp_path / "run", observer=FirstTaskDone())
+    assert first_done.is_set()
     assert outcome.state == "aborted"
     helpers.assert_safe_end(bench)
 
@@ -126,37 +154,46 @@ def test_a_finished_run_folder_is_not_overwritten(tmp_path):
         run_sequence(seq, bench, tmp_path / "run", progress=None)
 
 
+def rows_measured_after(run_dir: Path, complete: int) -> int:
+    """Rows in the file of the spectrum running after ``complete`` finished ones (0 before it has any)."""
+    try:
+        entries = read_manifest(run_dir)["entries"]
+        if sum(e["status"] == "complete" for e in entries) < complete or entries[-1]["status"] != "running":
+            return 0
+        return helpers.data_rows(run_dir / entries[-1]["file"])
+    except (RunFolderError, KeyError, IndexError, OSError):
+        return 0  # the folder, the manifest or the file is not written yet
+
+
 def test_sigkill_then_resume_measures_every_spectrum_exactly_once(tmp_path):
-    text = helpers.SAMPLE + """
+    points = 151
+    text = helpers.SAMPLE + f"""
 [[step]]
 kind = "frequency_sweep"
-frequencies_GHz = {start = 6, stop = 16, step = 1}
+frequencies_GHz = {{start = 6, stop = 12, step = 1}}
 power_dBm = 15.0
 window_mT = 80.0
 mu0_Meff_T = 0.65
-field_points = 301
+field_points = {points}
 """
     seq_path = helpers.write(tmp_path, text)
     run_dir = tmp_path / "run"
     cmd = [sys.executable, "-m", "stfmr.app", "run", str(seq_path), "--sim", "type-A", "--out", str(run_dir), "--quiet"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300  # a backstop only: the kill comes as soon as the 4th spectrum has rows
     killed = False
     while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            entries = read_manifest(run_dir)["entries"]
-        except (RunFolderError, KeyError):
-            entries = []
-        if sum(e["status"] == "complete" for e in entries) >= 3:
+        if rows_measured_after(run_dir, complete=3) >= 10:  # mid-spectrum: 141 of its points to go
             os.kill(proc.pid, signal.SIGKILL)
             killed = True
             break
-        time.sleep(0.002)
+        time.sleep(0.02)  # a few rows at most between two looks: 141 are left
     proc.wait(30)
     assert killed, "the run ended before it could be killed"
     before = read_manifest(run_dir)
     complete_before = {e["key"]: e["file"] for e in before["entries"] if e["status"] == "complete"}
     unfinished = [e for e in before["entries"] if e["status"] != "complete"]
+    assert unfinished, "killed mid-spectrum: its entry is unfinished"
 
     from stfmr.app import cli
     assert cli.main(["run", str(seq_path), "--sim", "type-A", "--out", str(run_dir), "--resume", "--quiet"]) == 0
@@ -165,12 +202,12 @@ field_points = 301
     assert after["state"] == "finished"
     complete = [e for e in after["entries"] if e["status"] == "complete"]
     keys = [e["key"] for e in complete]
-    assert sorted(keys) == sorted({f"s1-{k}" for k in range(11)})  # every spectrum once
+    assert sorted(keys) == sorted({f"s1-{k}" for k in range(7)})  # every spectrum once
     assert len(keys) == len(set(keys))
     for key, name in complete_before.items():  # earlier spectra untouched
         assert next(e["file"] for e in complete if e["key"] == key) == name
     for entry in complete:
-        assert helpers.data_rows(run_dir / entry["file"]) == 301
+        assert helpers.data_rows(run_dir / entry["file"]) == points
     for entry in unfinished:  # a partly written file is kept, marked incomplete
         kept = next(e for e in after["entries"] if e["index"] == entry["index"])
         assert kept["status"] == "incomplete" and ".incomplete" in kept["file"]

@@ -1,12 +1,26 @@
-"""Helpers for the procedure tests: small sequences and checks of the simulator's history."""
+"""Helpers for the procedure tests: small sequences, measured runs and checks of the simulator's history."""
 
 from __future__ import annotations
 
+import hashlib
+import math
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 
+from stfmr.instruments.bench import open_simulated_bench
+from stfmr.instruments.sim.sample import VirtualSample
+from stfmr.procedures import field_sweep
+from stfmr.procedures.executor import RunOutcome, run_sequence
 from stfmr.procedures.safety import ZERO_CURRENT_A
+from stfmr.procedures.sequence import Sequence, parse_sequence
+
+#: the shipped example sequences
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sequences"
 
 SAMPLE = """
 [sample]
@@ -30,6 +44,57 @@ mu0_Meff_T = 0.65
 field_points = 61
 both_branches = true
 """
+
+#: one 21-point spectrum at 10 GHz and 45 deg: the smallest finished run folder
+ONE_SPECTRUM = SAMPLE + """
+[[step]]
+kind = "angle_sweep"
+frequency_GHz = 10.0
+power_dBm = 15.0
+angles_deg = [45]
+window_mT = 60.0
+mu0_Meff_T = 0.65
+field_points = 21
+"""
+
+
+@dataclass(frozen=True)
+class MeasuredRun:
+    """A sequence measured by the headless runner on a virtual bench, and the bench as the run left it."""
+
+    bench: Any
+    folder: Path
+    outcome: RunOutcome
+    sequence: Sequence
+    #: CPU time the run took in this process (s): all threads, not wall time
+    cpu_s: float
+
+
+def measure(text: str, out: Path, preset: str | VirtualSample = "type-A", name: str = "seq.toml",
+            live_fits: bool = False) -> MeasuredRun:
+    """Run the sequence ``text`` headless on a fresh virtual bench of ``preset`` (a preset's name or
+    a sample) into the run folder ``out``.
+
+    Without live fits unless asked: with no one to show them to, a headless run refits its
+    spectrum every 50 ms of wall time and discards the fit, a CPU cost that grows with the
+    machine's load. The files and the manifest (its fits are the final ones) are the same either
+    way (tests/procedures/test_runner.py checks it; the GUI tests and the abort test use live fits).
+    """
+    bench = open_simulated_bench(preset)
+    sequence = parse_sequence(text, name, bench.limits)
+    with pytest.MonkeyPatch.context() as patch:
+        if not live_fits:
+            patch.setattr(field_sweep, "LIVE_FIT_INTERVAL_S", math.inf)
+        start = time.process_time()
+        outcome = run_sequence(sequence, bench, out, progress=None)
+        cpu_s = time.process_time() - start
+    return MeasuredRun(bench, Path(out), outcome, sequence, cpu_s)
+
+
+def folder_digest(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file in ``folder`` and below, by relative path: to check a shared run is unchanged."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def write(tmp_path: Path, text: str, name: str = "seq.toml") -> Path:
