@@ -38,9 +38,13 @@ class VirtualClock:
     trip, a stage move). Thread-safe: the GUI polls while a worker measures.
     """
 
+    #: least wall time (s) between two yields of the thread that waits
+    YIELD_S = 0.002
+
     def __init__(self, start: float = 0.0) -> None:
         self._t = float(start)
         self._lock = threading.Lock()
+        self._yielded = 0.0
 
     def now(self) -> float:
         with self._lock:
@@ -48,9 +52,14 @@ class VirtualClock:
 
     def sleep(self, seconds: float) -> None:
         self.advance(seconds)
-        # A real wait lets other threads run; so does a virtual one. Without this a
-        # zero-dwell sweep holds the GIL for whole switch intervals and the GUI stutters.
-        time.sleep(0)
+        # A real wait lets other threads run; so does a virtual one, at most every YIELD_S of
+        # wall time. Without it a zero-dwell sweep holds the GIL for whole switch intervals and
+        # the GUI stutters; yielding at every virtual wait hands the CPU away thousands of
+        # times a second, which on a busy machine costs a replay most of its speed.
+        now = time.perf_counter()
+        if now - self._yielded >= self.YIELD_S:
+            self._yielded = now
+            time.sleep(0)
 
     def advance(self, seconds: float) -> None:
         if seconds < 0:

@@ -87,6 +87,11 @@ class ExecutorObserver:
     def fit(self, fits: list) -> None:
         """A live fit of the running spectrum (list of SpectrumFit)."""
 
+    @property
+    def wants_fits(self) -> bool:
+        """True when :meth:`fit` does something: only then are spectra fitted live as they arrive."""
+        return "fit" in vars(self) or type(self).fit is not ExecutorObserver.fit
+
     def status(self, text: str) -> None:
         """A one-line safety state ("ramping magnet to zero", "magnet at zero")."""
 
@@ -327,7 +332,7 @@ class Executor:
         folder.record(entry)
         procedure.sample_record = json.dumps(self.sequence.sample.to_dict(), separators=(",", ":"))
         procedure.bench = self.bench
-        procedure.on_fit = self.observer.fit
+        procedure.on_fit = self.observer.fit if self.observer.wants_fits else None
         procedure.on_status = self.observer.status
         if self.retry_s is not None:
             procedure.retry_s = self.retry_s

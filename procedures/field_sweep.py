@@ -84,7 +84,7 @@ class FieldSweep(SpectrumProcedure):
             measured_H.append(row[col.FIELD])
             self.readings_xy.append((row[col.X], row[col.Y]))
             voltages.append(row[col.V_FMR])
-            self._update_live_fit(self._fit_axis(set_H, measured_H), voltages)
+            self._update_live_fit(set_H, measured_H, voltages)
         self.final_fits = self._final_fit(self._fit_axis(set_H, measured_H), voltages)
         if self.final_fits and self.on_fit is not None:
             self.on_fit(self.final_fits)
@@ -94,12 +94,19 @@ class FieldSweep(SpectrumProcedure):
         """The gaussmeter's readings smoothed against the set field (see analysis.field_axis)."""
         return field_axis(set_H, measured_H)
 
-    def _update_live_fit(self, fields: np.ndarray, voltages: list[float]) -> None:
-        """Refit the spectrum so far (fast core, ~1 ms) and hand the result to ``on_fit``."""
+    def _update_live_fit(self, set_H: list[float], measured_H: list[float], voltages: list[float]) -> None:
+        """Refit the spectrum so far (fast core, ~1 ms) and hand the result to ``on_fit``.
+
+        Only when someone watches (a headless run records the final fit alone),
+        at most every LIVE_FIT_INTERVAL_S of wall time.
+        """
+        if self.on_fit is None or len(set_H) < LIVE_FIT_MIN_POINTS:
+            return
         now = time.perf_counter()
-        if len(fields) < LIVE_FIT_MIN_POINTS or now - self._last_live_fit < LIVE_FIT_INTERVAL_S:
+        if now - self._last_live_fit < LIVE_FIT_INTERVAL_S:
             return
         self._last_live_fit = now
+        fields = self._fit_axis(set_H, measured_H)
         try:
             with warnings.catch_warnings():
                 # the first points of the second branch are dropped as stray until it has enough

@@ -16,6 +16,7 @@ and ``stfmr analyze`` agree by construction.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -101,18 +102,69 @@ def _readable(procedure) -> bool:
     return not (procedure.status == procedure.RUNNING and not getattr(procedure, "measuring", False))
 
 
+class RowTail:
+    """The complete rows of a Results file being written, read incrementally.
+
+    Only whole lines (ending in a line break) are taken: the row being written
+    at that moment is left for the next read, so a read never sees half a
+    number. (pymeasure's ``Results.data`` parses whatever is on disk, and a torn
+    last row poisons its cache.) Only the columns asked for are kept.
+    """
+
+    def __init__(self, path: str | Path, columns: list[str]) -> None:
+        self.path = Path(path)
+        self.wanted = list(columns)
+        self.offset = 0
+        self.index: list[int] | None = None
+        self.rows: list[list[float]] = []
+
+    def read(self) -> int:
+        """Take the rows written since the last read; return how many rows there are in all."""
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(self.offset)
+                chunk = fh.read()
+        except OSError:
+            return len(self.rows)
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            return len(self.rows)
+        self.offset += end + 1
+        for line in chunk[:end].decode("utf-8", errors="replace").splitlines():
+            if not line or line.startswith("#"):
+                continue
+            cells = next(csv.reader([line]))
+            if self.index is None:
+                if all(c in cells for c in self.wanted):
+                    self.index = [cells.index(c) for c in self.wanted]
+                continue
+            try:
+                self.rows.append([float(cells[i]) for i in self.index])
+            except (ValueError, IndexError):
+                continue  # not a data row of this file
+        return len(self.rows)
+
+    def column(self, k: int) -> np.ndarray:
+        return np.array([row[k] for row in self.rows], dtype=float)
+
+
 class SpectrumCurve(ResultsCurve):
     """A spectrum's ResultsCurve, always drawn with :func:`draw_spectrum` (branches broken apart)."""
 
     def redraw(self, force: bool = False) -> None:
-        """Redraw if the file has grown (pymeasure's Results reads only the new lines), or always with ``force``."""
-        data = self.results.data
-        if len(data) == 0 or (not force and getattr(self, "_shown_rows", -1) == len(data)):
-            return
+        """Redraw if the file has grown (complete rows only, read incrementally), or always with ``force``."""
         x = _sweep_column(self.results.procedure)
-        field = data[FIELD_SET].to_numpy(dtype=float) if x != FIELD and FIELD_SET in data else None
-        draw_spectrum(self, data[x].to_numpy(dtype=float), data[VOLTAGE].to_numpy(dtype=float), field)
-        self._shown_rows = len(data)
+        tail = getattr(self, "_tail", None)
+        if tail is None:
+            tail = self._tail = RowTail(self.results.data_filename, [x, VOLTAGE, FIELD_SET])
+            if FIELD_SET not in self.results.procedure.DATA_COLUMNS:
+                tail.wanted = [x, VOLTAGE]
+        rows = tail.read()
+        if rows == 0 or (not force and getattr(self, "_shown_rows", -1) == rows):
+            return
+        field = tail.column(2) if x != FIELD and len(tail.wanted) == 3 else None
+        draw_spectrum(self, tail.column(0), tail.column(1), field)
+        self._shown_rows = rows
 
     def update_data(self) -> None:
         """pymeasure's own refresh (its Manager calls it when a run ends): the same drawing."""

@@ -218,9 +218,10 @@ def test_a_gui_run_is_a_run_folder_that_stfmr_run_resumes(qtbot, tmp_path):
     bench = open_simulated_bench("type-A")
     win = StfmrWindow(bench, tmp_path / "data", bench.virtual.sample.metadata(), poll_ms=0)
     qtbot.addWidget(win)
-    win.window_edit.setText("60")
-    win.meff_edit.setText("0.65")
-    assert win.queue_angle_sweep([30.0, 60.0, 120.0]) == 3
+    win.show()
+    step = {"kind": "angle_sweep", "frequency_GHz": 10.0, "power_dBm": 15.0, "angles_deg": [30.0, 60.0, 120.0],
+            "window_mT": 60.0, "mu0_Meff_T": 0.65, "field_points": 1001}
+    assert len(win.submit_steps([step])) == 3  # what the angle-sweep button queues, with many points
     qtbot.waitUntil(lambda: len(win.spectra_panel.curves) > 0 and shown_rows(win.spectra_panel.curves[0]) > 5,
                     timeout=30000)
     qtbot.mouseClick(win.abort_button, QtCore.Qt.MouseButton.LeftButton)
@@ -230,7 +231,7 @@ def test_a_gui_run_is_a_run_folder_that_stfmr_run_resumes(qtbot, tmp_path):
     bench.close()
     manifest = read_manifest(folder)
     assert manifest["state"] == "aborted" and manifest["SIMULATED"] is True
-    assert (folder / "sequence.toml").read_text().count("[[step]]") == 1  # the sweep, as a sequence step
+    assert (folder / "sequence.toml").read_text().count("\n[[step]]") == 1  # the sweep, as a sequence step
     assert cli.main(["run", str(folder / "sequence.toml"), "--sim", "type-A", "--out", str(folder), "--resume",
                      "--quiet"]) == 0
     complete = [e for e in read_manifest(folder)["entries"] if e["status"] == "complete"]

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 
 from stfmr.instruments.bench import open_simulated_bench
 from stfmr.instruments.sim.sample import VirtualSample
-from stfmr.procedures import field_sweep
 from stfmr.procedures.executor import RunOutcome, run_sequence
 from stfmr.procedures.safety import ZERO_CURRENT_A
 from stfmr.procedures.sequence import Sequence, parse_sequence
@@ -75,19 +72,17 @@ def measure(text: str, out: Path, preset: str | VirtualSample = "type-A", name: 
     """Run the sequence ``text`` headless on a fresh virtual bench of ``preset`` (a preset's name or
     a sample) into the run folder ``out``.
 
-    Without live fits unless asked: with no one to show them to, a headless run refits its
-    spectrum every 50 ms of wall time and discards the fit, a CPU cost that grows with the
-    machine's load. The files and the manifest (its fits are the final ones) are the same either
-    way (tests/procedures/test_runner.py checks it; the GUI tests and the abort test use live fits).
+    A headless run fits each spectrum once, at its end; with ``live_fits`` a listener is
+    attached, so it also refits as the points arrive, as for the GUI. The files and the
+    manifest (its fits are the final ones) are the same either way (tests/procedures/
+    test_runner.py checks it).
     """
     bench = open_simulated_bench(preset)
     sequence = parse_sequence(text, name, bench.limits)
-    with pytest.MonkeyPatch.context() as patch:
-        if not live_fits:
-            patch.setattr(field_sweep, "LIVE_FIT_INTERVAL_S", math.inf)
-        start = time.process_time()
-        outcome = run_sequence(sequence, bench, out, progress=None)
-        cpu_s = time.process_time() - start
+    start = time.process_time()
+    outcome = run_sequence(sequence, bench, out, progress=None,
+                           on_fit=(lambda fits: None) if live_fits else None)
+    cpu_s = time.process_time() - start
     return MeasuredRun(bench, Path(out), outcome, sequence, cpu_s)
 
 
