@@ -280,6 +280,18 @@ class Table:
         """Return key if it is one of choices (or its default)."""
         return self._read(self.reader.one_of, key, default, choices, shown)
 
+    def file(self, key: str, base_dir: Path | None, default: Any = _FROM_TABLE) -> str | None:
+        """An existing file named by ``key`` (relative names relative to ``base_dir``), as a path string."""
+        name = self.string(key, default)
+        if name is None:
+            return None
+        path = Path(name)
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        if not path.is_file():
+            raise self.fail(key, f"no such file {path}")
+        return str(path)
+
     def grid(self, key: str, default: Any = _FROM_TABLE) -> Any:
         """Return the values of the grid at key (or its default); see :meth:`TableReader.grid`."""
         return self._read(self.reader.grid, key, default)

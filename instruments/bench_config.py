@@ -273,14 +273,7 @@ def _simulation(data: Any, base_dir: Path | None) -> SimulationConfig:
     if sample.endswith(".toml") and base_dir is not None and not Path(sample).is_absolute():
         sample = str(base_dir / sample)
     seed = table.integer("seed", minimum=0)
-    faults = table.string("faults")
-    if faults is not None:
-        faults_path = Path(faults)
-        if not faults_path.is_absolute() and base_dir is not None:
-            faults_path = base_dir / faults_path
-        if not faults_path.is_file():
-            raise table.fail("faults", f"no such file {faults_path}")
-        faults = str(faults_path)
+    faults = table.file("faults", base_dir)
     transport = table.one_of("transport", TRANSPORTS)
     return SimulationConfig(sample=sample, seed=seed, faults=faults, transport=transport)
 

@@ -98,16 +98,9 @@ class KepcoFieldControl(RoleSettings, DriverRole):
         """Exactly one of mT_per_A (non-zero) or calibration_file (relative to base_dir); compliance <= 36 V."""
         if ("mT_per_A" in table) == ("calibration_file" in table):
             raise table.fail("mT_per_A", "give exactly one of mT_per_A or calibration_file")
-        slope, path = table.number("mT_per_A"), table.string("calibration_file")
+        slope, path = table.number("mT_per_A"), table.file("calibration_file", base_dir)
         if slope == 0:
             raise table.fail("mT_per_A", "must not be zero")
-        if path is not None:
-            path = Path(path)
-            if not path.is_absolute() and base_dir is not None:
-                path = base_dir / path
-            if not path.is_file():
-                raise table.fail("calibration_file", f"no such file {path}")
-            path = str(path)
         volts = table.positive("compliance_V")
         if volts > cls.MAX_COMPLIANCE_V:
             raise table.fail("compliance_V",

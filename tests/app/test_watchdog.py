@@ -38,20 +38,10 @@ from stfmr.procedures.heartbeat import (
     write_heartbeat,
 )
 from stfmr.procedures.safety import RAMP_STEP_S, ZERO_CURRENT_A
-
-SAMPLE = """
-[sample]
-name = "type-A"
-Ms_t_A = 4.0e-3
-resistivity_uOhm_cm = 67.0
-length_um = 100.0
-width_um = 10.0
-stack = "Ta-B(3)/Ni-Fe(5)/MgO"
-setup_polarity = 1
-"""
+from support import runs as helpers
 
 #: one short spectrum with a dc bias: on the served bench each point waits the lock-in's settling (~0.5 s)
-SPECTRUM = SAMPLE + """
+SPECTRUM = helpers.SAMPLE + """
 [[step]]
 kind = "field_sweep"
 frequency_GHz = 10.0

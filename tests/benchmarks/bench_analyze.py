@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from support.runs import SAMPLE  # noqa: E402
 
 from stfmr.analysis.characterize import analyze_run
 from stfmr.analysis.run_reader import read_run
@@ -21,16 +25,7 @@ from stfmr.analysis.run_manifest import JOURNAL, read_manifest
 from stfmr.procedures.executor import run_sequence
 from stfmr.procedures.sequence import parse_sequence
 
-SEQUENCE = """
-[sample]
-name = "type-A"
-Ms_t_A = 4.0e-3
-resistivity_uOhm_cm = 67.0
-length_um = 100.0
-width_um = 10.0
-stack = "Ta-B(3)/Ni-Fe(5)/MgO"
-setup_polarity = 1
-
+SEQUENCE = SAMPLE + """
 [[step]]
 kind = "angle_sweep"
 frequency_GHz = 10.0

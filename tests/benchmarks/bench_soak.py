@@ -32,6 +32,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from support.runs import DC_BIAS_STEP, SAMPLE  # noqa: E402
+
 from stfmr.analysis.datafile import read_datafile
 from stfmr.analysis.run_manifest import MANIFEST, read_manifest
 from stfmr.instruments.bench import open_simulated_bench
@@ -41,16 +44,6 @@ from stfmr.procedures.run_folder import RunFolder
 from stfmr.procedures.sequence import parse_sequence
 from stfmr.procedures.spectrum import SpectrumProcedure
 
-SAMPLE = """
-[sample]
-name = "type-A"
-Ms_t_A = 4.0e-3
-resistivity_uOhm_cm = 67.0
-length_um = 100.0
-width_um = 10.0
-stack = "Ta-B(3)/Ni-Fe(5)/MgO"
-setup_polarity = 1
-"""
 MODELS = ["Agilent8257D", "SR830", "KepcoBOP3612", "LakeShore421", "ESP300", "Keithley2400"]
 KINDS = ["timeout", "garbled", "drop", "drop_permanent", "supply_trip", "overload"]
 
@@ -69,17 +62,7 @@ field_points = {rng.choice([15, 21, 31])}
 both_branches = {str(rng.random() < 0.3).lower()}
 """
     if rng.random() < 0.5:
-        text += """
-[[step]]
-kind = "dc_bias_sweep"
-frequency_GHz = 10.0
-power_dBm = 15.0
-angle_deg = 45.0
-dc_currents_mA = [-2, 0, 2]
-window_mT = 40.0
-mu0_Meff_T = 0.65
-field_points = 15
-"""
+        text += DC_BIAS_STEP
     return text
 
 

@@ -16,17 +16,9 @@ from stfmr.instruments.bench import open_simulated_bench
 from stfmr.procedures.field_sweep import FieldSweep
 from stfmr.procedures.executor import run_sequence
 from stfmr.procedures.sequence import parse_sequence
+from support import runs as helpers
 
-TINY = """
-[sample]
-name = "type-A"
-Ms_t_A = 4.0e-3
-resistivity_uOhm_cm = 67.0
-length_um = 100.0
-width_um = 10.0
-stack = "Ta-B(3)/Ni-Fe(5)/MgO"
-setup_polarity = 1
-
+TINY = helpers.SAMPLE + """
 [[step]]
 kind = "angle_sweep"
 frequency_GHz = 10.0

@@ -20,29 +20,9 @@ from support import runs as helpers
 
 SUPPLY, RF, SOURCEMETER = "KepcoBOP3612", "Agilent8257D", "Keithley2400"
 
-#: three short spectra, then a fourth task that must never start after an unsafe end
-THREE = helpers.SAMPLE + """
-[[step]]
-kind = "angle_sweep"
-frequency_GHz = 10.0
-power_dBm = 15.0
-angles_deg = [30, 60, 120, 150]
-window_mT = 40.0
-mu0_Meff_T = 0.65
-field_points = 21
-"""
-
-DC = helpers.SAMPLE + """
-[[step]]
-kind = "dc_bias_sweep"
-frequency_GHz = 10.0
-power_dBm = 15.0
-angle_deg = 45.0
-dc_currents_mA = [-2, 0, 2]
-window_mT = 40.0
-mu0_Meff_T = 0.65
-field_points = 21
-"""
+#: four short spectra; after an unsafe end no further task may start
+THREE = helpers.FOUR_SPECTRA
+DC = helpers.SAMPLE + helpers.DC_BIAS_STEP
 
 
 @pytest.fixture(autouse=True)

@@ -26,16 +26,7 @@ from stfmr.procedures.run_folder import RunFolder
 from stfmr.procedures.sequence import parse_sequence
 from support import runs as helpers
 
-FOUR = helpers.SAMPLE + """
-[[step]]
-kind = "angle_sweep"
-frequency_GHz = 10.0
-power_dBm = 15.0
-angles_deg = [30, 60, 120, 150]
-window_mT = 40.0
-mu0_Meff_T = 0.65
-field_points = 21
-"""
+FOUR = helpers.FOUR_SPECTRA
 
 PHASED = helpers.SAMPLE + """
 [[step]]

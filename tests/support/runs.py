@@ -42,6 +42,31 @@ field_points = 61
 both_branches = true
 """
 
+#: four short spectra (21 points, 40 mT windows): a night in miniature, for fault and kill tests
+FOUR_SPECTRA = SAMPLE + """
+[[step]]
+kind = "angle_sweep"
+frequency_GHz = 10.0
+power_dBm = 15.0
+angles_deg = [30, 60, 120, 150]
+window_mT = 40.0
+mu0_Meff_T = 0.65
+field_points = 21
+"""
+
+#: a short dc-bias sweep: 0, +2 and -2 mA through the bias tee
+DC_BIAS_STEP = """
+[[step]]
+kind = "dc_bias_sweep"
+frequency_GHz = 10.0
+power_dBm = 15.0
+angle_deg = 45.0
+dc_currents_mA = [-2, 0, 2]
+window_mT = 40.0
+mu0_Meff_T = 0.65
+field_points = 21
+"""
+
 #: one 21-point spectrum at 10 GHz and 45 deg: the smallest finished run folder
 ONE_SPECTRUM = SAMPLE + """
 [[step]]
