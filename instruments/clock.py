@@ -38,13 +38,15 @@ class VirtualClock:
     trip, a stage move). Thread-safe: the GUI polls while a worker measures.
     """
 
-    #: least wall time (s) between two yields of the thread that waits
+    #: least wall time (s) between two yields of the thread that waits (headless default)
     YIELD_S = 0.002
 
     def __init__(self, start: float = 0.0) -> None:
         self._t = float(start)
         self._lock = threading.Lock()
         self._yielded = 0.0
+        #: this clock's yield interval (s); a GUI sets 0 so its event loop never waits behind a replay
+        self.yield_s = self.YIELD_S
 
     def now(self) -> float:
         with self._lock:
@@ -57,7 +59,7 @@ class VirtualClock:
         # the GUI stutters; yielding at every virtual wait hands the CPU away thousands of
         # times a second, which on a busy machine costs a replay most of its speed.
         now = time.perf_counter()
-        if now - self._yielded >= self.YIELD_S:
+        if now - self._yielded >= self.yield_s:
             self._yielded = now
             time.sleep(0)
 

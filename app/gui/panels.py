@@ -116,7 +116,7 @@ class RowTail:
         self.wanted = list(columns)
         self.offset = 0
         self.index: list[int] | None = None
-        self.rows: list[list[float]] = []
+        self.data = np.empty((0, len(self.wanted)))
 
     def read(self) -> int:
         """Take the rows written since the last read; return how many rows there are in all."""
@@ -125,27 +125,29 @@ class RowTail:
                 fh.seek(self.offset)
                 chunk = fh.read()
         except OSError:
-            return len(self.rows)
+            return len(self.data)
         end = chunk.rfind(b"\n")
         if end < 0:
-            return len(self.rows)
+            return len(self.data)
         self.offset += end + 1
-        for line in chunk[:end].decode("utf-8", errors="replace").splitlines():
-            if not line or line.startswith("#"):
-                continue
-            cells = next(csv.reader([line]))
+        new: list[list[float]] = []
+        lines = (line for line in chunk[:end].decode("utf-8", errors="replace").splitlines()
+                 if line and not line.startswith("#"))
+        for cells in csv.reader(lines):
             if self.index is None:
                 if all(c in cells for c in self.wanted):
                     self.index = [cells.index(c) for c in self.wanted]
                 continue
             try:
-                self.rows.append([float(cells[i]) for i in self.index])
+                new.append([float(cells[i]) for i in self.index])
             except (ValueError, IndexError):
                 continue  # not a data row of this file
-        return len(self.rows)
+        if new:
+            self.data = np.concatenate([self.data, np.asarray(new, dtype=float)])
+        return len(self.data)
 
     def column(self, k: int) -> np.ndarray:
-        return np.array([row[k] for row in self.rows], dtype=float)
+        return self.data[:, k]
 
 
 class SpectrumCurve(ResultsCurve):
@@ -156,9 +158,8 @@ class SpectrumCurve(ResultsCurve):
         x = _sweep_column(self.results.procedure)
         tail = getattr(self, "_tail", None)
         if tail is None:
-            tail = self._tail = RowTail(self.results.data_filename, [x, VOLTAGE, FIELD_SET])
-            if FIELD_SET not in self.results.procedure.DATA_COLUMNS:
-                tail.wanted = [x, VOLTAGE]
+            has_set = FIELD_SET in self.results.procedure.DATA_COLUMNS
+            tail = self._tail = RowTail(self.results.data_filename, [x, VOLTAGE] + ([FIELD_SET] if has_set else []))
         rows = tail.read()
         if rows == 0 or (not force and getattr(self, "_shown_rows", -1) == rows):
             return
