@@ -37,6 +37,7 @@ from stfmr.analysis.sample import SampleMetadata
 from stfmr.app.gui.panels import AngularPanel, DcBiasPanel, FrequencyPanel, ModelPanel, SpectrumPanel
 from stfmr.app.gui.past_results import load_results
 from stfmr.app.gui.run_queue import ExecutorManager, GuiRun, session_sequence
+from stfmr.instruments.clock import VirtualClock
 from stfmr.instruments.roles import BenchLike
 from stfmr.procedures.field_sweep import FieldSweep
 from stfmr.procedures.sequence import grid, load_sequence
@@ -117,7 +118,7 @@ class StfmrWindow(ManagedWindowBase):
                  poll_ms: int = 1000) -> None:
         self.bench = bench
         clock = getattr(getattr(bench, "virtual", None), "clock", None)
-        if hasattr(clock, "yield_s"):
+        if isinstance(clock, VirtualClock):
             clock.yield_s = 0.0  # a replay hands the GIL over at every virtual wait: Abort always answers
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)

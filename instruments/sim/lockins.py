@@ -21,6 +21,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from stfmr.instruments.sim.filter_noise import CascadeNoise
 from stfmr.instruments.sim.base import CommandTable, SimInstrument, rx
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ class LockInCore(SimInstrument):
         self._t_last = bench.clock.now()
         self.overload_latched = 0
         self._input = 0j
-        self._noise_z: complex | None = None
+        self._filter_noise = CascadeNoise(self.slope_dB // 6)
         self._noise_t = bench.clock.now()
         bench.add_listener(self)
 
@@ -136,23 +137,20 @@ class LockInCore(SimInstrument):
         return self.bench.sample.noise_density_V_per_rtHz * math.sqrt(ENBW_TAU[self.slope_dB] / self.tau_s)
 
     def _noise(self) -> complex:
-        # filtered noise is correlated over ~tau: an Ornstein-Uhlenbeck process with the
-        # stationary rms of the filter output, so readings closer than tau do not average down
+        # the input's white noise leaves the n-stage filter correlated over a few tau, as
+        # (1 + t/tau) exp(-t/tau) at 12 dB/oct: readings a dwell apart do not average down
+        # as independent ones would. The state is in units of the output rms, so a new time
+        # constant or sensitivity rescales it at once.
         sigma = self.noise_rms()
         if sigma <= 0:
             return 0j
         now = self.bench.clock.now()
         dt = now - self._noise_t
         self._noise_t = now
-        keep = math.exp(-dt / self.tau_s) if dt > 0 else 1.0
-        if self._noise_z is None:
-            keep = 0.0
-        nx, ny = self.bench.rng.normal(0.0, sigma * math.sqrt(1.0 - keep * keep), 2)
-        previous = self._noise_z if self._noise_z is not None else 0j
-        # the stored state is normalised to sigma so a new time constant rescales it at once
-        z = previous * sigma * keep + complex(nx, ny)
-        self._noise_z = z / sigma
-        return z
+        stages = self.slope_dB // 6
+        if self._filter_noise.stages != stages:
+            self._filter_noise = CascadeNoise(stages)
+        return sigma * self._filter_noise.value(dt / self.tau_s, self.bench.rng)
 
     def quantity(self, index: int) -> float:
         """X, Y, R, theta for indices 0..3."""
