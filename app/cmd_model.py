@@ -6,6 +6,7 @@ Examples::
     stfmr model --case all --json
     stfmr model --case II-A,II-B --weighting macrospin
     stfmr model --measured examples/measured_paper_t3nm.toml --fit theta_Ni,theta_Fe
+    stfmr model --measured examples/measured_paper_t3nm.toml --measured-sign-convention opposite-sigma
 """
 
 from __future__ import annotations
@@ -46,6 +47,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="measured xi values: JSON from 'stfmr analyze --json' or a TOML of [[sample]] tables",
     )
     parser.add_argument(
+        "--measured-sign-convention",
+        dest="measured_sign_convention",
+        choices=("stfmr", "opposite-sigma"),
+        default="stfmr",
+        help="sign convention of the measured xi_DL: stfmr's (Pt/Py positive, default) or opposite-sigma "
+        "(computed with the opposite sign of sigma); the model itself never changes",
+    )
+    parser.add_argument(
         "--kind",
         metavar="NAME=KIND",
         action="append",
@@ -77,31 +86,55 @@ def _format_results(results: list) -> str:
 
 
 def _format_comparison(rows: list[dict[str, Any]]) -> str:
-    lines = [f"{'sample':<14} {'kind':<10} {'quantity':<11} {'measured':>12} {'stderr':>9} {'model':>12}"]
+    lines = [f"{'sample':<14} {'kind':<10} {'quantity':<11} {'reported':>12} {'stderr':>9} {'as stfmr':>12} "
+             f"{'model':>12}"]
     for row in rows:
         for q in ("xi_DL_E", "xi_FL_Oe_E"):
             v = row[q]
             if v["measured"] is None:
                 continue
             lines.append(
-                f"{row['name']:<14} {row['kind']:<10} {q:<11} {v['measured']:12.4g} {v['stderr']:9.2g} {v['model']:12.4g}"
+                f"{row['name']:<14} {row['kind']:<10} {q:<11} {v['measured']:12.4g} {v['stderr']:9.2g} "
+                f"{v['measured_stfmr']:12.4g} {v['model']:12.4g}"
             )
     return "\n".join(lines)
 
 
+def _format_convention(convention: str, agreement: dict[str, dict[str, bool]]) -> str:
+    from stfmr.analysis.gradient.compare import MEASURED_SIGN_CONVENTIONS
+
+    lines = [f"measured_sign_convention = {convention}: {MEASURED_SIGN_CONVENTIONS[convention][1]}",
+             "  ('as stfmr' is the measured value in stfmr's convention, the one the model is compared with)",
+             "sign of the model's xi_DL against the measured one, under each convention:"]
+    for name, samples in agreement.items():
+        shown = ", ".join(f"{s} {'agrees' if ok else 'OPPOSITE'}" for s, ok in samples.items())
+        lines.append(f"  {name:<15} {shown}" + ("   <- chosen" if name == convention else ""))
+    return "\n".join(lines)
+
+
 def _format_fit(fit) -> str:
-    lines = [f"fit of {', '.join(fit.names)} ({fit.weighting}): chi2 = {fit.chisqr:.4g}, reduced {fit.redchi:.4g}, "
-             f"{fit.ndata} data, {'converged' if fit.success else 'NOT converged: ' + fit.message}"]
+    stats = (f"chi2 = {fit.chisqr:.4g} for {fit.dof} degrees of freedom, reduced chi-square {fit.redchi:.4g}"
+             if fit.dof > 0 else f"chi2 = {fit.chisqr:.4g}, no degrees of freedom")
+    lines = [f"fit of {', '.join(fit.names)} ({fit.weighting}, measured_sign_convention = "
+             f"{fit.measured_sign_convention}): {stats}, {fit.ndata} data",
+             f"  verdict: {fit.verdict}"]
     for n in fit.names:
         err = fit.stderr[n]
-        lines.append(f"  {n:<20} = {fit.values[n]:.6g}" + (f" +- {err:.2g}" if err is not None else " (no stderr)"))
+        text = f"  {n:<20} = {fit.values[n]:.6g}" + (f" +- {err:.2g}" if err is not None else " (no stderr)")
+        if err is not None and fit.error_scale > 1:
+            text += f" (scaled x{fit.error_scale:.3g})"
+        for flag in fit.flags:
+            if flag.name == n:
+                text += f"  <- {flag.problem.upper()} ({flag.low:g} to {flag.high:g})"
+        lines.append(text)
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the model and print (or write) the results; returns the exit status."""
     from stfmr.analysis.gradient.cases import parse_cases, run_cases
-    from stfmr.analysis.gradient.compare import comparison_table, fit_parameters, load_measured
+    from stfmr.analysis.gradient.compare import comparison_table, fit_parameters, load_measured, sign_agreement
+    from stfmr.analysis.gradient.conclusions import format_conclusions, robust_conclusions
     from stfmr.analysis.gradient.compositions import load_compositions
     from stfmr.analysis.gradient.stack import load_stack
     from stfmr.analysis.gradient.torques import evaluate
@@ -144,14 +177,24 @@ def run(args: argparse.Namespace) -> int:
     if measured:
         assert table is not None  # loaded for --measured
         w = weighting or "local-average"
-        fit = fit_parameters(measured, table, fit_names, weighting=w) if fit_names else None
-        rows = comparison_table(measured, table, weighting=w)
+        convention = args.measured_sign_convention
+        fit = fit_parameters(measured, table, fit_names, weighting=w,
+                             measured_sign_convention=convention) if fit_names else None
+        rows = comparison_table(measured, table, weighting=w, measured_sign_convention=convention)
+        agreement = sign_agreement(rows)
+        conclusions = robust_conclusions(table)
+        out["measured_sign_convention"] = convention
         out["comparison"] = rows
+        out["sign_agreement"] = agreement
+        out["conclusions"] = [c.to_dict() for c in conclusions]
+        text.append(_format_convention(convention, agreement))
         text.append("model (composition table" + (", before the fit" if fit else "") + ") against measurement:")
         text.append(_format_comparison(rows))
+        text.append(format_conclusions(conclusions))
         if fit is not None:
             out["fit"] = fit.to_dict()
-            out["comparison_after_fit"] = comparison_table(measured, fit.table, weighting=w)
+            out["comparison_after_fit"] = comparison_table(measured, fit.table, weighting=w,
+                                                           measured_sign_convention=convention)
             text.append(_format_fit(fit))
             text.append("model after the fit against measurement:")
             text.append(_format_comparison(out["comparison_after_fit"]))
@@ -168,7 +211,13 @@ def run(args: argparse.Namespace) -> int:
             ]
         from stfmr.analysis.gradient.plot import plot_model
 
-        path = plot_model(shown, args.plot, profile=args.profile, measured=measured)
+        from stfmr.analysis.gradient.compare import in_stfmr_convention
+
+        convention = args.measured_sign_convention
+        path = plot_model(shown, args.plot, profile=args.profile,
+                          measured=in_stfmr_convention(measured, convention),
+                          title=f"measured xi_DL shown in stfmr's convention (reported as {convention})" if measured
+                          else None)
         text.append(f"figure written to {path}")
     if args.json:
         json.dump(out, sys.stdout, indent=1)

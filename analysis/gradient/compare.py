@@ -19,6 +19,16 @@ or from a small TOML file of typed-in values::
 The model of a sample is :func:`cases.sample_stack` (all gradients for A and
 B, the uniform reference composition for "reference"); the model's field-like
 value is xi_FL + xi_Oe, what ST-FMR measures.
+
+The model works in stfmr's sign convention (a theta_SH > 0 layer below gives
+xi_DL > 0: Pt/Py positive). ``measured_sign_convention`` says how the measured
+xi_DL was reported (:data:`MEASURED_SIGN_CONVENTIONS`); the comparison and the
+fit turn it into stfmr's convention first. Nothing in the model changes with it.
+
+A fit reports its reduced chi-square and its p-value, flags parameters at the
+fit bounds or outside :data:`PHYSICAL_RANGES`, scales the standard errors by
+sqrt(reduced chi-square) when that exceeds 1, and says in words when the model
+cannot describe the data (:attr:`ModelFit.verdict`).
 """
 
 from __future__ import annotations
@@ -27,7 +37,7 @@ import json
 import math
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +50,33 @@ from stfmr.analysis.gradient.torques import Totals, evaluate
 
 #: measured quantities compared, and the model's counterpart
 QUANTITIES: tuple[str, ...] = ("xi_DL_E", "xi_FL_Oe_E")
+
+#: how the sign of a measured xi_DL relates to stfmr's; value: (factor to stfmr's, meaning).
+#: xi_FL+Oe is measured against the Oersted field's own sign and is the same in both.
+MEASURED_SIGN_CONVENTIONS: dict[str, tuple[int, str]] = {
+    "stfmr": (+1, "stfmr's: a theta_SH > 0 layer below gives xi_DL > 0 (Pt/Py positive)"),
+    "opposite-sigma": (-1, "xi_DL computed with the opposite sign of sigma: stfmr's xi_DL = -(measured xi_DL)"),
+}
+DEFAULT_SIGN_CONVENTION = "stfmr"
+
+#: plausible ranges of the fit parameters: a fitted value outside is flagged (never refused).
+#: Spin Hall angles of Ni, Fe and Ni-Fe are reported at a few percent; heavy-metal sinks up to
+#: about 0.3-0.4 (beta-W); spin lengths of 3d ferromagnets and sinks are a few nm; amorphous
+#: Ta-B is 150-250 micro-Ohm cm; thin films have M_s below bulk, rarely far below.
+PHYSICAL_RANGES: dict[str, tuple[float, float]] = {
+    "theta_Ni": (-0.1, 0.1),
+    "theta_Fe": (-0.1, 0.1),
+    "l_sf_nm": (0.5, 20.0),
+    "l_J_nm": (0.2, 10.0),
+    "l_phi_nm": (0.2, 10.0),
+    "sink_rho_uOhm_cm": (50.0, 1000.0),
+    "sink_l_sf_nm": (0.2, 10.0),
+    "sink_theta_SH": (-0.5, 0.5),
+    "sink_thickness_nm": (0.0, 20.0),
+    "Ms_scale": (0.5, 1.2),
+}
+#: a fit whose chi-square has a p-value below this cannot describe the data
+P_VALUE_FLOOR = 1e-3
 
 
 class MeasuredDataError(StackError):
@@ -63,7 +100,27 @@ class MeasuredSample:
         return None if v is None else (v, getattr(self, f"{quantity}_stderr"))
 
 
-def _infer_kind(name: str) -> str | None:
+def check_sign_convention(name: str) -> str:
+    """Return ``name`` if it is one of :data:`MEASURED_SIGN_CONVENTIONS`, else raise MeasuredDataError."""
+    if name not in MEASURED_SIGN_CONVENTIONS:
+        raise MeasuredDataError(f"measured_sign_convention: unknown convention {name!r}; use one of "
+                                f"{', '.join(MEASURED_SIGN_CONVENTIONS)}")
+    return name
+
+
+def xi_DL_factor(convention: str) -> int:
+    """Return the factor (+1 or -1) that turns a measured xi_DL of ``convention`` into stfmr's."""
+    return MEASURED_SIGN_CONVENTIONS[check_sign_convention(convention)][0]
+
+
+def in_stfmr_convention(measured: list["MeasuredSample"], convention: str) -> list["MeasuredSample"]:
+    """Return ``measured`` with xi_DL turned into stfmr's sign convention (xi_FL+Oe unchanged)."""
+    k = xi_DL_factor(convention)
+    return [s if k == 1 or s.xi_DL_E is None else replace(s, xi_DL_E=k * s.xi_DL_E) for s in measured]
+
+
+def infer_kind(name: str) -> str | None:
+    """Return the sample kind a name says ("type A" -> "A", "reference" ...) or None."""
     low = name.lower()
     if "ref" in low or "uniform" in low:
         return "reference"
@@ -113,7 +170,7 @@ def measured_from_dict(
         where = f"{source}: sample {i + 1} ({name!r})"
         if not isinstance(name, str):
             raise MeasuredDataError(f"{where}: missing key 'name'")
-        kind: str | None = kinds.pop(name, None) or entry.get("kind") or _infer_kind(name)
+        kind: str | None = kinds.pop(name, None) or entry.get("kind") or infer_kind(name)
         if kind is None or kind not in SAMPLE_KINDS:
             raise MeasuredDataError(
                 f"{where}: kind: cannot tell the sample kind; add kind = 'A', 'B' or 'reference'"
@@ -146,30 +203,83 @@ def model_values(kind: str, table: CompositionTable, weighting: str) -> Totals:
 
 
 def comparison_table(
-    measured: list[MeasuredSample], table: CompositionTable, *, weighting: str = "local-average"
+    measured: list[MeasuredSample],
+    table: CompositionTable,
+    *,
+    weighting: str = "local-average",
+    measured_sign_convention: str = DEFAULT_SIGN_CONVENTION,
 ) -> list[dict[str, Any]]:
-    """Return one row per sample: measured value, stderr and model value of each quantity."""
+    """Return one row per sample: each quantity's measured value (as reported), stderr, the
+    measured value in stfmr's convention ("measured_stfmr", what the model is compared with) and
+    the model value; the row names its ``measured_sign_convention``."""
+    k = xi_DL_factor(measured_sign_convention)
     cache: dict[str, Totals] = {}
     rows = []
     for s in measured:
         if s.kind not in cache:
             cache[s.kind] = model_values(s.kind, table, weighting)
         t = cache[s.kind]
-        row: dict[str, Any] = {"name": s.name, "kind": s.kind, "weighting": weighting}
+        row: dict[str, Any] = {"name": s.name, "kind": s.kind, "weighting": weighting,
+                               "measured_sign_convention": measured_sign_convention}
         for q in QUANTITIES:
             m = s.value(q)
+            factor = k if q == "xi_DL_E" else 1
             row[q] = {
                 "measured": None if m is None else m[0],
                 "stderr": None if m is None else m[1],
+                "measured_stfmr": None if m is None else factor * m[0],
                 "model": getattr(t, q),
             }
         rows.append(row)
     return rows
 
 
+def sign_agreement(rows: list[dict[str, Any]]) -> dict[str, dict[str, bool]]:
+    """For every sign convention: does the model's xi_DL have the sign of each sample's measured xi_DL?
+
+    ``rows`` from :func:`comparison_table` (any convention: the reported values are used).
+    """
+    out: dict[str, dict[str, bool]] = {}
+    for convention, (k, _) in MEASURED_SIGN_CONVENTIONS.items():
+        out[convention] = {
+            r["name"]: bool(np.sign(k * r["xi_DL_E"]["measured"]) == np.sign(r["xi_DL_E"]["model"]))
+            for r in rows
+            if r["xi_DL_E"]["measured"] is not None
+        }
+    return out
+
+
+def _p(p_value: float | None) -> str:
+    if p_value is None:
+        return "p undefined"
+    return "p < 1e-300" if p_value < 1e-300 else f"p = {p_value:.2g}"
+
+
+@dataclass(frozen=True)
+class ParameterFlag:
+    """A fitted parameter that should not be trusted as it stands."""
+
+    name: str
+    problem: str  #: "at a fit bound" or "outside the physical range"
+    value: float
+    low: float
+    high: float
+
+    def __str__(self) -> str:
+        what = "fit bounds" if self.problem == "at a fit bound" else "physical range"
+        return f"{self.name} = {self.value:.4g} is {self.problem} ({what} {self.low:g} to {self.high:g})"
+
+
 @dataclass(frozen=True)
 class ModelFit:
-    """Result of :func:`fit_parameters`: best values, standard errors and fit statistics."""
+    """Result of :func:`fit_parameters`: best values, standard errors, fit statistics and a verdict.
+
+    ``stderr`` is the reported error: the covariance from the measured errors
+    alone (``stderr_unscaled``) times ``error_scale`` = sqrt(max(1, redchi)).
+    ``dof`` = ndata - number of parameters; ``p_value`` the chi-square
+    probability (None when dof = 0); ``describes_data`` False when p_value <
+    :data:`P_VALUE_FLOOR`, None when nothing tests the model.
+    """
 
     names: tuple[str, ...]
     values: dict[str, float]
@@ -182,18 +292,65 @@ class ModelFit:
     message: str
     weighting: str
     table: CompositionTable
+    dof: int = 0
+    p_value: float | None = None
+    describes_data: bool | None = None
+    error_scale: float = 1.0
+    stderr_unscaled: dict[str, float | None] = field(default_factory=dict)
+    flags: tuple[ParameterFlag, ...] = ()
+    measured_sign_convention: str = DEFAULT_SIGN_CONVENTION
+
+    @property
+    def trustworthy(self) -> bool:
+        """True when the optimizer converged, the model describes the data and no parameter is flagged."""
+        return self.success and self.describes_data is not False and not self.flags
+
+    @property
+    def verdict(self) -> str:
+        """One or two sentences on what the fit means."""
+        parts = []
+        if not self.success:
+            parts.append(f"the optimizer did NOT converge ({self.message})")
+        if self.describes_data is None:
+            parts.append(f"{len(self.names)} parameters for {self.ndata} measured values: the model passes through "
+                         "the data with nothing left to test it")
+        elif self.describes_data:
+            parts.append(f"the model describes the data (reduced chi-square {self.redchi:.3g}, {_p(self.p_value)})")
+        else:
+            parts.append(f"the model CANNOT describe the data: reduced chi-square {self.redchi:.3g} for {self.dof} "
+                         f"degrees of freedom ({_p(self.p_value)}); the errors are scaled by "
+                         f"sqrt(reduced chi-square) = {self.error_scale:.3g}")
+        if self.flags:
+            parts.append("do not trust: " + "; ".join(map(str, self.flags)))
+        return "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready summary."""
         return {
             "weighting": self.weighting,
-            "parameters": {n: {"value": self.values[n], "stderr": self.stderr[n]} for n in self.names},
+            "measured_sign_convention": self.measured_sign_convention,
+            "parameters": {
+                n: {
+                    "value": self.values[n],
+                    "stderr": self.stderr[n],
+                    "stderr_unscaled": self.stderr_unscaled.get(n),
+                    "physical_range": list(PHYSICAL_RANGES[n]),
+                    "flags": [f.problem for f in self.flags if f.name == n],
+                }
+                for n in self.names
+            },
             "correlation": self.correlation.tolist(),
             "chisqr": self.chisqr,
             "redchi": self.redchi,
             "ndata": self.ndata,
+            "dof": self.dof,
+            "p_value": self.p_value,
+            "error_scale": self.error_scale,
+            "describes_data": self.describes_data,
+            "trustworthy": self.trustworthy,
             "success": self.success,
             "message": self.message,
+            "verdict": self.verdict,
         }
 
 
@@ -218,6 +375,18 @@ def _bounds(name: str) -> tuple[float, float]:
     return 1.0, 1e4  # resistivity, micro-Ohm cm
 
 
+def _flags(values: dict[str, float], bounds: dict[str, tuple[float, float]]) -> tuple[ParameterFlag, ...]:
+    out = []
+    for n, v in values.items():
+        lo, hi = bounds[n]
+        if min(v - lo, hi - v) <= 1e-6 * (hi - lo):
+            out.append(ParameterFlag(n, "at a fit bound", v, lo, hi))
+        plo, phi = PHYSICAL_RANGES[n]
+        if not plo <= v <= phi:
+            out.append(ParameterFlag(n, "outside the physical range", v, plo, phi))
+    return tuple(out)
+
+
 def fit_parameters(
     measured: list[MeasuredSample],
     table: CompositionTable,
@@ -225,27 +394,32 @@ def fit_parameters(
     *,
     weighting: str = "local-average",
     initial: dict[str, float] | None = None,
+    measured_sign_convention: str = DEFAULT_SIGN_CONVENTION,
 ) -> ModelFit:
     """Least-squares fit of model parameters ``names`` (see compositions.PARAMETERS) to ``measured``.
 
-    Residuals are (model - measured)/stderr for every measured quantity.
-    Standard errors come from the covariance of the fit, scaled by the reduced
-    chi-square (lmfit's default); with as many data as parameters they are not
-    defined and are reported as None.
+    Residuals are (model - measured)/stderr for every measured quantity, the
+    measured xi_DL first turned into stfmr's convention from
+    ``measured_sign_convention``. Standard errors come from the covariance of
+    the measured errors, multiplied by sqrt(reduced chi-square) when that
+    exceeds 1 (never shrunk below what the measured errors give).
     """
     import lmfit
+    from scipy.stats import chi2
 
     if not names:
         raise MeasuredDataError("no parameters to fit; choose from " + ", ".join(PARAMETERS))
     unknown = [n for n in names if n not in PARAMETERS]
     if unknown:
         raise MeasuredDataError(f"unknown fit parameter(s) {', '.join(unknown)}; choose from {', '.join(PARAMETERS)}")
+    measured = in_stfmr_convention(measured, measured_sign_convention)
     data = [(s.kind, q, *v) for s in measured for q in QUANTITIES if (v := s.value(q)) is not None]
     if len(data) < len(names):
         raise MeasuredDataError(f"{len(names)} parameters cannot be fitted to {len(data)} measured values")
     params = lmfit.Parameters()
+    bounds = {n: _bounds(n) for n in names}
     for n in names:
-        lo, hi = _bounds(n)
+        lo, hi = bounds[n]
         start = (initial or {}).get(n, _current_value(table, n))
         params.add(n, value=min(max(start, lo), hi), min=lo, max=hi)
     kinds = sorted({d[0] for d in data})
@@ -255,9 +429,15 @@ def fit_parameters(
         model = {k: model_values(k, t, weighting) for k in kinds}
         return np.array([(getattr(model[k], q) - v) / e for k, q, v, e in data])
 
-    out = lmfit.minimize(residual, params, method="least_squares")
+    out = lmfit.minimize(residual, params, method="least_squares", scale_covar=False)
     values = {n: float(out.params[n].value) for n in names}
-    stderr = {n: (None if out.params[n].stderr is None else float(out.params[n].stderr)) for n in names}
+    dof = len(data) - len(names)
+    chisqr = float(out.chisqr)
+    redchi = chisqr / dof if dof > 0 else float("nan")
+    p_value = float(chi2.sf(chisqr, dof)) if dof > 0 else None
+    scale = math.sqrt(redchi) if dof > 0 and redchi > 1 else 1.0
+    unscaled = {n: (None if out.params[n].stderr is None else float(out.params[n].stderr)) for n in names}
+    stderr = {n: (None if e is None else e * scale) for n, e in unscaled.items()}
     corr = np.eye(len(names))
     for i, a in enumerate(names):
         for j, b in enumerate(names):
@@ -269,11 +449,18 @@ def fit_parameters(
         values=values,
         stderr=stderr,
         correlation=corr,
-        chisqr=float(out.chisqr),
-        redchi=float(out.redchi) if out.nfree > 0 else float("nan"),
+        chisqr=chisqr,
+        redchi=redchi,
         ndata=len(data),
         success=bool(out.success),
         message=str(out.message),
         weighting=weighting,
         table=table.with_parameters(**values),
+        dof=dof,
+        p_value=p_value,
+        describes_data=None if p_value is None else p_value >= P_VALUE_FLOOR,
+        error_scale=scale,
+        stderr_unscaled=unscaled,
+        flags=_flags(values, bounds),
+        measured_sign_convention=measured_sign_convention,
     )

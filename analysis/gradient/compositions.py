@@ -15,7 +15,7 @@ from typing import Any
 
 from stfmr.analysis.constants import DEFAULT_G
 from stfmr.analysis.gradient.stack import READER as STACK_READER
-from stfmr.analysis.gradient.stack import StackError
+from stfmr.analysis.gradient.stack import StackError, check_lambda_J_sign
 
 #: parameters that :meth:`CompositionTable.with_parameters` accepts, with their meaning
 PARAMETERS: dict[str, str] = {
@@ -63,6 +63,12 @@ class CompositionTable:
     g: float = DEFAULT_G
     reference: str = "Ni79.5Fe20.5"
     source: str = "default"
+
+    def __post_init__(self) -> None:
+        try:
+            check_lambda_J_sign(self.lambda_J_sign, f"{self.source}: [model] lambda_J_sign")
+        except StackError as exc:
+            raise CompositionError(str(exc)) from None
 
     def with_parameters(self, **values: float) -> "CompositionTable":
         """Return a copy with the named :data:`PARAMETERS` replaced."""

@@ -100,6 +100,18 @@ class Layer:
         return out
 
 
+def check_lambda_J_sign(value: Any, where: str = "lambda_J_sign") -> int:
+    """Return ``value`` if it is the integer +1 or -1 (the sense of the l_J precession), else raise StackError.
+
+    +1 is ferromagnetic s-d coupling as the continuity equation is written. A
+    boolean is refused although Python counts ``True`` as 1: ``true`` is not a sign.
+    """
+    if isinstance(value, bool) or value not in (1, -1) or not isinstance(value, (int, float)):
+        raise StackError(f"{where} must be +1 or -1 (the sense of the l_J precession), got {value!r}"
+                         + ("; a boolean is not a sign" if isinstance(value, bool) else ""))
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Stack:
     """A validated stack: layers bottom to top and the model settings."""
@@ -110,6 +122,9 @@ class Stack:
     lambda_J_sign: int = 1
     g: float = DEFAULT_G
     name: str = "stack"
+
+    def __post_init__(self) -> None:
+        check_lambda_J_sign(self.lambda_J_sign, "stack lambda_J_sign")
 
     def reversed(self) -> "Stack":
         """Return the stack upside down (interface conductances are dropped)."""

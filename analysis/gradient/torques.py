@@ -4,12 +4,18 @@ All quantities are per unit electric field E along x (the model is linear in E):
 torques in angular-frequency units, rad s^-1 per V m^-1; efficiencies xi^E in
 Ohm^-1 m^-1 (PHYSICS.md sections 4 and 6).
 
-- Torque density N+ = (hbar/2e)*sigma*u+*(1/l_phi^2 - i*s_J/l_J^2) (J m^-3);
-  damping-like part Re (along y), field-like part Im (along z).
-- Local torque per slice tau_i = gamma*N_i/M_s,i.
+- Torque density N+ = N_y + i*N_z = (hbar/2e)*sigma*u+*(1/l_phi^2 - i*s_J/l_J^2)
+  (J m^-3): the angular momentum the spin accumulation hands to the magnetization.
+- Local torque per slice: angular-momentum conservation gives dm/dt = -gamma*N_i/M_s,i.
+  In the convention tau_DL*m x (m x y) + tau_FL*m x y (m = x, so m x (m x y) = -y and
+  m x y = +z): tau_DL = +gamma*N_y/M_s and tau_FL = -gamma*N_z/M_s, i.e.
+  tau_DL + i*tau_FL = gamma*conj(N+)/M_s (:func:`torque_on_magnetization`, the one home
+  of this sign). A static +y angular-momentum accumulation with s_J = +1 (ferromagnetic
+  s-d coupling) is an exchange field along -y: tau_FL > 0, the sign of the Oersted
+  field of a conducting layer below.
 - "local-average": T = thickness-weighted mean of tau_i over the ferromagnet
   slices; xi = (2e/hbar)*(integral of M_s dz)/gamma*T.
-- "macrospin": T = gamma*sum(N_i dz)/sum(M_s,i dz); xi = (2e/hbar)*sum(N_i dz).
+- "macrospin": T = gamma*conj(sum(N_i dz))/sum(M_s,i dz); xi = (2e/hbar)*conj(sum(N_i dz)).
 - Oersted: B_y(z) = -(mu0/2)*(K_below(z) - K_above(z)), K the current per width
   (J = E/rho everywhere, sink included); the local torque is -gamma*B_y.
   "macrospin": xi_Oe = (2e/hbar)*integral(-M_s*B_y dz)/E (PHYSICS.md's formula,
@@ -28,6 +34,27 @@ import numpy as np
 from stfmr.analysis.constants import HBAR, E_CHARGE, MU0, TWO_E_OVER_HBAR, gyromagnetic_ratio
 from stfmr.analysis.gradient.solver import NM, Solution, solve
 from stfmr.analysis.gradient.stack import WEIGHTINGS, Stack, StackError
+
+
+def spin_torque_density(sigma: Any, torque_factor: Any, u_plus: Any) -> Any:
+    """Return N+ = N_y + i*N_z (J m^-3 per V/m): (hbar/2e)*sigma*u+*(1/l_phi^2 - i*s_J/l_J^2).
+
+    ``sigma`` in S/m, ``torque_factor`` 1/l_phi^2 - i*s_J/l_J^2 in 1/m^2 (the
+    mesh's), ``u_plus`` = u_y + i*u_z in V per V/m; arrays broadcast.
+    """
+    return (HBAR / (2.0 * E_CHARGE)) * sigma * torque_factor * u_plus
+
+
+def torque_on_magnetization(n_plus: Any, ms: Any, g: float) -> Any:
+    """Return tau_DL + i*tau_FL (rad s^-1 per V m^-1) from the torque density N+ = N_y + i*N_z.
+
+    ``n_plus`` in J m^-3 per V/m with ``ms`` = M_s in A/m (a local torque), or
+    in J m^-2 per V/m with ``ms`` = M_s*t in A (a rigid film); arrays broadcast.
+    The magnetization receives the angular momentum N, so dm/dt = -gamma*N/M_s;
+    projected on section 1's directions m x (m x y) = -y (damping-like) and
+    m x y = +z (field-like) for m = x this is gamma*conj(N+)/M_s.
+    """
+    return gyromagnetic_ratio(g) * np.conj(n_plus) / ms
 
 
 def xi_from_torque(T_per_E: float, Ms_t_A: float, g: float) -> float:
@@ -188,14 +215,14 @@ def result_from_solution(solution: Solution, *, weighting: str, name: str, g: fl
     h = mesh.h[fm]
     ms = mesh.Ms[fm]
     u = solution.u_slice[fm]
-    n = (HBAR / (2.0 * E_CHARGE)) * mesh.sigma[fm] * mesh.torque_factor[fm] * u  # J m^-3 per V/m
-    tau = gamma * n / ms
+    n = spin_torque_density(mesh.sigma[fm], mesh.torque_factor[fm], u)  # J m^-3 per V/m
+    tau = torque_on_magnetization(n, ms, g)
     b_oe = oersted_field_per_E(solution)[fm]
     ms_t = float(np.sum(ms * h))
     xi_oe_macro = TWO_E_OVER_HBAR * float(np.sum(-ms * b_oe * h))
     t_oe_local = float(gamma * np.sum(-b_oe * h) / np.sum(h))
     t_local = np.sum(tau * h) / np.sum(h)
-    t_macro = gamma * np.sum(n * h) / ms_t
+    t_macro = torque_on_magnetization(np.sum(n * h), ms_t, g)
     totals = {}
     for w, t, t_oe in (
         ("local-average", t_local, t_oe_local),

@@ -417,9 +417,20 @@ class DcBiasPanel(TabWidget, QtWidgets.QWidget):
 
 
 class ModelPanel(TabWidget, QtWidgets.QWidget):
-    """Measured xi_DL^E beside the gradient model's cases: the paper's Fig. 4h, live."""
+    """Measured xi_DL^E beside the gradient model's cases: the paper's Fig. 4h, live.
+
+    Measured points are drawn in stfmr's sign convention, converted from the chosen
+    ``measured_sign_convention``; a measured sample whose name says its kind (type A,
+    type B, reference) gets its sample model's bar beside it. Below the plot: the sign
+    agreement under the chosen convention and the convention-free conclusions, computed
+    from the composition table.
+    """
 
     def __init__(self, name: str = "Model", parent=None) -> None:
+        from PyQt6 import QtGui
+
+        from stfmr.analysis.gradient.compare import MEASURED_SIGN_CONVENTIONS
+
         TabWidget.__init__(self, name, parent)  # pymeasure's TabWidget (untyped) takes the tab name first
         layout = QtWidgets.QVBoxLayout(self)
         controls = QtWidgets.QHBoxLayout()
@@ -427,20 +438,34 @@ class ModelPanel(TabWidget, QtWidgets.QWidget):
         self.weighting.addItems(["local-average", "macrospin"])
         self.compositions = QtWidgets.QPushButton("Composition table…")
         self.compositions_path: str | None = None
+        self.sign_convention = QtWidgets.QComboBox()
+        for key, (_, meaning) in MEASURED_SIGN_CONVENTIONS.items():
+            self.sign_convention.addItem(key, key)
+            self.sign_convention.setItemData(self.sign_convention.count() - 1, meaning,
+                                             QtCore.Qt.ItemDataRole.ToolTipRole)
         controls.addWidget(QtWidgets.QLabel("Weighting:"))
         controls.addWidget(self.weighting)
         controls.addWidget(self.compositions)
+        controls.addWidget(QtWidgets.QLabel("measured_sign_convention:"))
+        controls.addWidget(self.sign_convention)
         controls.addStretch(1)
         layout.addLayout(controls)
         self.plot = pg.PlotWidget(background="w", title="ξ_DL^E: model cases and measurement")
-        self.plot.setLabel("left", "ξ_DL^E (Ω⁻¹ m⁻¹)")
-        layout.addWidget(self.plot)
+        self.plot.setLabel("left", "ξ_DL^E (Ω⁻¹ m⁻¹), stfmr's convention")
+        layout.addWidget(self.plot, 3)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush="c")
         self.plot.addItem(self.bars)
+        self.sample_bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush=(160, 160, 160))
+        self.plot.addItem(self.sample_bars)
         self.measured = self.plot.plot(pen=None, symbol="s", symbolSize=10, symbolBrush="r")
         self.errors = pg.ErrorBarItem(x=np.array([]), y=np.array([]), height=np.array([]), pen="r")
         self.plot.addItem(self.errors)
+        self.summary = QtWidgets.QPlainTextEdit()
+        self.summary.setReadOnly(True)
+        self.summary.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont))
+        layout.addWidget(self.summary, 2)
         self.weighting.currentTextChanged.connect(lambda _: self.update_model())
+        self.sign_convention.currentIndexChanged.connect(lambda _: self.update_model())
         self.compositions.clicked.connect(self._choose_compositions)
         self.names: list[str] = []
         self.measured_points: list[tuple[str, float, float]] = []
@@ -452,27 +477,54 @@ class ModelPanel(TabWidget, QtWidgets.QWidget):
             self.compositions_path = path
             self.update_model()
 
+    @property
+    def convention(self) -> str:
+        """The chosen measured_sign_convention ("stfmr" or "opposite-sigma")."""
+        return str(self.sign_convention.currentData())
+
     def update_model(self) -> None:
         from stfmr.analysis.gradient.cases import CASE_NAMES, run_cases
+        from stfmr.analysis.gradient.compare import MEASURED_SIGN_CONVENTIONS, infer_kind, model_values, xi_DL_factor
         from stfmr.analysis.gradient.compositions import load_compositions
+        from stfmr.analysis.gradient.conclusions import format_conclusions, robust_conclusions
 
-        results = run_cases(list(CASE_NAMES), load_compositions(self.compositions_path),
-                            weighting=self.weighting.currentText())
+        table = load_compositions(self.compositions_path)
+        weighting = self.weighting.currentText()
+        results = run_cases(list(CASE_NAMES), table, weighting=weighting)
         self.names = [r.name for r in results] + [name for name, _, _ in self.measured_points]
         heights = [r.xi_DL_E for r in results]
         self.bars.setOpts(x=np.arange(len(heights)), height=heights, width=0.6)
-        self._draw_measured(len(heights))
+        factor = xi_DL_factor(self.convention)
+        lines = [f"measured_sign_convention = {self.convention}: {MEASURED_SIGN_CONVENTIONS[self.convention][1]}",
+                 "red: measured ξ_DL in stfmr's convention; grey: the sample's model beside it"]
+        sample_x, sample_h = [], []
+        for i, (name, value, _) in enumerate(self.measured_points):
+            kind = infer_kind(name)
+            if kind is None:
+                lines.append(f"{name}: kind unknown (name it 'type A', 'type B' or 'reference'), no model beside it")
+                continue
+            model = model_values(kind, table, weighting).xi_DL_E
+            sample_x.append(len(heights) + i)
+            sample_h.append(model)
+            same = np.sign(model) == np.sign(factor * value)
+            lines.append(f"{name}: model {model:.3g}, measured {factor * value:.3g} (as stfmr): "
+                         + ("same sign" if same else "OPPOSITE sign"))
+        self.sample_bars.setOpts(x=np.array(sample_x, dtype=float), height=sample_h, width=0.6)
+        self._draw_measured(len(heights), factor)
         axis = self.plot.getAxis("bottom")
         axis.setTicks([list(enumerate(self.names))])
+        lines.append("")
+        lines.append(format_conclusions(robust_conclusions(table)))
+        self.summary.setPlainText("\n".join(lines))
 
     def set_measured(self, points: list[tuple[str, float, float]]) -> None:
-        """points: (sample name, xi_DL^E, stderr) in Ohm^-1 m^-1."""
+        """points: (sample name, xi_DL^E as reported, stderr) in Ohm^-1 m^-1."""
         self.measured_points = points
         self.update_model()
 
-    def _draw_measured(self, offset: int) -> None:
+    def _draw_measured(self, offset: int, factor: int = 1) -> None:
         x = np.arange(offset, offset + len(self.measured_points), dtype=float)
-        y = np.array([p[1] for p in self.measured_points], dtype=float)
+        y = factor * np.array([p[1] for p in self.measured_points], dtype=float)
         e = np.array([p[2] for p in self.measured_points], dtype=float)
         self.measured.setData(x, y)
         self.errors.setData(x=x, y=y, height=2 * e)

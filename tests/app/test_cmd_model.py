@@ -115,3 +115,27 @@ def test_fit_help_lists_every_parameter():
     help_text = cli.build_parser()._subparsers._group_actions[0].choices["model"].format_help()
     for name in PARAMETERS:
         assert name in help_text.replace("\n", " ").replace("  ", " ")
+
+
+def test_measured_shows_the_convention_the_conclusions_and_an_honest_fit(capsys):
+    measured = str(EXAMPLES / "measured_paper_t3nm.toml")
+    assert cli.main(["model", "--measured", measured, "--fit", "theta_Ni,theta_Fe"]) == 0
+    text = capsys.readouterr().out
+    assert "measured_sign_convention = stfmr" in text and "Pt/Py positive" in text
+    assert "opposite-sigma  type A agrees, type B agrees" in text
+    assert "convention-free conclusions" in text and "FAILS" not in text
+    assert "CANNOT describe the data" in text and "OUTSIDE THE PHYSICAL RANGE" in text
+    assert "converged" not in text  # the optimizer's word alone says nothing about the model
+    out = run_json(capsys, "--measured", measured, "--fit", "theta_Ni,theta_Fe")
+    assert out["measured_sign_convention"] == "stfmr"
+    assert [c["key"] for c in out["conclusions"]] == ["I", "II", "III", "II+III", "IV"]
+    assert all(c["holds"] for c in out["conclusions"])
+    fit = out["fit"]
+    assert fit["redchi"] > 10 and fit["describes_data"] is False and fit["trustworthy"] is False
+    assert fit["parameters"]["theta_Fe"]["flags"] == ["outside the physical range"]
+    assert fit["parameters"]["theta_Fe"]["stderr"] == pytest.approx(
+        fit["parameters"]["theta_Fe"]["stderr_unscaled"] * fit["redchi"] ** 0.5)
+    other = run_json(capsys, "--measured", measured, "--measured-sign-convention", "opposite-sigma")
+    a = other["comparison"][0]["xi_DL_E"]
+    assert other["measured_sign_convention"] == "opposite-sigma" and a["measured_stfmr"] == -a["measured"] == -32700.0
+    assert other["sign_agreement"]["opposite-sigma"] == {"type A": True, "type B": True}

@@ -75,9 +75,9 @@ def test_what_the_defaults_give_where_they_differ_from_the_paper(local):
     """Documented, not tuned: two of the paper's statements the shipped defaults do not reproduce.
 
     1. IV's damping-like torque does not reverse between A and B: the rho gradient changes
-       xi_DL by about 10 % of the interfacial (case I) value, which stays. A scan of l_sf 1.5-5,
-       l_J 1-2, l_phi 1-4 nm, sink rho 150-250, l_N 1-2.5 nm, theta_N 0 or -0.1 found no
-       reversal anywhere (see the README section of the gradient model).
+       xi_DL by about 10 % of the interfacial (case I) value, which stays. A scan of 432 sets
+       (test_gradient_conventions.py, the README's gradient model section) finds a reversal
+       only where t_N = 1 nm and theta_N = -0.1 nearly cancel the film's own spin current.
     2. The sign: with theta_Ni > 0 the local-average model gives xi_DL < 0 for type A (II-A),
        the paper's type A is positive (PHYSICS.md section 6 anticipates this).
     """

@@ -69,7 +69,9 @@ def test_comparison_table_holds_model_and_measurement(table):
     measured = load_measured(EXAMPLES / "measured_paper_t3nm.toml")
     rows = comparison_table(measured, table)
     model_a = model_values("A", table, "local-average")
-    assert rows[0]["xi_DL_E"] == {"measured": 32700.0, "stderr": 600.0, "model": model_a.xi_DL_E}
+    assert rows[0]["xi_DL_E"] == {"measured": 32700.0, "stderr": 600.0, "measured_stfmr": 32700.0,
+                                  "model": model_a.xi_DL_E}
+    assert rows[0]["measured_sign_convention"] == "stfmr"
     assert rows[0]["xi_FL_Oe_E"]["model"] == pytest.approx(model_a.xi_FL_E + model_a.xi_Oe_E)
 
 

@@ -28,9 +28,12 @@ def make(layers, **model):
 
 
 def total_torque(result):
-    """sum(N dz) per E (J m^-2 per V/m) from the macrospin efficiencies."""
+    """sum(N dz) per E (J m^-2 per V/m) from the macrospin efficiencies.
+
+    xi_DL + i*xi_FL = (2e/hbar)*conj(sum(N dz)): the magnetization receives N, dm/dt = -gamma*N/M_s.
+    """
     t = result.totals["macrospin"]
-    return complex(t.xi_DL_E, t.xi_FL_E) / TWO_E_OVER_HBAR
+    return complex(t.xi_DL_E, -t.xi_FL_E) / TWO_E_OVER_HBAR
 
 
 def random_stack(rng, *, gmix=False):
