@@ -194,7 +194,9 @@ def model_figure(results: list[SampleAnalysis], out: Path) -> dict[Path, Writer]
     except MeasuredDataError:
         measured = []  # sample names that say neither A, B nor reference: the model alone
     cases = run_cases(list(CASE_NAMES), load_compositions())
-    return {out / name: partial(plot_model, cases, measured=measured) for name in MODEL_FIGURES}
+    # stfmr's own analysis measures in stfmr's sign convention (sigma = -y, Pt/Py positive)
+    title = "measured: this analysis, measured_sign_convention = stfmr" if measured else None
+    return {out / name: partial(plot_model, cases, measured=measured, title=title) for name in MODEL_FIGURES}
 
 
 def thickness_figure(results: list[SampleAnalysis]) -> Figure | None:
