@@ -30,7 +30,8 @@ from stfmr.analysis.fit_common import FitInputError
 from stfmr.analysis.frequency_scan import FrequencyScanFitError, fit_frequency_scan
 from stfmr.analysis.modes import fit_branch_modes
 from stfmr.analysis.records import FitSettings, SampleAnalysis
-from stfmr.analysis.resonance import fit_damping, fit_kittel, meff_from_resonance_T
+from stfmr.analysis.resonance import meff_from_resonance_T
+from stfmr.analysis.resonance_series import fit_resonance_series
 from stfmr.analysis.run_reader import RunData, Spectrum
 from stfmr.analysis.skip_reasons import FailedFit
 from stfmr.analysis.spectrum_fit import SpectrumFit, SpectrumFitError, fit_branches
@@ -110,7 +111,7 @@ def analyze_run(run: RunData, settings: FitSettings = FitSettings(), jobs: int =
     _angular(result)
     _calibrations(result)
     _efficiencies(result)
-    _dc_bias(result)
+    _dc_bias(result, settings)
     return result
 
 
@@ -118,55 +119,62 @@ def _positive(fits: list[SpectrumFit]) -> SpectrumFit | None:
     return next((f for f in fits if f.polarity == 1), None)
 
 
+def fixed_g(settings: FitSettings, run: RunData) -> tuple[float, str]:
+    """The g that fits use where they cannot determine it, and its source: --g, the sample's g, else the default."""
+    if settings.g is not None:
+        return settings.g, "--g"
+    if run.sample is not None and run.sample.g is not None:
+        return run.sample.g, "sample"
+    return DEFAULT_G, "default"
+
+
 def _resonance(result: SampleAnalysis, settings: FitSettings) -> None:
-    """Kittel and damping fits over frequency, from field sweeps without dc bias.
+    """Kittel and damping fits over frequency, from field sweeps without dc bias, both field branches.
+
+    Every fitted branch is a point (f, |H_r|, dH): a frequency measured on the -H branch
+    only counts like any other. Which g, the error scaling and the warnings:
+    :mod:`stfmr.analysis.resonance_series`.
 
     A run without field sweeps at 2 frequencies (a fixed or slow magnet) uses its frequency
     scans instead: each gives the pair (f_r, H) and the field-equivalent dH. Their errors in
     H (the field's scatter and sigma(f_r)/(df/dH)) leave out the gaussmeter's resolution and
     the frequency-swept peak's offset from the Kittel frequency (about 2 % of a linewidth),
-    so those fits' errors are scaled by sqrt(reduced chi-square) where it exceeds 1.
+    which the scaling of errors by sqrt(reduced chi-square) takes up.
     """
-    points = []  # (f GHz, H_r mT, its stderr, dH mT, its stderr)
+    points = []  # (f GHz, |H_r| mT, its stderr, dH mT, its stderr)
     for s in result.run.spectra:
-        fit = _positive(result.fits.get(s.file, []))
-        if fit is not None and s.kind in ("frequency_sweep", "field_sweep", "spectrum", "angle_sweep") \
-                and s.dc_current_mA == 0:
-            points.append((s.frequency_GHz, fit.values["H_r"], fit.stderr["H_r"], fit.values["dH"], fit.stderr["dH"]))
+        if s.kind in ("frequency_sweep", "field_sweep", "spectrum", "angle_sweep") and s.dc_current_mA == 0:
+            for fit in result.fits.get(s.file, []):
+                points.append((s.frequency_GHz, abs(fit.values["H_r"]), fit.stderr["H_r"], fit.values["dH"],
+                               fit.stderr["dH"]))
     from_scans = len({round(p[0], 6) for p in points}) < 2 and bool(result.run.frequency_scans)
     if from_scans:
-        _frequency_scans(result, settings)  # with DEFAULT_G and M_eff from each f_r, before any Kittel fit
-        points = []
+        _frequency_scans(result, settings)  # with the set g and M_eff from each f_r, before any Kittel fit
+        points, scans = [], set()
         for scan in result.run.frequency_scans:
-            scan_fit = next((f for f in result.frequency_scans.get(scan.file, []) if f.polarity == 1), None)
-            if scan_fit is not None and scan.dc_current_mA == 0:
+            for scan_fit in result.frequency_scans.get(scan.file, []):
+                if scan.dc_current_mA != 0:
+                    continue
+                scans.add(scan.file)
                 q, e = scan_fit.equivalent, scan_fit.equivalent_stderr
                 sigma_h = math.hypot(e["H_r"], scan_fit.stderr["f_r"] / q["df_dH_GHz_per_mT"])
-                points.append((scan_fit.values["f_r"], q["H_r"], sigma_h, q["dH"], e["dH"]))
+                points.append((scan_fit.values["f_r"], abs(q["H_r"]), sigma_h, q["dH"], e["dH"]))
     freqs = sorted({round(p[0], 6) for p in points})
     if len(freqs) < 2:
         result.missing.append(f"Kittel and damping fits need spectra at 2 or more frequencies, got {len(freqs)}")
         return
-    f, h, sh, dh, sdh = (list(column) for column in zip(*points))
+    g, source = fixed_g(settings, result.run)
     try:
-        result.kittel = fit_kittel(f, h, sigma_mT=sh, fit_g=len(freqs) >= 3)
-        result.damping = fit_damping(f, dh, g=result.kittel.values["g"], sigma_mT=sdh)
+        series = fit_resonance_series(*zip(*points), g=g, g_source=source)
     except FitInputError as exc:
         result.missing.append(f"Kittel/damping fit: {exc}")
         return
+    result.kittel, result.damping, result.g_choice = series.kittel, series.damping, series.g
+    result.resonance_frequencies = series.frequencies
+    result.missing.extend(series.missing)
+    result.warnings.extend(series.warnings)
     if from_scans:
-        result.kittel, result.damping = _birge_scaled(result.kittel), _birge_scaled(result.damping)
-        result.missing.append(f"Kittel and damping fits from {len(points)} frequency scans (no field sweeps)")
-
-
-def _birge_scaled(fit):
-    """The fit with its covariance scaled by its reduced chi-square when that exceeds 1."""
-    if not (fit.redchi > 1.0 and math.isfinite(fit.redchi)):
-        return fit
-    base = fit.base_fields() | {"covariance": fit.covariance * fit.redchi,
-                                "stderr": {n: e * math.sqrt(fit.redchi) for n, e in fit.stderr.items()}}
-    extra = {f.name: getattr(fit, f.name) for f in dataclasses.fields(fit) if f.name not in base}
-    return type(fit)(**base, **extra)
+        result.missing.append(f"Kittel and damping fits from {len(scans)} frequency scans (no field sweeps)")
 
 
 def _angular(result: SampleAnalysis) -> None:
@@ -244,7 +252,7 @@ def _efficiencies(result: SampleAnalysis) -> None:
 
 def _frequency_scans(result: SampleAnalysis, settings: FitSettings) -> None:
     """Fit every frequency scan in frequency, with g and mu0*M_eff of the Kittel fit when there is one."""
-    kw: dict[str, Any] = {"slope": settings.slope}
+    kw: dict[str, Any] = {"slope": settings.slope, "g": fixed_g(settings, result.run)[0]}
     if result.kittel is not None:
         kw |= {"g": result.kittel.values["g"], "mu0_Meff_T": result.kittel.values["mu0_Meff_T"]}
     for scan in result.run.frequency_scans:
@@ -256,7 +264,7 @@ def _frequency_scans(result: SampleAnalysis, settings: FitSettings) -> None:
             result.failed_fits.append(FailedFit(scan.file, str(exc)))
 
 
-def _dc_bias(result: SampleAnalysis) -> None:
+def _dc_bias(result: SampleAnalysis, settings: FitSettings) -> None:
     """xi_DL^E from the linewidth against dc current, wherever 3 or more currents of both signs were measured."""
     groups: dict[tuple[float, float, float], list[Spectrum]] = {}
     for s in result.run.spectra:
@@ -277,9 +285,9 @@ def _dc_bias(result: SampleAnalysis) -> None:
         if result.kittel is not None:
             g, meff = result.kittel.ufloats()["g"], result.kittel.ufloats()["mu0_Meff_T"]
         else:
-            g = DEFAULT_G
+            g = fixed_g(settings, result.run)[0]
             meff = meff_from_resonance_T(float(np.mean([abs(p[2]) for p in points])), f, g)
-            result.missing.append(f"dc-bias method at {f:g} GHz: no Kittel fit, mu0*M_eff from H_r with g = {DEFAULT_G:g}")
+            result.missing.append(f"dc-bias method at {f:g} GHz: no Kittel fit, mu0*M_eff from H_r with g = {g:g}")
         try:
             result.dc_bias.append(analyze_dc_bias(
                 f, angle, power, points, g=g, mu0_Meff_T=meff,

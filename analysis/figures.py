@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import json
+import textwrap
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -42,7 +43,8 @@ Writer = Callable[[Path], object]
 
 
 def _figure_files(fig: Figure, out: Path, name: str) -> dict[Path, Writer]:
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:  # a figure with its own layout (room for warnings) keeps it
+        fig.tight_layout()
     return {out / f"{name}.{suffix}": partial(fig.savefig, dpi=120) for suffix in ("png", "pdf")}
 
 
@@ -160,24 +162,38 @@ def amr_figure(r: SampleAnalysis) -> Figure | None:
 
 
 def kittel_figure(r: SampleAnalysis) -> Figure | None:
+    """|H_r|(f) and dH(f) of both branches with the Kittel and damping fits, the g used and every warning."""
     if r.kittel is None:
         return None
-    fig = Figure(figsize=(9, 3.6))
+    warning_lines = [line for w in r.warnings for line in textwrap.wrap(f"WARNING: {w}", 150)]
+    fig = Figure(figsize=(9, 3.6 + 0.13 * len(warning_lines)))
     ax1, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     for s in r.run.spectra:
+        if s.dc_current_mA != 0:
+            continue
         for fit in r.fits.get(s.file, []):
-            if fit.polarity == 1:
-                ax1.errorbar(s.frequency_GHz, fit.values["H_r"], fit.stderr["H_r"], fmt="o", ms=3, color="C0")
-                ax2.errorbar(s.frequency_GHz, fit.values["dH"], fit.stderr["dH"], fmt="o", ms=3, color="C0")
+            colour, label = ("C0", "+H") if fit.polarity == 1 else ("C1", "-H")
+            ax1.errorbar(s.frequency_GHz, abs(fit.values["H_r"]), fit.stderr["H_r"], fmt="o", ms=3, color=colour,
+                         label=label)
+            ax2.errorbar(s.frequency_GHz, fit.values["dH"], fit.stderr["dH"], fmt="o", ms=3, color=colour)
+    handles = dict(zip(*reversed(ax1.get_legend_handles_labels())))  # one entry a branch
+    if handles:
+        ax1.legend(handles.values(), handles.keys(), fontsize=8)
     freqs = [s.frequency_GHz for s in r.run.spectra]
     f = np.linspace(min(freqs) * 0.9, max(freqs) * 1.05, 200)
     ax1.plot(f, r.kittel.resonance_field_mT(f), "k-", lw=1)
-    ax1.set(xlabel="f (GHz)", ylabel="H_r (mT)",
-            title=f"Kittel: mu0*M_eff = {r.kittel.values['mu0_Meff_T']:.4g} T")
+    g = r.g_choice
+    g_text = "" if g is None else (f", g = {g.value:.4g} +- {g.stderr:.2g}" if g.fitted else f", g = {g.value:g} fixed")
+    ax1.set(xlabel="f (GHz)", ylabel="|H_r| (mT)")
+    ax1.set_title(f"Kittel: mu0*M_eff = {r.kittel.values['mu0_Meff_T']:.4g} T{g_text}", fontsize=9)
     if r.damping is not None:
         ax2.plot(f, r.damping.linewidth_mT(f), "k-", lw=1)
-        ax2.set_title(f"damping: alpha = {r.damping.values['alpha']:.4g}")
+        ax2.set_title(f"damping: alpha = {r.damping.values['alpha']:.4g} +- {r.damping.stderr['alpha']:.2g}",
+                      fontsize=9)
     ax2.set(xlabel="f (GHz)", ylabel="dH (mT)")
+    if warning_lines:
+        fig.text(0.01, 0.01, "\n".join(warning_lines), color="C3", fontsize=7, va="bottom")
+        fig.set_layout_engine("tight", rect=(0, (0.13 * len(warning_lines) + 0.1) / fig.get_figheight(), 1, 1))
     return fig
 
 

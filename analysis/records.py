@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ from stfmr.analysis.efficiency import Efficiencies
 from stfmr.analysis.frequency_scan import FrequencyScanFit
 from stfmr.analysis.modes import CRITERION
 from stfmr.analysis.resonance import DampingFit, KittelFit
+from stfmr.analysis.resonance_series import GChoice
 from stfmr.analysis.run_reader import RunData
 from stfmr.analysis.skip_reasons import FailedFit
 from stfmr.analysis.spectrum_fit import SpectrumFit
@@ -31,12 +33,15 @@ class FitSettings:
     modes: "one", or "auto" to let the BIC criterion of :mod:`stfmr.analysis.modes`
     fit two resonances where the data ask for it (the stronger one then enters the
     analysis, and the window is not applied to that branch).
+    g: the Lande g-factor where the Kittel fit cannot determine it (``--g``); None: the
+    sample record's ``g``, else :data:`~stfmr.analysis.constants.DEFAULT_G`.
     """
 
     window_mT: float | None = None
     slope: bool = True
     derivative: bool = False
     modes: str = "one"
+    g: float | None = None
 
 
 @dataclass
@@ -48,6 +53,8 @@ class SampleAnalysis:
     failed_fits: list[FailedFit] = field(default_factory=list)
     kittel: KittelFit | None = None
     damping: DampingFit | None = None
+    g_choice: GChoice | None = None  #: the g of the Kittel and damping fits, and why
+    resonance_frequencies: int = 0  #: distinct frequencies of the Kittel and damping fits
     angular: AngularFit | None = None
     angular_frequency_GHz: float | None = None
     amr: AmrFit | None = None
@@ -57,6 +64,9 @@ class SampleAnalysis:
     dc_bias: list[DcBiasResult] = field(default_factory=list)  #: linewidth-vs-I_dc groups
     frequency_scans: dict[str, list[FrequencyScanFit]] = field(default_factory=dict)  #: file -> branch fits
     missing: list[str] = field(default_factory=list)  #: what could not be derived, and why
+    #: results that were derived but are suspect: a parameter at a bound, a non-physical value,
+    #: a reduced chi-square far from 1
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The sample entry of ``stfmr analyze --json``."""
@@ -76,9 +86,11 @@ class SampleAnalysis:
             "T_DL_per_E": eff.get("T_DL_per_E"),
             "T_FL_per_E": eff.get("T_FL_per_E"),
             "mu0_M_eff_T": q(*_param(self.kittel, "mu0_Meff_T")),
-            "g": q(*_param(self.kittel, "g")),
+            "g": q(self.g_choice.value, self.g_choice.stderr) if self.g_choice and self.kittel else None,
             "alpha": q(*_param(self.damping, "alpha")),
             "dH0_mT": q(*_param(self.damping, "dH0_mT")),
+            "kittel": self._kittel_record(),
+            "damping": self._damping_record(),
             "I_rf_peak_mA": None if i0 is None else {"value": i0[0] * 1e3, "stderr": i0[1] * 1e3},
             "Delta_R_AMR_Ohm": q(*_param(self.amr, "delta_R_Ohm")),
             "R_perp_Ohm": q(*_param(self.amr, "R_perp_Ohm")),
@@ -97,9 +109,27 @@ class SampleAnalysis:
             "failed_fits": [f.to_dict() for f in self.failed_fits],
             "skipped_files": [s.to_dict() for s in self.run.skipped],
             "missing": self.missing,
+            "warnings": self.warnings,
             "sample": self.run.sample.to_dict() if self.run.sample else None,
         }
         return out
+
+    def _kittel_record(self) -> dict[str, Any] | None:
+        """How the Kittel fit was made: its g (fitted or fixed, and why), points, reduced chi-square."""
+        k = self.kittel
+        if k is None:
+            return None
+        return {"g": self.g_choice.to_dict() if self.g_choice else None, "points": k.npoints,
+                "frequencies": self.resonance_frequencies,
+                "redchi": _finite(k.redchi), "error_scale": k.error_scale}
+
+    def _damping_record(self) -> dict[str, Any] | None:
+        """The damping fit's points, reduced chi-square, error scale, and whether alpha's error includes g's."""
+        d = self.damping
+        if d is None:
+            return None
+        return {"g": d.g, "points": d.npoints, "redchi": _finite(d.redchi), "error_scale": d.error_scale,
+                "alpha_stderr_includes_g": d.g_stderr > 0}
 
     def branch_combinations(self) -> list[dict[str, Any]]:
         """Per spectrum on both branches: V_S, V_A of each and their (non-)reversing parts.
@@ -138,6 +168,11 @@ class SampleAnalysis:
         if self.damping is None:
             return None, None
         return self.damping.ufloats()["dH0_mT"], self.damping.g
+
+
+def _finite(x: float) -> float | None:
+    """x, or None (JSON null) where it is NaN (a fit with as many parameters as points)."""
+    return float(x) if math.isfinite(x) else None
 
 
 def _param(fit: Any, name: str) -> tuple[float | None, float | None]:

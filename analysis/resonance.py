@@ -4,10 +4,16 @@ In-plane Kittel: f = (gamma/2 pi)*sqrt(B_r*(B_r + mu0*M_eff)) and its inverse
 (the one home of that formula: procedures centre their field windows with
 :func:`resonance_field_mT`). Damping: mu0*dH = mu0*dH_0 + alpha*2 pi f/gamma.
 Frequencies in GHz, fields (mu0*H) in mT at the API; mu0*M_eff in T.
+
+Both fits can scale their errors by sqrt(reduced chi-square) where the data
+scatter more than their error bars (``scale_errors``); the damping fit adds the
+uncertainty of g to alpha's (alpha is proportional to g at fixed data). Which g
+a run's analysis uses, and what is flagged, is :mod:`stfmr.analysis.resonance_series`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +34,10 @@ from stfmr.analysis.fit_common import (
 
 class ResonanceFitError(FitInputError):
     """Kittel or damping data cannot be fitted; the message says why."""
+
+
+#: the range a free g may take in the Kittel fit (gamma must stay positive)
+G_BOUNDS: tuple[float, float] = (0.1, 10.0)
 
 
 def resonance_field_mT(freq_GHz, mu0_Meff_T: float, g: float):
@@ -72,7 +82,14 @@ def linewidth_mT(freq_GHz, alpha: float, dH0_mT: float, g: float):
 
 @dataclass(frozen=True)
 class KittelFit(ParamFit):
-    """Kittel fit: values "mu0_Meff_T" (T) and "g"; "g" has stderr 0 when it was fixed."""
+    """Kittel fit: values "mu0_Meff_T" (T) and "g"; "g" has stderr 0 when it was fixed.
+
+    error_scale: the factor sqrt(reduced chi-square) the errors were multiplied by (1: not scaled).
+    at_bound: the fitted parameters that ended at a bound of the fit (a free g at :data:`G_BOUNDS`).
+    """
+
+    error_scale: float = 1.0
+    at_bound: tuple[str, ...] = ()
 
     def resonance_field_mT(self, freq_GHz):
         """Fitted resonance field (mT) at frequency ``freq_GHz``."""
@@ -81,9 +98,15 @@ class KittelFit(ParamFit):
 
 @dataclass(frozen=True)
 class DampingFit(ParamFit):
-    """Damping fit: values "alpha" and "dH0_mT" (mu0*dH_0, mT), for the given g."""
+    """Damping fit: values "alpha" and "dH0_mT" (mu0*dH_0, mT), for the given g.
+
+    g_stderr: the uncertainty of g included in alpha's error (0: alpha's error excludes g's).
+    error_scale: the factor sqrt(reduced chi-square) the fit errors were multiplied by (1: not scaled).
+    """
 
     g: float
+    g_stderr: float = 0.0
+    error_scale: float = 1.0
 
     def linewidth_mT(self, freq_GHz):
         """Fitted half width mu0*dH (mT) at frequency ``freq_GHz``."""
@@ -98,12 +121,25 @@ def _check_freq(freq_GHz, y, y_name: str, min_points: int) -> tuple[np.ndarray, 
     return f, y
 
 
+def _scaled_by_redchi(fit: ParamFit, factor: float) -> dict:
+    """The ParamFit fields of ``fit`` with its errors multiplied by ``factor`` (covariance by factor^2)."""
+    return fit.base_fields() | {"covariance": fit.covariance * factor**2,
+                                "stderr": {n: e * factor for n, e in fit.stderr.items()}}
+
+
+def redchi_scale(redchi: float, weighted: bool) -> float:
+    """sqrt(reduced chi-square) of a weighted fit whose data scatter more than their error bars, else 1."""
+    return math.sqrt(redchi) if weighted and math.isfinite(redchi) and redchi > 1.0 else 1.0
+
+
 @refusals_as(ResonanceFitError)
-def fit_kittel(freq_GHz, H_r_mT, *, fit_g: bool = True, g: float = DEFAULT_G, sigma_mT=None) -> KittelFit:
+def fit_kittel(freq_GHz, H_r_mT, *, fit_g: bool = True, g: float = DEFAULT_G, sigma_mT=None,
+               scale_errors: bool = False) -> KittelFit:
     """Fit mu0*M_eff (T) and g to resonance fields H_r (mT, positive magnitudes) at frequencies (GHz).
 
     The residuals are in field (the measured quantity). fit_g=False fixes g.
     Negative H_r are refused: pass |H_r| of a negative-field branch.
+    scale_errors: with sigma_mT, multiply the errors by sqrt(reduced chi-square) when it exceeds 1.
     """
     if not (np.isfinite(g) and g > 0):
         raise ResonanceFitError(f"g must be positive, got {g!r}")
@@ -117,21 +153,35 @@ def fit_kittel(freq_GHz, H_r_mT, *, fit_g: bool = True, g: float = DEFAULT_G, si
     if not np.isfinite(meff0) or meff0 <= -0.9 * br.min():
         meff0 = 0.5
     params = make_params([("mu0_Meff_T", meff0, True), ("g", g, fit_g)])
-    params["g"].min = 0.1
+    params["g"].set(min=G_BOUNDS[0], max=G_BOUNDS[1])
 
     def residual(p):
         r = resonance_field_mT(f, p["mu0_Meff_T"].value, p["g"].value) - h
         return r if sigma is None else r / sigma
 
     base = run_lmfit(residual, params, h.size, sigma is not None, "Kittel fit")
-    return KittelFit(**base.base_fields())
+    scale = redchi_scale(base.redchi, sigma is not None) if scale_errors else 1.0
+    at_bound = tuple(n for n in base.names if n == "g" and _at_bound(base.values["g"], G_BOUNDS))
+    return KittelFit(**_scaled_by_redchi(base, scale), error_scale=scale, at_bound=at_bound)
+
+
+def _at_bound(value: float, bounds: tuple[float, float]) -> bool:
+    return any(abs(value - b) <= 1e-3 * max(abs(b), 1.0) for b in bounds)
 
 
 @refusals_as(ResonanceFitError)
-def fit_damping(freq_GHz, dH_mT, *, g: float, sigma_mT=None) -> DampingFit:
-    """Fit alpha and mu0*dH_0 (mT) to half widths mu0*dH (mT) at frequencies (GHz), for Lande factor g."""
+def fit_damping(freq_GHz, dH_mT, *, g: float, sigma_mT=None, g_stderr: float = 0.0,
+                scale_errors: bool = False) -> DampingFit:
+    """Fit alpha and mu0*dH_0 (mT) to half widths mu0*dH (mT) at frequencies (GHz), for Lande factor g.
+
+    scale_errors: with sigma_mT, multiply the fit errors by sqrt(reduced chi-square) when it exceeds 1.
+    g_stderr: the standard error of g (a fitted g), added to alpha's: the data fix alpha/g, so
+    var(alpha) gains (alpha*g_stderr/g)^2; mu0*dH_0 does not depend on g.
+    """
     if not (np.isfinite(g) and g > 0):
         raise ResonanceFitError(f"g must be positive, got {g!r}")
+    if not (np.isfinite(g_stderr) and g_stderr >= 0):
+        raise ResonanceFitError(f"the standard error of g must be >= 0, got {g_stderr!r}")
     f, dh = _check_freq(freq_GHz, dH_mT, "dH (mT)", 3)
     check_positive(dh, "dH (mT)")
     sigma = check_sigma(sigma_mT, dh.size, "sigma of dH (mT)")
@@ -144,4 +194,11 @@ def fit_damping(freq_GHz, dH_mT, *, g: float, sigma_mT=None) -> DampingFit:
         return r if sigma is None else r / sigma
 
     base = run_lmfit(residual, params, dh.size, sigma is not None, "damping fit")
-    return DampingFit(**base.base_fields(), g=float(g))
+    scale = redchi_scale(base.redchi, sigma is not None) if scale_errors else 1.0
+    fields = _scaled_by_redchi(base, scale)
+    if g_stderr > 0:
+        i = base.names.index("alpha")
+        cov = fields["covariance"].copy()
+        cov[i, i] += (base.values["alpha"] * g_stderr / g) ** 2
+        fields |= {"covariance": cov, "stderr": fields["stderr"] | {"alpha": float(math.sqrt(cov[i, i]))}}
+    return DampingFit(**fields, g=float(g), g_stderr=float(g_stderr), error_scale=scale)

@@ -40,6 +40,8 @@ class SampleMetadata:
     length_um, width_um: device length between the contacts and width (micrometre).
     stack: layer stack, e.g. "Ta-B(3)/Ni-Fe(5)/MgO".
     setup_polarity: +1 or -1, multiplies every measured voltage (from a reference sample).
+    g: optional Lande g-factor of the ferromagnet: the value the analysis fixes g at where
+        the Kittel fit cannot determine it (None: :data:`~stfmr.analysis.constants.DEFAULT_G`).
     """
 
     name: str
@@ -50,6 +52,7 @@ class SampleMetadata:
     stack: str
     setup_polarity: int
     Ms_t_stderr_A: float = 0.0
+    g: float | None = None
 
     def __post_init__(self) -> None:
         values = READER.table({f.name: getattr(self, f.name) for f in fields(self)}, "sample")
@@ -60,6 +63,8 @@ class SampleMetadata:
             object.__setattr__(self, key, values.positive(key))
         object.__setattr__(self, "Ms_t_stderr_A", values.non_negative("Ms_t_stderr_A"))
         object.__setattr__(self, "setup_polarity", int(values.one_of("setup_polarity", (1, -1), shown="+1 or -1")))
+        if self.g is not None:
+            object.__setattr__(self, "g", values.positive("g"))
 
     @classmethod
     def keys(cls) -> tuple[str, ...]:
@@ -74,8 +79,11 @@ class SampleMetadata:
         return cls(**dict(data))
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the record as a plain dict with exactly the keys of a [sample] table."""
-        return asdict(self)
+        """Return the record as a plain dict with the keys of a [sample] table (``g`` only when set)."""
+        out = asdict(self)
+        if out["g"] is None:
+            del out["g"]  # TOML has no null: a table without the key reads back the same
+        return out
 
     @property
     def length_m(self) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -26,6 +27,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--modes", choices=("one", "auto"), default="one",
                         help="auto: fit two resonances where the BIC criterion asks for it (README: two modes)")
     parser.add_argument("--derivative", action="store_true", help="field-modulated (dV/dH) spectra")
+    parser.add_argument("--g", type=float, metavar="G",
+                        help="Lande g where the Kittel fit cannot determine it (default: the sample record's g, "
+                             "else 2.1; README: Kittel and damping)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -39,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
     if args.window_mT is not None and args.window_mT <= 0:
         raise ValueError(f"--window-mT must be positive, got {args.window_mT}")
+    if args.g is not None and not (math.isfinite(args.g) and args.g > 0):
+        raise ValueError(f"--g must be a positive number, got {args.g}")
     # nothing in an input run folder is ever overwritten; existing outputs only with --force.
     # Checked before the fits, so that a refusal costs nothing.
     inputs = [f for folder in args.run_dirs for f in folder_files(folder)]
@@ -53,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         check_outputs([args.report / name for name in ALWAYS_WRITTEN], option="--report",
                       force=args.force, inputs=inputs)
     settings = FitSettings(window_mT=args.window_mT, slope=not args.no_slope, derivative=args.derivative,
-                           modes=args.modes)
+                           modes=args.modes, g=args.g)
     show = not args.quiet and sys.stderr.isatty()
 
     def progress(done: int, total: int) -> None:
@@ -114,8 +120,12 @@ def _print_summary(d: dict) -> None:
     print(f"  xi_DL^j      {_fmt(d['xi_DL_j'], 100, ' %')}")
     if d.get("xi_DL_E_dc_bias"):
         print(f"  xi_DL^E (dc) {_fmt(d['xi_DL_E_dc_bias'], unit=' Ohm^-1 m^-1')}  (linewidth against dc current)")
-    print(f"  mu0*M_eff    {_fmt(d['mu0_M_eff_T'], unit=' T')}")
-    print(f"  alpha        {_fmt(d['alpha'])}")
+    print(f"  mu0*M_eff    {_fmt(d['mu0_M_eff_T'], unit=' T')}{_fit_quality(d.get('kittel'))}")
+    print(f"  alpha        {_fmt(d['alpha'])}{_fit_quality(d.get('damping'), _alpha_note(d))}")
+    if d.get("kittel") and d["kittel"]["g"]:
+        from stfmr.analysis.resonance_series import describe_g
+
+        print(f"  g            {describe_g(d['kittel']['g'])}")
     print(f"  I_rf (peak)  {_fmt(d['I_rf_peak_mA'], unit=' mA')}")
     print(f"  Delta_R_AMR  {_fmt(d['Delta_R_AMR_Ohm'], unit=' Ohm')}")
     for scan in d.get("frequency_scans") or []:
@@ -137,3 +147,19 @@ def _print_summary(d: dict) -> None:
         print(f"  skipped: {s['file']}: {s['reason']}")
     for m in d["missing"]:
         print(f"  missing: {m}")
+    for w in d.get("warnings") or []:
+        print(f"  WARNING: {w}")
+
+
+def _fit_quality(fit: dict | None, note: str = "") -> str:
+    """ "  (reduced chi-square 3.5 on 3 points, errors x1.88)" of a Kittel or damping record."""
+    if not fit:
+        return ""
+    chi = "n/a" if fit["redchi"] is None else f"{fit['redchi']:.3g}"
+    scaled = f", errors x{fit['error_scale']:.3g}" if fit["error_scale"] > 1 else ""
+    return f"  (reduced chi-square {chi} on {fit['points']} points{scaled}{note})"
+
+
+def _alpha_note(d: dict) -> str:
+    damping = d.get("damping")
+    return "; excludes g's error: g fixed" if damping and not damping["alpha_stderr_includes_g"] else ""

@@ -21,7 +21,7 @@ GOOD = {
 def test_round_trip_and_units():
     s = SampleMetadata.from_dict(GOOD)
     assert s.to_dict() == {**GOOD, "width_um": 10.0}
-    assert set(s.to_dict()) == set(SampleMetadata.keys())
+    assert set(s.to_dict()) == set(SampleMetadata.keys()) - {"g"}  # g only when set
     assert s.length_m == pytest.approx(1e-4) and s.width_m == pytest.approx(1e-5)
     assert s.resistivity_Ohm_m == pytest.approx(67e-8)
     no_err = {k: v for k, v in GOOD.items() if k != "Ms_t_stderr_A"}
@@ -47,6 +47,8 @@ def test_round_trip_and_units():
         ({"name": "  "}, "name"),
         ({"stack": None}, "stack"),
         ({"colour": "red"}, "colour"),
+        ({"g": 0.0}, "sample key 'g'"),
+        ({"g": "2.1"}, "sample key 'g'"),
     ],
 )
 def test_bad_values_name_the_key(change, key):
@@ -66,3 +68,11 @@ def test_missing_key_is_named():
 def test_direct_construction_validates_too():
     with pytest.raises(SampleMetadataError, match="setup_polarity"):
         SampleMetadata(name="x", Ms_t_A=1e-3, resistivity_uOhm_cm=50.0, length_um=1.0, width_um=1.0, stack="", setup_polarity=3)
+
+
+def test_g_is_an_optional_key_that_round_trips():
+    """g: the value the analysis fixes g at; left out, the record (and its TOML) has no g."""
+    assert SampleMetadata.from_dict(GOOD).g is None
+    with_g = SampleMetadata.from_dict({**GOOD, "g": 2.05})
+    assert with_g.g == 2.05 and with_g.to_dict()["g"] == 2.05
+    assert SampleMetadata.from_dict(with_g.to_dict()) == with_g
