@@ -145,18 +145,27 @@ def _resonance(result: SampleAnalysis, settings: FitSettings) -> None:
                 points.append((scan_fit.values["f_r"], q["H_r"], sigma_h, q["dH"], e["dH"]))
     freqs = sorted({round(p[0], 6) for p in points})
     if len(freqs) < 2:
-        result.missing.append(f"Kittel and damping fits need spectra at 2 or more frequencies, got {len(freqs)}")
+        if result.run.frequency_scans:
+            result.missing.append("Kittel and damping fits need field sweeps at 2 or more frequencies or frequency "
+                                  f"scans at 2 or more fields, got {len(freqs)}")
+        else:
+            result.missing.append(f"Kittel and damping fits need spectra at 2 or more frequencies, got {len(freqs)}")
         return
     f, h, sh, dh, sdh = (list(column) for column in zip(*points))
     try:
         result.kittel = fit_kittel(f, h, sigma_mT=sh, fit_g=len(freqs) >= 3)
-        result.damping = fit_damping(f, dh, g=result.kittel.values["g"], sigma_mT=sdh)
     except FitInputError as exc:
         result.missing.append(f"Kittel/damping fit: {exc}")
         return
+    try:
+        result.damping = fit_damping(f, dh, g=result.kittel.values["g"], sigma_mT=sdh)
+    except FitInputError as exc:  # the Kittel fit stands: only the damping is missing
+        result.missing.append(f"damping fit: {exc}")
     if from_scans:
-        result.kittel, result.damping = _birge_scaled(result.kittel), _birge_scaled(result.damping)
-        result.missing.append(f"Kittel and damping fits from {len(points)} frequency scans (no field sweeps)")
+        result.kittel = _birge_scaled(result.kittel)
+        result.damping = _birge_scaled(result.damping) if result.damping is not None else None
+        fits = "Kittel and damping fits" if result.damping is not None else "Kittel fit"
+        result.notes.append(f"{fits} from {len(points)} frequency scans (no field sweeps)")
 
 
 def _birge_scaled(fit):

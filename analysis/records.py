@@ -57,6 +57,7 @@ class SampleAnalysis:
     dc_bias: list[DcBiasResult] = field(default_factory=list)  #: linewidth-vs-I_dc groups
     frequency_scans: dict[str, list[FrequencyScanFit]] = field(default_factory=dict)  #: file -> branch fits
     missing: list[str] = field(default_factory=list)  #: what could not be derived, and why
+    notes: list[str] = field(default_factory=list)  #: how a result was derived where it differs from the usual way
 
     def to_dict(self) -> dict[str, Any]:
         """The sample entry of ``stfmr analyze --json``."""
@@ -94,9 +95,11 @@ class SampleAnalysis:
                               for fit in fits if fit.modes is not None],
             "mode_criterion": CRITERION,
             "spectra": len(self.run.spectra),
+            "frequency_scan_files": len(self.run.frequency_scans),
             "failed_fits": [f.to_dict() for f in self.failed_fits],
             "skipped_files": [s.to_dict() for s in self.run.skipped],
             "missing": self.missing,
+            "notes": self.notes,
             "sample": self.run.sample.to_dict() if self.run.sample else None,
         }
         return out
