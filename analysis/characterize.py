@@ -161,7 +161,11 @@ def _resonance(result: SampleAnalysis, settings: FitSettings) -> None:
                 points.append((scan_fit.values["f_r"], abs(q["H_r"]), sigma_h, q["dH"], e["dH"]))
     freqs = sorted({round(p[0], 6) for p in points})
     if len(freqs) < 2:
-        result.missing.append(f"Kittel and damping fits need spectra at 2 or more frequencies, got {len(freqs)}")
+        if result.run.frequency_scans:
+            result.missing.append("Kittel and damping fits need field sweeps at 2 or more frequencies or frequency "
+                                  f"scans at 2 or more fields, got {len(freqs)}")
+        else:
+            result.missing.append(f"Kittel and damping fits need spectra at 2 or more frequencies, got {len(freqs)}")
         return
     g, source = fixed_g(settings, result.run)
     try:
@@ -174,7 +178,8 @@ def _resonance(result: SampleAnalysis, settings: FitSettings) -> None:
     result.missing.extend(series.missing)
     result.warnings.extend(series.warnings)
     if from_scans:
-        result.missing.append(f"Kittel and damping fits from {len(scans)} frequency scans (no field sweeps)")
+        fits = "Kittel and damping fits" if result.damping is not None else "Kittel fit"
+        result.notes.append(f"{fits} from {len(scans)} frequency scans (no field sweeps)")
 
 
 def _angular(result: SampleAnalysis) -> None:

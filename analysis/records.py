@@ -67,6 +67,7 @@ class SampleAnalysis:
     #: results that were derived but are suspect: a parameter at a bound, a non-physical value,
     #: a reduced chi-square far from 1
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  #: how a result was derived where it differs from the usual way
 
     def to_dict(self) -> dict[str, Any]:
         """The sample entry of ``stfmr analyze --json``."""
@@ -106,10 +107,12 @@ class SampleAnalysis:
                               for fit in fits if fit.modes is not None],
             "mode_criterion": CRITERION,
             "spectra": len(self.run.spectra),
+            "frequency_scan_files": len(self.run.frequency_scans),
             "failed_fits": [f.to_dict() for f in self.failed_fits],
             "skipped_files": [s.to_dict() for s in self.run.skipped],
             "missing": self.missing,
             "warnings": self.warnings,
+            "notes": self.notes,
             "sample": self.run.sample.to_dict() if self.run.sample else None,
         }
         return out

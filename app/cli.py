@@ -20,6 +20,7 @@ import sys
 from collections.abc import Sequence
 
 from stfmr import __version__
+from stfmr.app.cli_args import DefaultsHelpFormatter
 
 #: subcommand name -> module (in the order ``stfmr --help`` lists them)
 COMMANDS: dict[str, str] = {
@@ -51,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         if importlib.util.find_spec(module_name) is None:
             continue
         module = importlib.import_module(module_name)
-        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP, formatter_class=DefaultsHelpFormatter)
         module.configure(p)
         p.set_defaults(_run=module.run)
     return parser

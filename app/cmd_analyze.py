@@ -21,8 +21,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--export", type=Path, metavar="FILE.nc",
                         help="write the run (every spectrum, its fits, the metadata) as an xarray NetCDF file")
     add_force_option(parser)
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for the spectrum fits")
-    parser.add_argument("--window-mT", type=float, help="refit each spectrum within H_r +- window/2 (mT)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for the spectrum fits (default: one per CPU, %(default)s here)")
+    parser.add_argument("--window-mT", type=float, help="refit each spectrum within H_r +- window/2 (mT) (default: no refit, the whole sweep)")
     parser.add_argument("--no-slope", action="store_true", help="no background slope V_1")
     parser.add_argument("--modes", choices=("one", "auto"), default="one",
                         help="auto: fit two resonances where the BIC criterion asks for it (README: two modes)")
@@ -78,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     if args.report is not None:
         from stfmr.analysis.figures import plan_report
 
+        if show:
+            sys.stderr.write(f"  drawing the report's figures for {len(results)} run folder(s) ...\n")
         report = plan_report(results, args.report, summary)  # figures drawn, nothing written yet
         check_outputs(report, option="--report", force=args.force, inputs=inputs)
         if args.export is not None and any(_same_path(args.export, p) for p in report):
@@ -113,21 +115,43 @@ def _fmt(q: dict | None, scale: float = 1.0, unit: str = "") -> str:
     return "n/a" if q is None else f"{q['value'] * scale:.5g} +- {q['stderr'] * scale:.2g}{unit}"
 
 
+def _counts(d: dict) -> str:
+    """What the run folder holds: spectra and frequency scans (a scan-only run is not "0 spectra")."""
+    scans = d.get("frequency_scan_files") or len(d.get("frequency_scans") or [])
+    parts = [f"{d['spectra']} spectra"] if d["spectra"] or not scans else []
+    if scans:
+        parts.append(f"{scans} frequency scan{'s' if scans != 1 else ''}")
+    return ", ".join(parts)
+
+
 def _print_summary(d: dict) -> None:
-    print(f"{d['name']} ({d['folder']}): {d['spectra']} spectra")
-    print(f"  xi_DL^E      {_fmt(d['xi_DL_E'], unit=' Ohm^-1 m^-1')}")
-    print(f"  xi_FL+Oe^E   {_fmt(d['xi_FL_Oe_E'], unit=' Ohm^-1 m^-1')}")
-    print(f"  xi_DL^j      {_fmt(d['xi_DL_j'], 100, ' %')}")
+    print(f"{d['name']} ({d['folder']}): {_counts(d)}")
+    rows = [  # (label, value or None, text); quantities not derived are listed on one line
+        ("xi_DL^E", d["xi_DL_E"], _fmt(d["xi_DL_E"], unit=" Ohm^-1 m^-1")),
+        ("xi_FL+Oe^E", d["xi_FL_Oe_E"], _fmt(d["xi_FL_Oe_E"], unit=" Ohm^-1 m^-1")),
+        ("xi_DL^j", d["xi_DL_j"], _fmt(d["xi_DL_j"], 100, " %")),
+        ("mu0*M_eff", d["mu0_M_eff_T"], _fmt(d["mu0_M_eff_T"], unit=" T") + _fit_quality(d.get("kittel"))),
+        ("alpha", d["alpha"], _fmt(d["alpha"]) + _fit_quality(d.get("damping"), _alpha_note(d))),
+        ("I_rf (peak)", d["I_rf_peak_mA"], _fmt(d["I_rf_peak_mA"], unit=" mA")),
+        ("Delta_R_AMR", d["Delta_R_AMR_Ohm"], _fmt(d["Delta_R_AMR_Ohm"], unit=" Ohm")),
+    ]
+    for label, value, text in rows:
+        if value is not None:
+            print(f"  {label:<12} {text}")
     if d.get("xi_DL_E_dc_bias"):
         print(f"  xi_DL^E (dc) {_fmt(d['xi_DL_E_dc_bias'], unit=' Ohm^-1 m^-1')}  (linewidth against dc current)")
-    print(f"  mu0*M_eff    {_fmt(d['mu0_M_eff_T'], unit=' T')}{_fit_quality(d.get('kittel'))}")
-    print(f"  alpha        {_fmt(d['alpha'])}{_fit_quality(d.get('damping'), _alpha_note(d))}")
+    if d.get("V_S0_V") or d.get("V_A0_V"):
+        at = f" (angular fit at {d['angular_frequency_GHz']:g} GHz)" if d.get("angular_frequency_GHz") else ""
+        print(f"  V_S0         {_fmt(d.get('V_S0_V'), 1e6, ' uV')}{at}")
+        print(f"  V_A0         {_fmt(d.get('V_A0_V'), 1e6, ' uV')}")
     if d.get("kittel") and d["kittel"]["g"]:
         from stfmr.analysis.resonance_series import describe_g
 
         print(f"  g            {describe_g(d['kittel']['g'])}")
-    print(f"  I_rf (peak)  {_fmt(d['I_rf_peak_mA'], unit=' mA')}")
-    print(f"  Delta_R_AMR  {_fmt(d['Delta_R_AMR_Ohm'], unit=' Ohm')}")
+    not_derived = [label for label, value, _ in rows if value is None]
+    if not_derived:
+        print(f"  not derived: {', '.join(not_derived)} (see missing)" if d["missing"] else
+              f"  not derived: {', '.join(not_derived)}")
     for scan in d.get("frequency_scans") or []:
         for b in scan["branches"]:
             eq = b["field_equivalent"]
@@ -147,6 +171,8 @@ def _print_summary(d: dict) -> None:
         print(f"  skipped: {s['file']}: {s['reason']}")
     for m in d["missing"]:
         print(f"  missing: {m}")
+    for note in d.get("notes") or []:
+        print(f"  note: {note}")
     for w in d.get("warnings") or []:
         print(f"  WARNING: {w}")
 

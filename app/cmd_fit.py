@@ -163,6 +163,16 @@ def _run_modes(args: argparse.Namespace, field, voltage, kw) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Fit the file and print the result; return the exit status. Every refusal names the file."""
+    try:
+        return _fit_and_print(args)
+    except ValueError as exc:
+        if str(args.file) in str(exc):
+            raise
+        raise ValueError(f"{args.file}: {exc}") from exc
+
+
+def _fit_and_print(args: argparse.Namespace) -> int:
     """Fit the file and print the result; return the exit status."""
     from stfmr.analysis.datafile import read_datafile
     from stfmr.analysis.field_axis import field_axis

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+
+from stfmr.app.cli_args import input_file, sample_help, sim_sample
 
 HELP = "the operator GUI: live spectra and fits, angular, Kittel and model panels, safe abort"
 
@@ -15,9 +19,13 @@ IDLE_MARK_MS = 5000
 def configure(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--bench", type=Path, help="bench file (TOML)")
-    where.add_argument("--sim", metavar="SAMPLE", help="the virtual bench: type-A, type-B, reference or a sample file")
+    where.add_argument("--sim", metavar="SAMPLE", help=sample_help())
     parser.add_argument("--data", type=Path, default=Path("runs/gui"), help="folder for the measured files")
-    parser.add_argument("--sample", type=Path, help="a sequence file whose [sample] table describes the device")
+    parser.add_argument("--sequence", type=Path, metavar="SEQUENCE_FILE",
+                        help="a sequence file whose [sample] table is the device's record for the spectra queued "
+                             "from the window (its steps are not run; default with --sim: the virtual sample's)")
+    # the old name of --sequence, kept working (deprecated, not listed)
+    parser.add_argument("--sample", type=Path, dest="sample_deprecated", help=argparse.SUPPRESS)
     parser.add_argument("--heartbeat", type=Path, metavar="FILE",
                         help="write a heartbeat file for `stfmr watchdog` (beats with every wait of a measurement)")
 
@@ -25,11 +33,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from stfmr.instruments.bench import load_bench_config, open_bench, open_simulated_bench
 
+    problem = display_problem(os.environ, sys.platform)
+    if problem:
+        raise ValueError(problem)
+    sequence_file = _sequence_option(args)
+    input_file(args.bench, "--bench")
+    sim_sample(args.sim)
     sample = None
-    if args.sample:
+    if sequence_file:
         from stfmr.procedures.sequence import load_sequence
 
-        sample = load_sequence(args.sample).sample
+        sample = load_sequence(sequence_file).sample
     config = load_bench_config(args.bench) if args.bench else None  # bad files refused before Qt starts
     heartbeat = None
     if args.heartbeat:
@@ -60,6 +74,41 @@ def run(args: argparse.Namespace) -> int:
             if not window.manager.is_running():  # else a safe end may still be ramping: let the watchdog judge
                 heartbeat.end()
         bench.close()
+
+
+def _sequence_option(args: argparse.Namespace) -> Path | None:
+    """The --sequence file (or the deprecated --sample, with a warning)."""
+    old = getattr(args, "sample_deprecated", None)
+    if old is None:
+        return args.sequence
+    if args.sequence is not None:
+        raise ValueError("--sample is the old name of --sequence: give only --sequence")
+    print("stfmr gui: warning: --sample is deprecated, use --sequence (a sequence file whose [sample] table "
+          "describes the device)", file=sys.stderr)
+    return old
+
+
+def display_problem(environ: Mapping[str, str], platform: str) -> str | None:
+    """Why Qt could not open a window here (None if it can), checked before Qt starts.
+
+    Qt aborts the process (SIGABRT, exit 134) when its platform plugin finds no display.
+    On Linux the default plugin is xcb (X11), which needs DISPLAY; wayland needs WAYLAND_DISPLAY.
+    """
+    if not platform.startswith("linux"):
+        return None
+    qpa = environ.get("QT_QPA_PLATFORM", "").strip()
+    plugin = qpa.split(":", 1)[0].split(";", 1)[0].lower()
+    has_x, has_wayland = bool(environ.get("DISPLAY")), bool(environ.get("WAYLAND_DISPLAY"))
+    if plugin == "xcb" and not has_x:
+        return ("no display: QT_QPA_PLATFORM=xcb but DISPLAY is not set, so Qt cannot open a window. Run it on "
+                "a desktop session (or ssh -X), or without a screen with QT_QPA_PLATFORM=offscreen")
+    if plugin == "" and not has_x and not has_wayland:
+        return ("no display: DISPLAY and WAYLAND_DISPLAY are not set, so Qt cannot open a window. Run it on a "
+                "desktop session (or ssh -X), or without a screen with QT_QPA_PLATFORM=offscreen")
+    if plugin == "wayland" and not has_wayland:
+        return ("no display: QT_QPA_PLATFORM=wayland but WAYLAND_DISPLAY is not set. Run it on a desktop "
+                "session, or without a screen with QT_QPA_PLATFORM=offscreen")
+    return None
 
 
 def _mark_idle_between_measurements(window, heartbeat):

@@ -13,6 +13,8 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
+from stfmr.app.cli_args import input_file, sample_help, sim_sample
+
 if TYPE_CHECKING:
     from stfmr.instruments.bench import BenchConfig, Transport
 
@@ -50,10 +52,9 @@ def format_lines(results: list[RoleStatus]) -> list[str]:
 def configure(parser: argparse.ArgumentParser) -> None:
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--bench", metavar="FILE", help="bench file (TOML) of a real or simulated bench")
-    src.add_argument("--sim", metavar="SAMPLE", help="the default virtual bench on a preset (type-A, type-B, "
-                     "reference) or a sample file")
+    src.add_argument("--sim", metavar="SAMPLE", help=sample_help("the default virtual bench on"))
     parser.add_argument("--transport", choices=("inprocess", "visa"), default=None,
-                        help="with --sim: in-process adapters or the loopback VISA server (default inprocess)")
+                        help="with --sim: in-process adapters or the loopback VISA server (default: inprocess)")
     parser.add_argument("--faults", metavar="FILE", help="with --sim: fault plan (TOML) for the virtual bench")
     parser.add_argument("--seed", type=int, default=None, help="with --sim: random seed of the virtual bench")
 
@@ -94,6 +95,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from stfmr.instruments.bench import load_bench_config, prepare_transport, simulated_config
 
     out = out or sys.stdout
+    input_file(args.bench, "--bench")
+    input_file(args.faults, "--faults")
+    sim_sample(args.sim)
     if args.bench:
         for option in ("faults", "transport", "seed"):
             if getattr(args, option) is not None:

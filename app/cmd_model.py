@@ -16,6 +16,7 @@ import json
 import sys
 from typing import Any
 
+from stfmr.app.cli_args import input_file
 from stfmr.app.output_files import add_force_option, check_outputs, existing_files
 
 HELP = "model self-induced torques of a graded stack (drift-diffusion), the paper's cases, and fits to measurements"
@@ -145,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--fit needs --measured FILE")
     if args.stack and args.compositions:
         raise ValueError("--compositions applies to --case and --measured, not to --stack")
+    for option in ("--stack", "--compositions", "--measured"):
+        input_file(getattr(args, option[2:]), option)
     if args.plot:
         check_outputs([args.plot], option="--plot", force=args.force,
                       inputs=existing_files([args.stack, args.compositions, args.measured]))

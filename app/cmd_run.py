@@ -13,6 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from stfmr.app.cli_args import input_file, sample_help, sim_sample
+
 HELP = "run a measurement sequence headless into a run folder (resumable)"
 
 #: exit status when the safe state could not be verified (see the module docstring)
@@ -24,15 +26,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sequence", type=Path, help="sequence file (TOML), e.g. examples/sequences/angle-sweep.toml")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--bench", type=Path, help="bench file (TOML) of the real or simulated instruments")
-    where.add_argument("--sim", metavar="SAMPLE", help="the virtual bench with a preset (type-A, type-B, reference) "
-                       "or a sample file")
+    where.add_argument("--sim", metavar="SAMPLE", help=sample_help())
     parser.add_argument("--out", type=Path, help="run folder (default: runs/<sequence name>)")
     parser.add_argument("--resume", action="store_true", help="continue the run folder at the first task not completed")
     parser.add_argument("--allow-bench-change", action="store_true",
                         help="with --resume: continue although the bench or simulated sample differs from the one "
                              "the run was started on (recorded in the manifest)")
     parser.add_argument("--faults", type=Path, help="with --sim: a fault file to inject")
-    parser.add_argument("--seed", type=int, default=0, help="with --sim: noise seed (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="with --sim: noise seed")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--heartbeat", type=Path, metavar="FILE",
                         help="write a heartbeat file for `stfmr watchdog` (beats with every wait)")
@@ -48,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--faults works with --sim only")
     if args.allow_bench_change and not args.resume:
         raise ValueError("--allow-bench-change works with --resume only")
+    input_file(args.bench, "--bench")
+    input_file(args.faults, "--faults")
+    sim_sample(args.sim)
     # everything is validated against the limits before any instrument is opened
     virtual = None
     if args.bench:

@@ -15,21 +15,21 @@ import time
 from pathlib import Path
 from typing import Any
 
+from stfmr.app.cli_args import input_file, sample_help, sim_sample
 from stfmr.app.output_files import add_force_option, check_outputs, existing_files
 
 HELP = "serve the simulated instruments on 127.0.0.1 TCP ports (pyvisa-py SOCKET resources)"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sample", default="type-A",
-                        help="sample preset (type-A, type-B, reference) or sample TOML file (default type-A)")
+    parser.add_argument("--sample", default="type-A", help=sample_help("the simulated sample:"))
     parser.add_argument("--faults", metavar="FILE", help="fault plan TOML file ([[fault]] tables)")
     parser.add_argument("--bench-out", metavar="FILE",
                         help="write a bench file whose roles point at the served resources")
     add_force_option(parser)
     parser.add_argument("--models", nargs="+", metavar="MODEL",
                         help="serve only these models (default: every simulated model)")
-    parser.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="noise seed")
     parser.add_argument("--duration", type=float, default=None, metavar="S",
                         help="stop after S seconds (default: serve until interrupted)")
 
@@ -46,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
     if args.duration is not None and args.duration <= 0:
         raise ValueError(f"--duration must be positive, got {args.duration}")
+    sim_sample(args.sample, "--sample")
+    input_file(args.faults, "--faults")
     if args.bench_out:
         check_outputs([args.bench_out], option="--bench-out", force=args.force,
                       inputs=existing_files([args.sample, args.faults]))

@@ -34,6 +34,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from stfmr.app.cli_args import input_file
+
 HELP = "watch a run's heartbeat; when the runner dies or hangs, switch the rf off and ramp the magnet to zero"
 
 #: roles the safe end needs; the others (detector, rotator, gaussmeter) are left closed
@@ -68,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--grace must be zero or more seconds, got {args.grace}")
     if not args.poll > 0:
         raise ValueError(f"--poll must be positive, got {args.poll}")
+    input_file(args.bench, "--bench")
     config = load_bench_config(args.bench)
     if config.simulated:
         raise ValueError(f"{args.bench}: SIM:: resources live inside the runner's own process, out of a "

@@ -34,7 +34,7 @@ from stfmr.instruments.bench_config import (
     parse_bench_config,
 )
 from stfmr.instruments.clock import Clock, WallClock
-from stfmr.instruments.errors import InstrumentConnectionLost
+from stfmr.instruments.errors import InstrumentConnectionLost, InstrumentConnectionRefused, refused_problem
 from stfmr.instruments.registry import DRIVERS, ROLES
 from stfmr.instruments.roles import Detector, FieldControl, ModulationMode, RfSource, Role, Rotator, SourceMeter
 
@@ -167,11 +167,24 @@ def _construct_quiet(cls: type, spec: Any, rc: RoleConfig, role: str, adapter: A
     try:
         driver = _unpaced(cls(adapter, **kwargs), rc)
     except Exception as exc:  # noqa: BLE001 - any failure to open is a lost connection, typed
+        if _refused(exc):
+            raise InstrumentConnectionRefused(role, spec.name, adapter, refused_problem(adapter)) from exc
         reason = " ".join(str(exc).split())  # one line: some backends answer in paragraphs
         raise InstrumentConnectionLost(role, spec.name, adapter, f"could not open the connection ({reason})") from exc
     if adapter.upper().endswith("::SOCKET"):
         _no_delay(driver)
     return driver
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether exc (or an exception it was raised from) is a refused TCP connection."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, ConnectionRefusedError):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
 
 
 def _no_delay(driver: Any) -> None:

@@ -8,6 +8,8 @@ They derive from RuntimeError; bad configuration is a ValueError instead
 
 from __future__ import annotations
 
+import re
+
 
 class InstrumentError(RuntimeError):
     """An instrument failed or answered something unusable."""
@@ -26,6 +28,21 @@ class InstrumentTimeout(InstrumentError):
 
 class InstrumentConnectionLost(InstrumentError):
     """The connection dropped or could not be opened."""
+
+
+class InstrumentConnectionRefused(InstrumentConnectionLost):
+    """Nothing accepted the connection at the address (instrument off, wrong address, sim-server not running)."""
+
+
+def refused_problem(address: str, what: str = "") -> str:
+    """The problem text of a refused connection: the host and port, and what to check."""
+    m = re.match(r"TCPIP\d*::([^:]+)::(\d+)::SOCKET", address, re.IGNORECASE)
+    where = f"{m.group(1)} port {m.group(2)}" if m else address
+    if where.split()[0] in ("127.0.0.1", "localhost", "::1"):
+        hint = "is `stfmr sim-server` (or the instrument's server) running, on the port it printed?"
+    else:
+        hint = "is the instrument switched on, at that address, and reachable from this computer?"
+    return f"{what + ': ' if what else ''}connection refused by {where} (nothing accepts connections there): {hint}"
 
 
 class InstrumentReplyError(InstrumentError):

@@ -31,9 +31,11 @@ from pyvisa.errors import VisaIOError
 
 from stfmr.instruments.errors import (
     InstrumentConnectionLost,
+    InstrumentConnectionRefused,
     InstrumentError,
     InstrumentReplyError,
     InstrumentTimeout,
+    refused_problem,
 )
 
 T = TypeVar("T")
@@ -78,6 +80,8 @@ class DriverRole:
             return self._error(InstrumentConnectionLost, f"{what}: VISA error {exc.abbreviation}: {exc.description}")
         if isinstance(exc, TimeoutError):
             return self._error(InstrumentTimeout, f"{what}: reply timed out")
+        if isinstance(exc, ConnectionRefusedError):
+            return self._error(InstrumentConnectionRefused, refused_problem(self.address, what))
         if isinstance(exc, (ConnectionError, EOFError)):
             return self._error(InstrumentConnectionLost, f"{what}: connection lost ({type(exc).__name__}: {exc})")
         if isinstance(exc, OSError):

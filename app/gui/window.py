@@ -20,6 +20,7 @@ a terminal.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from pathlib import Path
 from typing import Any
@@ -239,6 +240,15 @@ class StfmrWindow(ManagedWindowBase):
         """Queue one spectrum per angle (deg), the other inputs as set; return how many."""
         return self._queue_sweep("angle sweep", "angle_sweep", "angles_deg", angles, self.angles_edit)
 
+    def _allowed(self, key: str) -> str:
+        """The bench's allowed range of a swept quantity, as the input's error message gives it."""
+        limits = self.bench.config.limits
+        if key == "angles_deg":
+            return f"from {limits.angle_min_deg:g} to {limits.angle_max_deg:g} deg (the bench limits)"
+        if key == "dc_currents_mA":
+            return f"from {-limits.max_dc_current_A * 1e3:g} to {limits.max_dc_current_A * 1e3:g} mA (the bench limit)"
+        return "in GHz, within the rf source's range"
+
     def queue_frequency_sweep(self, freqs: list[float] | None = None) -> int:
         """Queue one spectrum per frequency (GHz), the other inputs as set; return how many."""
         return self._queue_sweep("frequency sweep", "frequency_sweep", "frequencies_GHz", freqs, self.freqs_edit)
@@ -255,13 +265,17 @@ class StfmrWindow(ManagedWindowBase):
                      edit: QtWidgets.QLineEdit) -> int:
         """Queue a sweep step: a spectrum per value, each window centred when it starts on the predicted resonance."""
         try:
-            values = values if values is not None else list(_parse_range(edit.text()))
+            if values is None:
+                label = {"angles_deg": "Angles (deg)", "frequencies_GHz": "Frequencies (GHz)",
+                         "dc_currents_mA": "DC currents (mA)"}[key]
+                values = list(_parse_range(edit.text(), label, self._allowed(key)))
             p = self.make_procedure()
             fixed = {name: _plain(getattr(p, name)) for name in INPUTS
                      if name not in ("field_start_mT", "field_stop_mT")}
             step: dict[str, Any] = {"kind": kind, key: [float(v) for v in values],
-                                    "window_mT": _number(self.window_edit.text(), "window (mT)"),
-                                    "mu0_Meff_T": _number(self.meff_edit.text(), "μ0M_eff guess (T)"), **fixed}
+                                    "window_mT": _number(self.window_edit.text(), "Window (mT)", positive=True),
+                                    "mu0_Meff_T": _number(self.meff_edit.text(), "μ0M_eff guess (T)", positive=True),
+                                    **fixed}
             swept = {"angles_deg": "angle_deg", "frequencies_GHz": "frequency_GHz", "dc_currents_mA": "dc_current_mA"}
             step.pop(swept[key])
             return len(self.submit_steps([step]))
@@ -279,7 +293,7 @@ class StfmrWindow(ManagedWindowBase):
         run = self._session
         if run is None or run.closed:
             if self.sample is None:
-                raise ValueError("no sample record: start the GUI with --sample SEQUENCE_FILE (its [sample] table), "
+                raise ValueError("no sample record: start the GUI with --sequence SEQUENCE_FILE (its [sample] table), "
                                  "or run a sequence file first")
             session_sequence(self.sample).with_steps(steps, self.bench.config)  # refused before a folder exists
             run = self._add_run(GuiRun.create(self.bench, self.data_dir, f"session-{_stamp()}",
@@ -466,11 +480,16 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _number(text: str, what: str) -> float:
+def _number(text: str, what: str, positive: bool = False) -> float:
+    """A number typed into the input named what; refused naming the input and what it takes."""
+    kind = "a positive number" if positive else "a number"
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise ValueError(f"{what}: expected a number, got {text!r}") from None
+        raise ValueError(f"{what}: expected {kind}, got {text!r}") from None
+    if not math.isfinite(value) or (positive and value <= 0):
+        raise ValueError(f"{what}: expected {kind}, got {text!r}")
+    return value
 
 
 def _stamp() -> str:
@@ -479,13 +498,24 @@ def _stamp() -> str:
     return _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
-def _parse_range(text: str) -> np.ndarray:
-    """'start:stop:step' or a comma list -> values."""
+def _parse_range(text: str, what: str = "range", allowed: str = "") -> np.ndarray:
+    """'start:stop:step' or a comma list -> values.
+
+    A bad entry is refused naming the input (what), the problem, the forms it takes
+    and the allowed values (allowed, e.g. the bench limits).
+    """
     text = text.strip()
-    if ":" in text:
-        start, stop, step = (_number(v, "range") for v in text.split(":"))
-        return grid({"start": start, "stop": stop, "step": step}, "range")
-    return grid([_number(v, "list") for v in text.split(",") if v.strip()], "list")
+    forms = "enter start:stop:step (e.g. 0:345:15) or a comma list of numbers" + (f", {allowed}" if allowed else "")
+    try:
+        if ":" in text:
+            parts = text.split(":")
+            if len(parts) != 3:
+                raise ValueError(f"{text!r} has {len(parts)} parts, not start:stop:step")
+            start, stop, step = (_number(v, "start:stop:step") for v in parts)
+            return grid({"start": start, "stop": stop, "step": step}, "range")
+        return grid([_number(v, "list") for v in text.split(",") if v.strip()], "list")
+    except ValueError as exc:
+        raise ValueError(f"{what}: {exc}; {forms}") from None
 
 
 __all__ = ["StfmrWindow"]

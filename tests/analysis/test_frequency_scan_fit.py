@@ -208,5 +208,6 @@ power_dBm = 15.0
     # the frequency-swept peak sits ~2 % of a linewidth below the Kittel frequency (damping): 1 %
     assert sample["mu0_M_eff_T"]["value"] == pytest.approx(truth.mu0_Meff_T, rel=0.01)
     assert sample["alpha"]["value"] == pytest.approx(truth.alpha, rel=0.01)
-    assert any("from 3 frequency scans" in m for m in sample["missing"])
+    assert any("from 3 frequency scans" in m for m in sample["notes"])
+    assert not any("frequency scans" in m for m in sample["missing"])  # made, so not missing
     assert len(sample["frequency_scans"]) == 3

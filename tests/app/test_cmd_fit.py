@@ -33,8 +33,8 @@ def test_example_fits_with_both_branches_in_the_json_schema(capsys):
         for name in PARAMS:
             assert list(branch[name]) == ["value", "stderr"]
             assert branch[name]["stderr"] > 0
-        assert 100.0 < abs(branch["H_r"]["value"]) < 130.0  # mT: Kittel at 10 GHz
-        assert 3.0 < branch["dH"]["value"] < 6.0
+        assert 140.0 < abs(branch["H_r"]["value"]) < 150.0  # mT: the type-A preset's Kittel field at 10 GHz
+        assert 6.0 < branch["dH"]["value"] < 9.0
     assert (pos["polarity"], neg["polarity"]) == (1, -1)
     assert pos["V_S"]["value"] > 0 > neg["V_S"]["value"]  # type A: xi_DL > 0
     assert pos["V_A"]["value"] > 0 > neg["V_A"]["value"]

@@ -234,7 +234,7 @@ def test_an_unreachable_bench_is_reported_unsafe(tmp_path, capsys):
     assert record.state.startswith("UNSAFE") and "switch off by hand" in record.state
     assert record.extra["watchdog"]["safe"] is False
     out = capsys.readouterr().out
-    assert "NOT safe" in out and "rf (" in out and "could not open the connection" in out
+    assert "NOT safe" in out and "rf (" in out and "connection refused by 127.0.0.1 port" in out
 
 
 @pytest.fixture

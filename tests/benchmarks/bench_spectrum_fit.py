@@ -30,6 +30,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # one core, as the live GUI has
 
 import argparse  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 
@@ -124,6 +125,11 @@ def median_time(fn, spectra, repeat=1) -> float:
     return float(np.median(times))
 
 
+def progress(text: str, end: str = "\n") -> None:
+    """Say what the benchmark is doing (stderr, so the figures on stdout stay clean)."""
+    print(text, end=end, file=sys.stderr, flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hard", type=int, default=1000, help="hard spectra for the convergence rates")
@@ -132,6 +138,7 @@ def main() -> None:
     warnings.simplefilter("ignore")
     rng = np.random.default_rng(12345)
 
+    progress(f"timing stfmr, lmfit and curve_fit on {args.timed} typical spectra ...")
     typical = [draw(rng, hard=False) for _ in range(args.timed)]
     spectra = [v for _, v, _ in typical]
     for v in spectra[:5]:
@@ -145,6 +152,7 @@ def main() -> None:
     print(f"  curve_fit, naive     {t_curve * 1e3:8.3f} ms   -> stfmr is {t_curve / t_stfmr:5.1f}x faster")
 
     # agreement where lmfit found the same minimum
+    progress(f"comparing with lmfit on {min(30, args.timed)} spectra ...")
     rel_default, err_default, rel_exact, err_exact = [], [], [], []
     tight = {"jac": "3-point", "xtol": 1e-15, "ftol": 1e-15, "gtol": 1e-15, "x_scale": "jac"}
     for truth, v, sigma in typical[:30]:
@@ -167,6 +175,8 @@ def main() -> None:
     failures = []
     t0 = time.perf_counter()
     for i in range(args.hard):
+        if i % 50 == 0:
+            progress(f"\r  hard spectra: {i} / {args.hard}", end="")
         truth, v, sigma = draw(rng, hard=True)
         errors = expected_errors(truth, sigma)
         for name, fn in (("stfmr", fit_stfmr), ("lmfit", lambda y: fit_lmfit(y)[0]), ("curve_fit", fit_curve_fit)):
@@ -179,6 +189,7 @@ def main() -> None:
             ok[name] += good
             if name == "stfmr" and not good and (not failures or failures[-1][0] != i):
                 failures.append((i, f"off: truth {truth}"))
+    progress(f"\r  hard spectra: {args.hard} / {args.hard}")
     print(f"convergence to the truth on {args.hard} hard spectra (SNR 5, edges, mixed signs;"
           f" {time.perf_counter() - t0:.0f} s):")
     for name, n in ok.items():
