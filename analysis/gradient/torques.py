@@ -165,11 +165,59 @@ class ModelResult:
 
 def oersted_field_per_E(solution: Solution) -> np.ndarray:
     """Return B_y (T per V/m) at the centre of every element of the mesh."""
-    mesh = solution.mesh
-    sheet = mesh.sigma * mesh.h  # current per width in each element at E = 1 V/m
-    below = np.cumsum(sheet) - sheet / 2.0  # exact at the centre: linear in z inside
-    total = sheet.sum()
+    return oersted_field_of_elements(solution.mesh.sigma, solution.mesh.h)
+
+
+def oersted_field_of_elements(sigma: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Return B_y (T per V/m) at element centres from sigma (S/m) and h (m), elements along the last axis."""
+    sheet = sigma * h  # current per width in each element at E = 1 V/m
+    below = np.cumsum(sheet, axis=-1) - sheet / 2.0  # exact at the centre: linear in z inside
+    total = sheet.sum(axis=-1, keepdims=True)
     return -(MU0 / 2.0) * (below - (total - below))
+
+
+def local_spin_torque_per_E(sigma: np.ndarray, torque_factor: np.ndarray, u: np.ndarray, Ms: np.ndarray,
+                            g: float) -> np.ndarray:
+    """Return the local spin torque tau = gamma*N/M_s (rad s^-1 per V m^-1; DL real, FL imaginary).
+
+    N = (hbar/2e)*sigma*u*torque_factor (J m^-3 per V/m) from sigma (S/m),
+    torque_factor (1/m^2), the slice average u (V per V/m) and M_s (A/m);
+    elementwise, any shape (one stack's slices or a batch of stacks).
+    """
+    n = (HBAR / (2.0 * E_CHARGE)) * sigma * torque_factor * u  # J m^-3 per V/m
+    return gyromagnetic_ratio(g) * n / Ms
+
+
+def local_oersted_torque_per_E(B_y_per_E: np.ndarray, g: float) -> np.ndarray:
+    """Return the local Oersted torque -gamma*B_y (rad s^-1 per V m^-1), elementwise."""
+    return -gyromagnetic_ratio(g) * B_y_per_E
+
+
+def weighted_totals(tau: np.ndarray, tau_oe: np.ndarray, h: np.ndarray, Ms: np.ndarray,
+                    g: float) -> dict[str, dict[str, np.ndarray]]:
+    """Return, per weighting, the :class:`Totals` fields as arrays, reducing the last axis (the slices).
+
+    "local-average": thickness-weighted mean of the local torques; "macrospin":
+    their M_s*thickness-weighted mean (the torque on the rigid total moment),
+    so both weightings take the local torques as they are defined above.
+    Efficiencies follow from :func:`xi_from_torque`; works on one stack (1-D)
+    or a batch (stacks, slices) alike.
+    """
+    ms_t = np.sum(Ms * h, axis=-1)
+    out = {}
+    for w, weight in (("local-average", h), ("macrospin", Ms * h)):
+        norm = np.sum(weight, axis=-1)
+        t = np.sum(tau * weight, axis=-1) / norm
+        t_oe = np.sum(tau_oe * weight, axis=-1) / norm
+        out[w] = {
+            "T_DL_per_E": t.real,
+            "T_FL_per_E": t.imag,
+            "T_Oe_per_E": t_oe,
+            "xi_DL_E": xi_from_torque(t.real, ms_t, g),
+            "xi_FL_E": xi_from_torque(t.imag, ms_t, g),
+            "xi_Oe_E": xi_from_torque(t_oe, ms_t, g),
+        }
+    return out
 
 
 def evaluate(stack: Stack, *, weighting: str | None = None, name: str | None = None) -> ModelResult:
@@ -184,31 +232,14 @@ def result_from_solution(solution: Solution, *, weighting: str, name: str, g: fl
     """Turn a :class:`Solution` into a :class:`ModelResult`."""
     mesh = solution.mesh
     fm = mesh.is_fm
-    gamma = gyromagnetic_ratio(g)
     h = mesh.h[fm]
     ms = mesh.Ms[fm]
     u = solution.u_slice[fm]
-    n = (HBAR / (2.0 * E_CHARGE)) * mesh.sigma[fm] * mesh.torque_factor[fm] * u  # J m^-3 per V/m
-    tau = gamma * n / ms
+    tau = local_spin_torque_per_E(mesh.sigma[fm], mesh.torque_factor[fm], u, ms, g)
     b_oe = oersted_field_per_E(solution)[fm]
     ms_t = float(np.sum(ms * h))
-    xi_oe_macro = TWO_E_OVER_HBAR * float(np.sum(-ms * b_oe * h))
-    t_oe_local = float(gamma * np.sum(-b_oe * h) / np.sum(h))
-    t_local = np.sum(tau * h) / np.sum(h)
-    t_macro = gamma * np.sum(n * h) / ms_t
-    totals = {}
-    for w, t, t_oe in (
-        ("local-average", t_local, t_oe_local),
-        ("macrospin", t_macro, torque_from_xi(xi_oe_macro, ms_t, g)),
-    ):
-        totals[w] = Totals(
-            T_DL_per_E=float(t.real),
-            T_FL_per_E=float(t.imag),
-            T_Oe_per_E=t_oe,
-            xi_DL_E=xi_from_torque(float(t.real), ms_t, g),
-            xi_FL_E=xi_from_torque(float(t.imag), ms_t, g),
-            xi_Oe_E=xi_from_torque(t_oe, ms_t, g),
-        )
+    sums = weighted_totals(tau, local_oersted_torque_per_E(b_oe, g), h, ms, g)
+    totals = {w: Totals(**{k: float(v) for k, v in fields_.items()}) for w, fields_ in sums.items()}
     z_mid = (mesh.z_bottom[fm] + h / 2.0) / NM
     return ModelResult(
         name=name,

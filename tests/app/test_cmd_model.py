@@ -115,3 +115,30 @@ def test_fit_help_lists_every_parameter():
     help_text = cli.build_parser()._subparsers._group_actions[0].choices["model"].format_help()
     for name in PARAMETERS:
         assert name in help_text.replace("\n", " ").replace("  ", " ")
+
+
+def test_thickness_series_with_measured_points_and_figure(capsys, tmp_path):
+    measured = tmp_path / "analysis.json"
+    samples = [{"name": f"type-{k}", "xi_DL_E": {"value": v, "stderr": 500.0},
+                "sample": {"stack": f"Ta-B({t})/Ni-Fe(5)/MgO"}}
+               for k, t, v in (("A", 3, 32700.0), ("B", 3, -46800.0))]
+    measured.write_text(json.dumps({"samples": samples}))
+    png = tmp_path / "fig5.png"
+    out = run_json(capsys, "--thickness-series", "1,2,3,4,6,8", "--measured", str(measured), "--plot", str(png))
+    series = out["thickness_series"]
+    assert [r["thickness_nm"] for r in series["model"]] == [1, 2, 3, 4, 6, 8]
+    assert "comparison" not in out  # the samples are compared at their own thickness, in the series
+    (row,) = series["measured"]
+    assert row["thickness_nm"] == 3 and row["A-B"]["xi_DL_E"]["measured"] == 32700.0 + 46800.0
+    assert row["A-B"]["xi_DL_E"]["model"] == series["model"][2]["A-B"]["xi_DL_E"]
+    assert png.stat().st_size > 10_000
+    assert cli.main(["model", "--thickness-series", "1,3"]) == 0
+    assert "xi_DL A-B" in capsys.readouterr().out
+
+
+def test_thickness_series_refuses_a_fit_and_bad_thicknesses(capsys):
+    assert cli.main(["model", "--thickness-series", "1,3", "--measured",
+                     str(EXAMPLES / "measured_paper_t3nm.toml"), "--fit", "theta_Ni"]) != 0
+    assert "--fit applies to samples of one sink thickness" in capsys.readouterr().err
+    assert cli.main(["model", "--thickness-series", "1,nm"]) != 0
+    assert "'nm' is not a number" in capsys.readouterr().err
