@@ -15,9 +15,10 @@ group every per-element array has the shape (stacks, elements):
   system's Hermitian part is positive definite (and interface conductances
   have Re(G) > 0), and elimination is then stable;
 - the local torques and the weighted totals come from :mod:`torques`'
-  functions (:func:`torques.local_spin_torque_per_E`,
-  :func:`torques.local_oersted_torque_per_E`, :func:`torques.weighted_totals`),
-  the same code :func:`torques.evaluate` runs: one home for each formula.
+  functions (:func:`torques.spin_torque_density`,
+  :func:`torques.torque_on_magnetization`, :func:`torques.local_oersted_torque_per_E`,
+  :func:`torques.weighted_totals`), the same code :func:`torques.evaluate` runs:
+  one home for each formula.
 
 Only the totals are returned, not the profiles; :func:`torques.evaluate` gives
 profiles of a single stack.
@@ -32,13 +33,13 @@ from operator import attrgetter
 import numpy as np
 
 from stfmr.analysis.constants import MU0
+from stfmr.analysis.gradient import torques
 from stfmr.analysis.gradient.solver import NM, Mesh, _element_coefficients, layer_coefficients, slice_count
 from stfmr.analysis.gradient.stack import WEIGHTINGS, Stack, StackError
 from stfmr.analysis.gradient.torques import (
     Totals,
     evaluate,
     local_oersted_torque_per_E,
-    local_spin_torque_per_E,
     oersted_field_of_elements,
     weighted_totals,
 )
@@ -225,7 +226,9 @@ def _group_totals(group: _Group, g: float) -> dict[str, dict[str, np.ndarray]]:
         return group.expand(x)[:, fm]
 
     h, ms = fm_elements(mesh.h), fm_elements(mesh.Ms)
-    tau = local_spin_torque_per_E(fm_elements(mesh.sigma), fm_elements(mesh.torque_factor), u_slice[:, fm], ms, g)
+    # looked up on the module at each call, as result_from_solution does: one formula for both paths
+    n = torques.spin_torque_density(fm_elements(mesh.sigma), fm_elements(mesh.torque_factor), u_slice[:, fm])
+    tau = torques.torque_on_magnetization(n, ms, g)
     b_oe = oersted_field_of_elements(group.expand(mesh.sigma), group.expand(mesh.h))[:, fm]
     return weighted_totals(tau, local_oersted_torque_per_E(b_oe, g), h, ms, g)
 

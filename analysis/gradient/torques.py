@@ -30,6 +30,26 @@ from stfmr.analysis.gradient.solver import NM, Solution, solve
 from stfmr.analysis.gradient.stack import WEIGHTINGS, Stack, StackError
 
 
+def spin_torque_density(sigma: Any, torque_factor: Any, u_plus: Any) -> Any:
+    """Return N+ = N_y + i*N_z (J m^-3 per V/m): (hbar/2e)*sigma*u+*(1/l_phi^2 - i*s_J/l_J^2).
+
+    ``sigma`` in S/m, ``torque_factor`` 1/l_phi^2 - i*s_J/l_J^2 in 1/m^2 (the
+    mesh's), ``u_plus`` = u_y + i*u_z in V per V/m; arrays broadcast (one
+    stack's slices or a batch of stacks, :mod:`batch`).
+    """
+    return (HBAR / (2.0 * E_CHARGE)) * sigma * torque_factor * u_plus
+
+
+def torque_on_magnetization(n_plus: Any, ms: Any, g: float) -> Any:
+    """Return the local torque tau_DL + i*tau_FL = gamma*N+/M_s (rad s^-1 per V m^-1).
+
+    ``n_plus`` in J m^-3 per V/m, ``ms`` = M_s in A/m; arrays broadcast. The
+    one home of this formula: :func:`result_from_solution` and :mod:`batch`
+    both call it.
+    """
+    return gyromagnetic_ratio(g) * n_plus / ms
+
+
 def xi_from_torque(T_per_E: float, Ms_t_A: float, g: float) -> float:
     """Return xi^E (Ohm^-1 m^-1) from T/E (rad s^-1 per V m^-1) and M_s*t (A)."""
     return TWO_E_OVER_HBAR * Ms_t_A / gyromagnetic_ratio(g) * T_per_E
@@ -176,18 +196,6 @@ def oersted_field_of_elements(sigma: np.ndarray, h: np.ndarray) -> np.ndarray:
     return -(MU0 / 2.0) * (below - (total - below))
 
 
-def local_spin_torque_per_E(sigma: np.ndarray, torque_factor: np.ndarray, u: np.ndarray, Ms: np.ndarray,
-                            g: float) -> np.ndarray:
-    """Return the local spin torque tau = gamma*N/M_s (rad s^-1 per V m^-1; DL real, FL imaginary).
-
-    N = (hbar/2e)*sigma*u*torque_factor (J m^-3 per V/m) from sigma (S/m),
-    torque_factor (1/m^2), the slice average u (V per V/m) and M_s (A/m);
-    elementwise, any shape (one stack's slices or a batch of stacks).
-    """
-    n = (HBAR / (2.0 * E_CHARGE)) * sigma * torque_factor * u  # J m^-3 per V/m
-    return gyromagnetic_ratio(g) * n / Ms
-
-
 def local_oersted_torque_per_E(B_y_per_E: np.ndarray, g: float) -> np.ndarray:
     """Return the local Oersted torque -gamma*B_y (rad s^-1 per V m^-1), elementwise."""
     return -gyromagnetic_ratio(g) * B_y_per_E
@@ -235,7 +243,8 @@ def result_from_solution(solution: Solution, *, weighting: str, name: str, g: fl
     h = mesh.h[fm]
     ms = mesh.Ms[fm]
     u = solution.u_slice[fm]
-    tau = local_spin_torque_per_E(mesh.sigma[fm], mesh.torque_factor[fm], u, ms, g)
+    n = spin_torque_density(mesh.sigma[fm], mesh.torque_factor[fm], u)  # J m^-3 per V/m
+    tau = torque_on_magnetization(n, ms, g)
     b_oe = oersted_field_per_E(solution)[fm]
     ms_t = float(np.sum(ms * h))
     sums = weighted_totals(tau, local_oersted_torque_per_E(b_oe, g), h, ms, g)

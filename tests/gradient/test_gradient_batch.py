@@ -161,3 +161,20 @@ def test_fit_residuals_and_jacobian_in_one_batch_match_the_one_by_one_model():
         step[j] = h
         np.testing.assert_allclose(jac[:, j], (one_by_one(x + step) - one_by_one(x - step)) / (2 * h),
                                    rtol=1e-4, atol=1e-6)
+
+
+def test_a_change_of_the_torque_formula_reaches_both_paths(monkeypatch):
+    """The batch calls torques' own functions: change the formula there and both paths follow it."""
+    from stfmr.analysis.gradient import torques
+
+    table = load_compositions()
+    stacks = [sample_stack(k, table) for k in ("A", "B", "reference")]
+    before = evaluate_many(stacks)
+    original = torques.torque_on_magnetization
+    monkeypatch.setattr(torques, "torque_on_magnetization", lambda n, ms, g: np.conj(original(n, ms, g)))
+    after = evaluate_many(stacks)
+    for i, s in enumerate(stacks):
+        single = evaluate(s).selected
+        assert after.totals(i).xi_FL_E == pytest.approx(-before.totals(i).xi_FL_E, rel=1e-12)
+        assert after.totals(i).xi_FL_E == pytest.approx(single.xi_FL_E, rel=1e-12)
+        assert after.totals(i).xi_DL_E == pytest.approx(single.xi_DL_E, rel=1e-12)
