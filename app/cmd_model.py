@@ -7,6 +7,7 @@ Examples::
     stfmr model --case II-A,II-B --weighting macrospin
     stfmr model --measured examples/measured_paper_t3nm.toml --fit theta_Ni,theta_Fe
     stfmr model --measured examples/measured_paper_t3nm.toml --measured-sign-convention opposite-sigma
+    stfmr model --thickness-series 0,1,2,3,4,6,8 --measured analysis.json --plot fig5.png
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="CASES",
         help="paper case(s): I-A, I-B, II-A, II-B, III-A, III-B, IV-A, IV-B, II+III-A, II+III-B, "
         "comma-separated, or 'all'",
+    )
+    what.add_argument(
+        "--thickness-series",
+        metavar="NM",
+        help="sink thicknesses (nm, comma-separated, 0 = no sink): type A, B and A-B against the sink "
+        "thickness (the paper's Fig. 5), with --measured samples at their own thickness",
     )
     parser.add_argument("--compositions", metavar="FILE", help="composition table (TOML) replacing the shipped one")
     parser.add_argument(
@@ -140,8 +147,10 @@ def run(args: argparse.Namespace) -> int:
     from stfmr.analysis.gradient.stack import load_stack
     from stfmr.analysis.gradient.torques import evaluate
 
-    if not (args.stack or args.case or args.measured):
-        raise ValueError("nothing to model: give --stack FILE, --case CASES, or --measured FILE")
+    if not (args.stack or args.case or args.measured or args.thickness_series):
+        raise ValueError("nothing to model: give --stack FILE, --case CASES, --thickness-series NM or --measured FILE")
+    if args.thickness_series and args.fit:
+        raise ValueError("--fit applies to samples of one sink thickness, not to --thickness-series")
     if args.fit and not args.measured:
         raise ValueError("--fit needs --measured FILE")
     if args.stack and args.compositions:
@@ -151,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         check_outputs([args.plot], option="--plot", force=args.force,
                       inputs=existing_files([args.stack, args.compositions, args.measured]))
-    table = load_compositions(args.compositions) if (args.case or args.measured) else None
+    table = load_compositions(args.compositions) if (args.case or args.measured or args.thickness_series) else None
     kinds = {}
     for item in args.kind:
         name, sep, kind = item.rpartition("=")
@@ -160,7 +169,20 @@ def run(args: argparse.Namespace) -> int:
         kinds[name] = kind
     if kinds and not args.measured:
         raise ValueError("--kind needs --measured FILE")
-    measured = load_measured(args.measured, kinds=kinds) if args.measured else []
+    series_points = None
+    if args.thickness_series:
+        from stfmr.analysis.gradient.thickness import load_points, parse_thicknesses
+
+        thicknesses = parse_thicknesses(args.thickness_series)
+        series_points = load_points(args.measured, kinds=kinds) if args.measured else []
+        if series_points:
+            from dataclasses import replace
+
+            from stfmr.analysis.gradient.compare import in_stfmr_convention
+
+            series_points = [replace(p, sample=in_stfmr_convention([p.sample], args.measured_sign_convention)[0])
+                             for p in series_points]
+    measured = load_measured(args.measured, kinds=kinds) if args.measured and series_points is None else []
     fit_names = [n.strip() for n in args.fit.split(",") if n.strip()] if args.fit else []
     weighting = args.weighting
 
@@ -177,6 +199,16 @@ def run(args: argparse.Namespace) -> int:
     text: list[str] = []
     if results:
         text.append(_format_results(results))
+    if series_points is not None:
+        from stfmr.analysis.gradient.thickness import format_series, plot_series, thickness_series
+
+        assert table is not None  # loaded for --thickness-series
+        series = thickness_series(table, thicknesses, series_points, weighting=weighting or "local-average")
+        series["measured_sign_convention"] = args.measured_sign_convention
+        out["thickness_series"] = series
+        text.append(format_series(series))
+        if args.plot:
+            text.append(f"figure written to {plot_series(series, args.plot)}")
     if measured:
         assert table is not None  # loaded for --measured
         w = weighting or "local-average"
@@ -201,7 +233,7 @@ def run(args: argparse.Namespace) -> int:
             text.append(_format_fit(fit))
             text.append("model after the fit against measurement:")
             text.append(_format_comparison(out["comparison_after_fit"]))
-    if args.plot:
+    if args.plot and series_points is None:
         from stfmr.analysis.gradient.cases import sample_stack
 
         shown = results

@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from stfmr.analysis.gradient.batch import evaluate_many
 from stfmr.analysis.gradient.cases import SAMPLE_KINDS, sample_stack
 from stfmr.analysis.gradient.compositions import PARAMETERS, CompositionTable
 from stfmr.analysis.gradient.stack import StackError
@@ -186,15 +187,19 @@ def measured_from_dict(
     return out
 
 
-def load_measured(path: str | Path, *, kinds: dict[str, str] | None = None) -> list[MeasuredSample]:
-    """Read measured values from ``stfmr analyze --json`` output (.json) or a TOML file."""
+def read_measured_file(path: str | Path) -> dict[str, Any]:
+    """Parse a measured-values file: ``stfmr analyze --json`` output (.json) or a TOML file."""
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+        return json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         raise MeasuredDataError(f"{path}: cannot parse: {exc}") from exc
-    return measured_from_dict(data, source=str(path), kinds=kinds)
+
+
+def load_measured(path: str | Path, *, kinds: dict[str, str] | None = None) -> list[MeasuredSample]:
+    """Read measured values from ``stfmr analyze --json`` output (.json) or a TOML file."""
+    return measured_from_dict(read_measured_file(path), source=str(path), kinds=kinds)
 
 
 def model_values(kind: str, table: CompositionTable, weighting: str) -> Totals:
@@ -422,14 +427,14 @@ def fit_parameters(
         lo, hi = bounds[n]
         start = (initial or {}).get(n, _current_value(table, n))
         params.add(n, value=min(max(start, lo), hi), min=lo, max=hi)
-    kinds = sorted({d[0] for d in data})
 
     def residual(p: lmfit.Parameters) -> np.ndarray:
-        t = table.with_parameters(**{n: p[n].value for n in names})
-        model = {k: model_values(k, t, weighting) for k in kinds}
-        return np.array([(getattr(model[k], q) - v) / e for k, q, v, e in data])
+        return residuals_many(table, names, np.array([[p[n].value for n in names]]), data, weighting)[0]
 
-    out = lmfit.minimize(residual, params, method="least_squares", scale_covar=False)
+    def jacobian(p: lmfit.Parameters) -> np.ndarray:
+        return forward_jacobian(table, names, params, np.array([p[n].value for n in names]), data, weighting)
+
+    out = lmfit.minimize(residual, params, method="least_squares", scale_covar=False, jac=jacobian)
     values = {n: float(out.params[n].value) for n in names}
     dof = len(data) - len(names)
     chisqr = float(out.chisqr)
@@ -464,3 +469,38 @@ def fit_parameters(
         flags=_flags(values, bounds),
         measured_sign_convention=measured_sign_convention,
     )
+
+
+def residuals_many(
+    table: CompositionTable, names: list[str], points: np.ndarray, data: list[tuple], weighting: str
+) -> np.ndarray:
+    """Return (model - measured)/stderr of ``data`` at every row of ``points``, shape (points, data).
+
+    ``points`` (sets, len(names)) are values of the fit parameters ``names``;
+    ``data`` holds (kind, quantity, value, stderr). All sample models of all
+    sets are solved in one batch (:func:`batch.evaluate_many`).
+    """
+    kinds = sorted({d[0] for d in data})
+    stacks = [sample_stack(k, table.with_parameters(**dict(zip(names, map(float, row))))) for row in points
+              for k in kinds]
+    batch = evaluate_many(stacks, weighting=weighting)
+    model = {q: batch.column(q, weighting).reshape(len(points), len(kinds)) for q in QUANTITIES}
+    column = {k: j for j, k in enumerate(kinds)}
+    return np.stack([(model[q][:, column[k]] - v) / e for k, q, v, e in data], axis=1)
+
+
+def forward_jacobian(
+    table: CompositionTable, names: list[str], bounds: Any, x: np.ndarray, data: list[tuple], weighting: str
+) -> np.ndarray:
+    """Return d(residual)/d(parameter) at ``x`` by forward differences, every step in one batch.
+
+    Steps as scipy's "2-point" Jacobian: sqrt(machine epsilon)*max(1, |x|),
+    taken downwards where the upper bound (``bounds[name].max``) is in the way.
+    """
+    steps = np.sqrt(np.finfo(float).eps) * np.maximum(1.0, np.abs(x))
+    upper = np.array([bounds[n].max for n in names], dtype=float)
+    steps = np.where(x + steps > upper, -steps, steps)
+    points = np.vstack([x, x + np.diag(steps)])
+    steps = points[1:].diagonal() - x  # the steps actually taken, after rounding
+    r = residuals_many(table, names, points, data, weighting)
+    return ((r[1:] - r[0]) / steps[:, None]).T

@@ -24,7 +24,6 @@ linear in E), so u is "per E" in V per (V/m).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,6 +59,30 @@ class Mesh:
     z_bottom: np.ndarray  #: position of the element's bottom (m), from the stack bottom
 
 
+def layer_coefficients(rho_uOhm_cm, theta_SH, l_sf_nm, *, lambda_J_sign: int, l_J_nm=None, l_phi_nm=None):
+    """Return (sigma, kappa, source, torque_factor) of layers; scalars or numpy arrays alike.
+
+    sigma in S/m, kappa in 1/m (principal root, Re > 0), source = theta*sigma*E
+    at E = 1 V/m (A m^-2), torque_factor = 1/l_phi^2 - i*s_J/l_J^2 (1/m^2) for a
+    ferromagnet (``l_J_nm`` and ``l_phi_nm`` given), else 0. The one home of
+    these formulas: :func:`build_mesh` calls it per layer, :mod:`batch` on
+    arrays of many stacks.
+    """
+    sigma = 1.0 / (rho_uOhm_cm * UOHM_CM)
+    if l_J_nm is None:
+        factor = 0j * sigma
+    else:
+        factor = 1.0 / (l_phi_nm * NM) ** 2 - 1j * (lambda_J_sign / (l_J_nm * NM) ** 2)
+    k2 = 1.0 / (l_sf_nm * NM) ** 2 + factor
+    kappa = np.sqrt(k2 + 0j)  # principal root: Re(kappa) > 0
+    return sigma, kappa, theta_SH * sigma * 1.0, factor
+
+
+def slice_count(thickness_nm: float | np.ndarray, slice_nm: float) -> np.ndarray:
+    """Return the number of equal slices, none thicker than ``slice_nm``, of layers (nm, nm; int array)."""
+    return np.maximum(1, np.ceil(np.asarray(thickness_nm) / slice_nm - 1e-9)).astype(int)
+
+
 def build_mesh(stack: Stack) -> Mesh:
     """Cut every layer of ``stack`` into equal slices no thicker than ``stack.slice_nm``."""
     # one row per group of identical elements: (count, is_slice, layer, h, sigma, kappa,
@@ -72,19 +95,13 @@ def build_mesh(stack: Stack) -> Mesh:
             g = complex(layer.G_mix_S_per_m2, layer.G_mix_imag_S_per_m2)
             groups.append((1, False, index, 0.0, 0.0, 0j, 0.0, g, False, 0j, 0.0, z))
         t = layer.thickness_nm * NM
-        n = max(1, math.ceil(layer.thickness_nm / stack.slice_nm - 1e-9))
-        sigma = 1.0 / (layer.rho_uOhm_cm * UOHM_CM)
-        if layer.is_ferromagnet:
-            fm = layer.magnetism()
-            factor = complex(1.0 / (fm.l_phi_nm * NM) ** 2, -sign / (fm.l_J_nm * NM) ** 2)
-            k2 = 1.0 / (layer.l_sf_nm * NM) ** 2 + factor
-            ms = fm.mu0Ms_T / MU0
-        else:
-            factor = 0j
-            k2 = complex(1.0 / (layer.l_sf_nm * NM) ** 2)
-            ms = 0.0
-        kappa = complex(np.sqrt(k2))  # principal root: Re(kappa) > 0
-        source = layer.theta_SH * sigma * 1.0
+        n = int(slice_count(layer.thickness_nm, stack.slice_nm))
+        fm = layer.magnetism() if layer.is_ferromagnet else None
+        sigma, kappa, source, factor = layer_coefficients(
+            layer.rho_uOhm_cm, layer.theta_SH, layer.l_sf_nm, lambda_J_sign=sign,
+            l_J_nm=fm.l_J_nm if fm else None, l_phi_nm=fm.l_phi_nm if fm else None,
+        )
+        ms = fm.mu0Ms_T / MU0 if fm else 0.0
         groups.append((n, True, index, t / n, sigma, kappa, source, 0j, layer.is_ferromagnet, factor, ms, z))
         z += t
     cols = list(zip(*groups))

@@ -40,7 +40,8 @@ def spin_torque_density(sigma: Any, torque_factor: Any, u_plus: Any) -> Any:
     """Return N+ = N_y + i*N_z (J m^-3 per V/m): (hbar/2e)*sigma*u+*(1/l_phi^2 - i*s_J/l_J^2).
 
     ``sigma`` in S/m, ``torque_factor`` 1/l_phi^2 - i*s_J/l_J^2 in 1/m^2 (the
-    mesh's), ``u_plus`` = u_y + i*u_z in V per V/m; arrays broadcast.
+    mesh's), ``u_plus`` = u_y + i*u_z in V per V/m; arrays broadcast (one
+    stack's slices or a batch of stacks, :mod:`batch`).
     """
     return (HBAR / (2.0 * E_CHARGE)) * sigma * torque_factor * u_plus
 
@@ -49,7 +50,9 @@ def torque_on_magnetization(n_plus: Any, ms: Any, g: float) -> Any:
     """Return tau_DL + i*tau_FL (rad s^-1 per V m^-1) from the torque density N+ = N_y + i*N_z.
 
     ``n_plus`` in J m^-3 per V/m with ``ms`` = M_s in A/m (a local torque), or
-    in J m^-2 per V/m with ``ms`` = M_s*t in A (a rigid film); arrays broadcast.
+    in J m^-2 per V/m with ``ms`` = M_s*t in A (a rigid film); arrays broadcast (one
+    stack's slices or a batch of stacks). The one home of this formula:
+    :func:`result_from_solution` and :mod:`batch` both call it.
     The magnetization receives the angular momentum N, so dm/dt = -gamma*N/M_s;
     projected on section 1's directions m x (m x y) = -y (damping-like) and
     m x y = +z (field-like) for m = x this is gamma*conj(N+)/M_s.
@@ -192,11 +195,47 @@ class ModelResult:
 
 def oersted_field_per_E(solution: Solution) -> np.ndarray:
     """Return B_y (T per V/m) at the centre of every element of the mesh."""
-    mesh = solution.mesh
-    sheet = mesh.sigma * mesh.h  # current per width in each element at E = 1 V/m
-    below = np.cumsum(sheet) - sheet / 2.0  # exact at the centre: linear in z inside
-    total = sheet.sum()
+    return oersted_field_of_elements(solution.mesh.sigma, solution.mesh.h)
+
+
+def oersted_field_of_elements(sigma: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Return B_y (T per V/m) at element centres from sigma (S/m) and h (m), elements along the last axis."""
+    sheet = sigma * h  # current per width in each element at E = 1 V/m
+    below = np.cumsum(sheet, axis=-1) - sheet / 2.0  # exact at the centre: linear in z inside
+    total = sheet.sum(axis=-1, keepdims=True)
     return -(MU0 / 2.0) * (below - (total - below))
+
+
+def local_oersted_torque_per_E(B_y_per_E: np.ndarray, g: float) -> np.ndarray:
+    """Return the local Oersted torque -gamma*B_y (rad s^-1 per V m^-1), elementwise."""
+    return -gyromagnetic_ratio(g) * B_y_per_E
+
+
+def weighted_totals(tau: np.ndarray, tau_oe: np.ndarray, h: np.ndarray, Ms: np.ndarray,
+                    g: float) -> dict[str, dict[str, np.ndarray]]:
+    """Return, per weighting, the :class:`Totals` fields as arrays, reducing the last axis (the slices).
+
+    "local-average": thickness-weighted mean of the local torques; "macrospin":
+    their M_s*thickness-weighted mean (the torque on the rigid total moment),
+    so both weightings take the local torques as they are defined above.
+    Efficiencies follow from :func:`xi_from_torque`; works on one stack (1-D)
+    or a batch (stacks, slices) alike.
+    """
+    ms_t = np.sum(Ms * h, axis=-1)
+    out = {}
+    for w, weight in (("local-average", h), ("macrospin", Ms * h)):
+        norm = np.sum(weight, axis=-1)
+        t = np.sum(tau * weight, axis=-1) / norm
+        t_oe = np.sum(tau_oe * weight, axis=-1) / norm
+        out[w] = {
+            "T_DL_per_E": t.real,
+            "T_FL_per_E": t.imag,
+            "T_Oe_per_E": t_oe,
+            "xi_DL_E": xi_from_torque(t.real, ms_t, g),
+            "xi_FL_E": xi_from_torque(t.imag, ms_t, g),
+            "xi_Oe_E": xi_from_torque(t_oe, ms_t, g),
+        }
+    return out
 
 
 def evaluate(stack: Stack, *, weighting: str | None = None, name: str | None = None) -> ModelResult:
@@ -211,7 +250,6 @@ def result_from_solution(solution: Solution, *, weighting: str, name: str, g: fl
     """Turn a :class:`Solution` into a :class:`ModelResult`."""
     mesh = solution.mesh
     fm = mesh.is_fm
-    gamma = gyromagnetic_ratio(g)
     h = mesh.h[fm]
     ms = mesh.Ms[fm]
     u = solution.u_slice[fm]
@@ -219,23 +257,8 @@ def result_from_solution(solution: Solution, *, weighting: str, name: str, g: fl
     tau = torque_on_magnetization(n, ms, g)
     b_oe = oersted_field_per_E(solution)[fm]
     ms_t = float(np.sum(ms * h))
-    xi_oe_macro = TWO_E_OVER_HBAR * float(np.sum(-ms * b_oe * h))
-    t_oe_local = float(gamma * np.sum(-b_oe * h) / np.sum(h))
-    t_local = np.sum(tau * h) / np.sum(h)
-    t_macro = torque_on_magnetization(np.sum(n * h), ms_t, g)
-    totals = {}
-    for w, t, t_oe in (
-        ("local-average", t_local, t_oe_local),
-        ("macrospin", t_macro, torque_from_xi(xi_oe_macro, ms_t, g)),
-    ):
-        totals[w] = Totals(
-            T_DL_per_E=float(t.real),
-            T_FL_per_E=float(t.imag),
-            T_Oe_per_E=t_oe,
-            xi_DL_E=xi_from_torque(float(t.real), ms_t, g),
-            xi_FL_E=xi_from_torque(float(t.imag), ms_t, g),
-            xi_Oe_E=xi_from_torque(t_oe, ms_t, g),
-        )
+    sums = weighted_totals(tau, local_oersted_torque_per_E(b_oe, g), h, ms, g)
+    totals = {w: Totals(**{k: float(v) for k, v in fields_.items()}) for w, fields_ in sums.items()}
     z_mid = (mesh.z_bottom[fm] + h / 2.0) / NM
     return ModelResult(
         name=name,

@@ -139,3 +139,42 @@ def test_measured_shows_the_convention_the_conclusions_and_an_honest_fit(capsys)
     a = other["comparison"][0]["xi_DL_E"]
     assert other["measured_sign_convention"] == "opposite-sigma" and a["measured_stfmr"] == -a["measured"] == -32700.0
     assert other["sign_agreement"]["opposite-sigma"] == {"type A": True, "type B": True}
+
+
+def test_thickness_series_with_measured_points_and_figure(capsys, tmp_path):
+    measured = tmp_path / "analysis.json"
+    samples = [{"name": f"type-{k}", "xi_DL_E": {"value": v, "stderr": 500.0},
+                "sample": {"stack": f"Ta-B({t})/Ni-Fe(5)/MgO"}}
+               for k, t, v in (("A", 3, 32700.0), ("B", 3, -46800.0))]
+    measured.write_text(json.dumps({"samples": samples}))
+    png = tmp_path / "fig5.png"
+    out = run_json(capsys, "--thickness-series", "1,2,3,4,6,8", "--measured", str(measured), "--plot", str(png))
+    series = out["thickness_series"]
+    assert [r["thickness_nm"] for r in series["model"]] == [1, 2, 3, 4, 6, 8]
+    assert "comparison" not in out  # the samples are compared at their own thickness, in the series
+    (row,) = series["measured"]
+    assert row["thickness_nm"] == 3 and row["A-B"]["xi_DL_E"]["measured"] == 32700.0 + 46800.0
+    assert row["A-B"]["xi_DL_E"]["model"] == series["model"][2]["A-B"]["xi_DL_E"]
+    assert png.stat().st_size > 10_000
+    assert cli.main(["model", "--thickness-series", "1,3"]) == 0
+    assert "xi_DL A-B" in capsys.readouterr().out
+
+
+def test_thickness_series_refuses_a_fit_and_bad_thicknesses(capsys):
+    assert cli.main(["model", "--thickness-series", "1,3", "--measured",
+                     str(EXAMPLES / "measured_paper_t3nm.toml"), "--fit", "theta_Ni"]) != 0
+    assert "--fit applies to samples of one sink thickness" in capsys.readouterr().err
+    assert cli.main(["model", "--thickness-series", "1,nm"]) != 0
+    assert "'nm' is not a number" in capsys.readouterr().err
+
+
+def test_thickness_series_reads_measured_values_in_the_chosen_convention(capsys, tmp_path):
+    measured = tmp_path / "analysis.json"
+    samples = [{"name": "type-A", "xi_DL_E": {"value": 32700.0, "stderr": 500.0},
+                "sample": {"stack": "Ta-B(3)/Ni-Fe(5)/MgO"}}]
+    measured.write_text(json.dumps({"samples": samples}))
+    base = run_json(capsys, "--thickness-series", "3", "--measured", str(measured))["thickness_series"]
+    flipped = run_json(capsys, "--thickness-series", "3", "--measured", str(measured),
+                       "--measured-sign-convention", "opposite-sigma")["thickness_series"]
+    assert base["measured_sign_convention"] == "stfmr" and flipped["measured_sign_convention"] == "opposite-sigma"
+    assert flipped["measured"][0]["A"]["xi_DL_E"]["measured"] == -base["measured"][0]["A"]["xi_DL_E"]["measured"]
