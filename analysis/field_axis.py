@@ -14,6 +14,10 @@ field's smoothness. Over a sweep window the true relation (remanence offset,
 coil constant, its slight cubic nonlinearity) is a smooth, nearly linear
 function; what the cubic leaves out is the rounding. On the virtual bench this
 shrinks the scatter of dc-bias linewidth slopes about fourfold.
+
+The points may come in any order (a non-uniform or adaptive sweep records its
+rows as measured): the smoothing depends only on the pairs (set, measured), and
+:func:`sweep_order` gives the order in which a branch's points are fitted.
 """
 
 from __future__ import annotations
@@ -44,7 +48,37 @@ def field_axis(set_field_mT, measured_field_mT) -> np.ndarray:
         centre, half = x.mean(), np.ptp(x) / 2.0
         u = (x - centre) / half  # well-conditioned abscissa
         smooth = np.polyval(np.polyfit(u, y, DEGREE), u)
-        if not np.all(np.diff(smooth) * np.sign(np.diff(x)) > 0):
+        order = np.argsort(x, kind="stable")
+        rising = np.diff(x[order]) > 0  # repeated set fields have one smoothed value
+        if not np.all(np.diff(smooth[order])[rising] > 0):
             smooth = x  # readings that do not follow the set field at all: the set field itself
         axis[branch] = smooth
     return axis
+
+
+def sweep_order(set_field_mT) -> np.ndarray:
+    """Return the indices that put each field branch in order of its set field (identity for monotonic sweeps).
+
+    Branches (by the sign of the set field) keep their order of first
+    appearance; a branch already swept monotonically (up or down) keeps its
+    order; any other is sorted by increasing set field. A spectrum fit wants a
+    monotonic branch; the rows of the file stay in the order they were measured.
+    """
+    set_field = np.asarray(set_field_mT, dtype=float)
+    index = np.arange(set_field.size)
+    signs = np.sign(set_field)
+    parts = []
+    for sign in dict.fromkeys(signs.tolist()):
+        part = index[signs == sign]
+        step = np.diff(set_field[part])
+        if not (np.all(step > 0) or np.all(step < 0)):
+            part = part[np.argsort(set_field[part], kind="stable")]
+        parts.append(part)
+    return np.concatenate(parts) if parts else index
+
+
+def ordered_spectrum(set_field_mT, measured_field_mT, voltage_V) -> tuple[np.ndarray, np.ndarray]:
+    """Return (field axis mT, voltage V) of a spectrum, each branch in set-field order, ready to fit."""
+    axis = field_axis(set_field_mT, measured_field_mT)
+    order = sweep_order(set_field_mT)
+    return axis[order], np.asarray(voltage_V, dtype=float)[order]

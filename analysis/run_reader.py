@@ -23,6 +23,7 @@ import numpy as np
 
 from stfmr.analysis import columns as col
 from stfmr.analysis.datafile import DataFileError, read_datafile
+from stfmr.analysis.field_axis import sweep_order
 from stfmr.analysis.frequency_scan import is_frequency_scan
 from stfmr.analysis.run_manifest import COMPLETE, MANIFEST, load_manifest
 from stfmr.analysis.sample import SampleMetadata
@@ -179,6 +180,10 @@ def load_file(path: Path, step_kind: str | None) -> Measurement | Unusable:
             "dc_current_mA": setting(col.I_DC, "", 0.0), "field_mT": c[col.FIELD],
             "set_field_mT": c.get(col.FIELD_SET, c[col.FIELD]), "voltage_V": c[col.V_FMR]}
     if kind == "spectrum":
+        # rows as measured; a non-uniform or adaptive sweep is fitted branch by branch in set-field order
+        order = sweep_order(common["set_field_mT"])
+        for key in ("field_mT", "set_field_mT", "voltage_V"):
+            common[key] = np.asarray(common[key])[order]
         return Spectrum(file=path.name, kind=step_kind or "spectrum",
                         frequency_GHz=setting(col.FREQUENCY, col.FREQUENCY_PARAM), **common)
     if kind == "frequency_scan":

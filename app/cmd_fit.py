@@ -175,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
 def _fit_and_print(args: argparse.Namespace) -> int:
     """Fit the file and print the result; return the exit status."""
     from stfmr.analysis.datafile import read_datafile
-    from stfmr.analysis.field_axis import field_axis
+    from stfmr.analysis.field_axis import field_axis, sweep_order
     from stfmr.analysis.frequency_scan import is_frequency_scan
     from stfmr.analysis.spectrum_fit import fit_branches, lmfit_result
 
@@ -184,8 +184,11 @@ def _fit_and_print(args: argparse.Namespace) -> int:
         return _run_frequency_scan(args, data)
     field = data.column(args.field_column)
     voltage = data.column(args.voltage_column)
-    if args.field_column == DEFAULT_FIELD_COLUMN and SET_FIELD_COLUMN in data.columns and not args.raw_field:
-        field = field_axis(data.column(SET_FIELD_COLUMN), field)
+    if args.field_column == DEFAULT_FIELD_COLUMN and SET_FIELD_COLUMN in data.columns:
+        if not args.raw_field:
+            field = field_axis(data.column(SET_FIELD_COLUMN), field)
+        order = sweep_order(data.column(SET_FIELD_COLUMN))  # rows as measured: fit each branch in field order
+        field, voltage = field[order], voltage[order]
     kw = {"derivative": args.derivative, "slope": not args.no_slope}
     if args.modes == "auto":
         return _run_modes(args, field, voltage, kw)

@@ -7,11 +7,12 @@ import time
 import warnings
 
 import numpy as np
-from pymeasure.experiment import FloatParameter, IntegerParameter
+from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter, Parameter
 
 from stfmr.analysis import columns as col
-from stfmr.analysis.field_axis import field_axis
-from stfmr.analysis.spectrum_fit import SpectrumFit, SpectrumFitError, SpectrumFitWarning, fit_branches
+from stfmr.analysis.field_axis import field_axis, ordered_spectrum
+from stfmr.analysis.measurement_design import fit_covariance, place_points
+from stfmr.analysis.spectrum_fit import SpectrumFit, SpectrumFitError, SpectrumFitWarning, fit_branches, fit_spectrum
 from stfmr.procedures.safety import LimitChecker
 from stfmr.procedures.spectrum import SpectrumProcedure
 
@@ -22,6 +23,29 @@ LIVE_FIT_MIN_POINTS = 15
 #: least wall time between live refits (s): a live view needs no more than ~20 per second,
 #: and with zero dwell the points would otherwise wait for the fits
 LIVE_FIT_INTERVAL_S = 0.05
+#: how FieldSweep places its fields (see FieldSweep.field_grid)
+FIELD_GRIDS = ("uniform", "list", "adaptive")
+#: an adaptive round adds this fraction of the branch's points so far (at least ADAPTIVE_MIN_BATCH)
+ADAPTIVE_BATCH_FRACTION = 0.25
+ADAPTIVE_MIN_BATCH = 4
+#: candidate fields of an adaptive round per linewidth (dH) of the fit so far
+ADAPTIVE_CANDIDATES_PER_LINEWIDTH = 10
+#: ... and at least this many candidates per point of the budget (points cluster at the optimum)
+ADAPTIVE_CANDIDATES_PER_POINT = 4
+
+
+def format_field_list(fields_mT) -> str:
+    """The ``Field list`` parameter's text: the fields (mT) in measuring order, exactly (repr of each float)."""
+    return ",".join(repr(float(h)) for h in fields_mT)
+
+
+def parse_field_list(text: str) -> np.ndarray:
+    """The fields (mT) of a ``Field list`` parameter's text; a ValueError names what is wrong."""
+    try:
+        values = np.array([float(v) for v in text.split(",") if v.strip()], dtype=float)
+    except ValueError:
+        raise ValueError(f"field list {text[:60]!r}: give comma-separated numbers (mT)") from None
+    return values
 
 
 class FieldSweep(SpectrumProcedure):
@@ -39,60 +63,180 @@ class FieldSweep(SpectrumProcedure):
     field_start_mT = FloatParameter("Field start", units="mT", default=50.0, minimum=0.0, maximum=5000.0)
     field_stop_mT = FloatParameter("Field stop", units="mT", default=200.0, minimum=0.0, maximum=5000.0)
     field_points = IntegerParameter(col.FIELD_POINTS_PARAM, default=121, minimum=3, maximum=100000)
+    #: "uniform": field_points evenly from start to stop; "list": the fields of field_list_mT in
+    #: that order; "adaptive": the uniform scan (coarse), then points placed by the fit (see measure)
+    field_grid = ListParameter("Field grid", choices=FIELD_GRIDS, default="uniform")
+    field_list_mT = Parameter("Field list (mT)", default="")
+    target_rel_error = FloatParameter("Target V_S relative error", default=0.0, minimum=0.0, maximum=1.0)
+    point_budget = IntegerParameter("Point budget per branch", default=1000, minimum=3, maximum=100000)
 
     DATA_COLUMNS = [
         col.FIELD_SET, col.FIELD, col.CURRENT, col.X, col.Y, col.V_FMR,
         col.FREQUENCY, col.POWER, col.ANGLE, col.I_DC, col.TIME,
     ]
 
+    def branch_fields(self) -> np.ndarray:
+        """The planned set fields (mT) of the positive branch, in measuring order.
+
+        An adaptive sweep plans its coarse scan; the points it adds lie between
+        field_start_mT and field_stop_mT.
+        """
+        if self.field_grid == "list":
+            return parse_field_list(self.field_list_mT)
+        return np.linspace(self.field_start_mT, self.field_stop_mT, int(self.field_points))
+
     def field_values(self) -> np.ndarray:
-        """The set fields (mT) in sweep order: the positive branch, then the negative one."""
-        positive = np.linspace(self.field_start_mT, self.field_stop_mT, int(self.field_points))
+        """The planned set fields (mT) in sweep order: the positive branch, then the negative one."""
+        positive = self.branch_fields()
         return np.concatenate([positive, -positive]) if self.both_branches else positive
 
     def check_plan(self, guard: LimitChecker) -> None:
         where = self.where()
         self.check_settings(guard, where)
+        self.check_grid(where)
         fields = self.field_values()
+        if self.field_grid == "adaptive":  # added points stay inside the window
+            fields = np.concatenate([fields, [self.field_start_mT, self.field_stop_mT]])
         for extreme in (fields.min(), fields.max()):
             guard.check_field(float(extreme), where)
 
+    def check_grid(self, where: str) -> None:
+        """Refuse a field list that cannot be one branch's spectrum, or an adaptive plan without room."""
+        if self.field_grid == "list":
+            fields = parse_field_list(self.field_list_mT)
+            if fields.size < 3 or not np.all(np.isfinite(fields)) or np.any(fields < 0):
+                raise ValueError(f"{where}: the field list needs 3 or more finite fields >= 0 mT "
+                                 "(both_branches adds the negative branch)")
+            if np.unique(fields).size != fields.size:
+                raise ValueError(f"{where}: the field list repeats a field: each spectrum point needs its own")
+            if fields.size != int(self.field_points):
+                raise ValueError(f"{where}: the field list holds {fields.size} fields but field_points is "
+                                 f"{int(self.field_points)} (the header's point count)")
+        elif self.field_list_mT:
+            raise ValueError(f"{where}: a field list is given but the field grid is {self.field_grid!r}")
+        if self.field_grid == "adaptive" and int(self.point_budget) <= int(self.field_points):
+            raise ValueError(f"{where}: the point budget ({int(self.point_budget)}) leaves no points to place "
+                             f"after the coarse scan of {int(self.field_points)}")
+
     def measure(self) -> None:
         bench, guard = self.bench, self.guard
-        factor = self.modulation_factor()
-        settle = bench.detector.settle_time() + self.dwell_s
-        fields = self.field_values()
+        self._factor = self.modulation_factor()
+        self._settle = bench.detector.settle_time() + self.dwell_s
+        planned = self.field_values()
         self.prepare(self.frequency_GHz)
-        guard.ramp_field(float(fields[0]))
+        guard.ramp_field(float(planned[0]))
         guard.rf_output(True)
-        t0 = bench.clock.now()
-        set_H: list[float] = []
-        measured_H: list[float] = []
+        self._t0 = bench.clock.now()
+        self.set_H: list[float] = []
+        self.measured_H: list[float] = []
         self.readings_xy: list[tuple[float, float]] = []
-        voltages: list[float] = []
+        self.voltages: list[float] = []
         self.live_fits: list[SpectrumFit] = []
         self._last_live_fit = -float("inf")
-        for k, h_set in enumerate(fields):
-            if self.should_stop():
-                log.info("field sweep stopped at %d of %d points", k, len(fields))
-                break
-            guard.ramp_field(float(h_set))
-            bench.clock.sleep(settle)
-            row = self.read_point(factor, t0, float(h_set), self.frequency_GHz)
-            self.emit_progress(k + 1, len(fields))
-            set_H.append(float(h_set))
-            measured_H.append(row[col.FIELD])
-            self.readings_xy.append((row[col.X], row[col.Y]))
-            voltages.append(row[col.V_FMR])
-            self._update_live_fit(set_H, measured_H, voltages)
-        self.final_fits = self._final_fit(self._fit_axis(set_H, measured_H), voltages)
+        self.stopped_because: dict[int, str] = {}
+        if self.field_grid == "adaptive":
+            for polarity in ((1, -1) if self.both_branches else (1,)):
+                if not self._adaptive_branch(polarity):
+                    break
+        else:
+            self._measure_points(planned, len(planned))
+        fields, voltages = ordered_spectrum(self.set_H, self.measured_H, self.voltages)
+        self.final_fits = self._final_fit(fields, list(voltages))
         if self.final_fits and self.on_fit is not None:
             self.on_fit(self.final_fits)
 
-    @staticmethod
-    def _fit_axis(set_H: list[float], measured_H: list[float]) -> np.ndarray:
-        """The gaussmeter's readings smoothed against the set field (see analysis.field_axis)."""
-        return field_axis(set_H, measured_H)
+    def _measure_points(self, fields, total: int) -> bool:
+        """Ramp to each set field (mT) in turn (through the guard) and read a point; False if stopped."""
+        for h_set in fields:
+            if self.should_stop():
+                log.info("field sweep stopped at %d points", len(self.set_H))
+                return False
+            self.guard.ramp_field(float(h_set))
+            self.bench.clock.sleep(self._settle)
+            row = self.read_point(self._factor, self._t0, float(h_set), self.frequency_GHz)
+            self.set_H.append(float(h_set))
+            self.measured_H.append(row[col.FIELD])
+            self.readings_xy.append((row[col.X], row[col.Y]))
+            self.voltages.append(row[col.V_FMR])
+            self.emit_progress(min(len(self.set_H), total), total)
+            self._update_live_fit(self.set_H, self.measured_H, self.voltages)
+        return True
+
+    def _adaptive_branch(self, polarity: int) -> bool:
+        """One branch of an adaptive sweep: the coarse scan, then rounds of placed points; False if stopped.
+
+        Each round fits the branch so far, and stops when the relative error of V_S
+        is at most target_rel_error or the branch holds point_budget points;
+        otherwise it adds ADAPTIVE_BATCH_FRACTION of the points so far where each
+        lowers the variance of V_S most (analysis.measurement_design.place_points).
+        """
+        budget = int(self.point_budget)
+        total = budget * (2 if self.both_branches else 1)
+        coarse = polarity * np.linspace(self.field_start_mT, self.field_stop_mT, int(self.field_points))
+        if not self._measure_points(coarse, total):
+            return False
+        lo, hi = sorted((polarity * self.field_start_mT, polarity * self.field_stop_mT))
+        while True:
+            mine = np.sign(self.set_H) == polarity
+            n = int(np.count_nonzero(mine))
+            set_H = np.asarray(self.set_H)[mine]
+            fit = self._branch_fit(polarity)
+            if fit is None:
+                self.stopped_because[polarity] = "no fit of the coarse scan: no points placed"
+                break
+            rel = fit.stderr["V_S"] / abs(fit.values["V_S"]) if fit.values["V_S"] else float("inf")
+            if rel <= self.target_rel_error:
+                self.stopped_because[polarity] = f"target reached: V_S relative error {rel:.3g} with {n} points"
+                break
+            if n >= budget:
+                self.stopped_because[polarity] = f"point budget {budget} spent: V_S relative error {rel:.3g}"
+                break
+            batch = min(max(ADAPTIVE_MIN_BATCH, int(ADAPTIVE_BATCH_FRACTION * n)), budget - n)
+            new = self._place(fit, set_H, np.asarray(self.measured_H)[mine], lo, hi, batch)
+            if not new:
+                self.stopped_because[polarity] = "no free candidate field left in the window"
+                break
+            if not self._measure_points(new, total):
+                return False
+        log.info("adaptive %+d branch at %g GHz, %g deg: %s", polarity, self.frequency_GHz, self.angle_deg,
+                 self.stopped_because[polarity])
+        return True
+
+    def _branch_fit(self, polarity: int) -> SpectrumFit | None:
+        """The fit of one branch's points so far (None if it cannot be fitted yet)."""
+        mine = np.sign(self.set_H) == polarity
+        fields, voltages = ordered_spectrum(np.asarray(self.set_H)[mine], np.asarray(self.measured_H)[mine],
+                                            np.asarray(self.voltages)[mine])
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SpectrumFitWarning)
+                return fit_spectrum(fields, voltages)
+        except (SpectrumFitError, ValueError) as exc:
+            log.info("adaptive %+d branch: %s", polarity, exc)
+            return None
+
+    def _place(self, fit: SpectrumFit, set_H: np.ndarray, measured_H: np.ndarray, lo: float, hi: float,
+               count: int) -> list[float]:
+        """``count`` new set fields (mT) in [lo, hi] where they lower Var(V_S) most, in increasing field order.
+
+        Candidates are spaced dH / ADAPTIVE_CANDIDATES_PER_LINEWIDTH or closer (see the
+        constants); the field at a set
+        field is predicted from the branch's readings (a straight line: offset and coil
+        constant), and a candidate closer than half a spacing to a measured set field is
+        not used, so no set field repeats.
+        """
+        # fine enough that the whole budget fits on the grid several times over
+        spacing = min(fit.values["dH"] / ADAPTIVE_CANDIDATES_PER_LINEWIDTH,
+                      (hi - lo) / (ADAPTIVE_CANDIDATES_PER_POINT * int(self.point_budget)))
+        candidates = np.linspace(lo, hi, int(np.floor((hi - lo) / spacing)) + 1)
+        taken = np.min(np.abs(candidates[:, None] - set_H[None, :]), axis=1) < spacing / 2
+        candidates = candidates[~taken]
+        slope, offset = np.polyfit(set_H, field_axis(set_H, measured_H), 1)
+        chosen = place_points(slope * candidates + offset, fit_covariance(fit), fit.values,
+                              np.sqrt(fit.redchi), count)
+        new = sorted((h - offset) / slope for h in chosen)
+        # back on the candidate grid exactly (the map is linear, so this only undoes rounding)
+        return [float(candidates[np.argmin(np.abs(candidates - h))]) for h in new]
 
     def _update_live_fit(self, set_H: list[float], measured_H: list[float], voltages: list[float]) -> None:
         """Refit the spectrum so far (fast core, ~1 ms) and hand the result to ``on_fit``.
@@ -106,12 +250,12 @@ class FieldSweep(SpectrumProcedure):
         if now - self._last_live_fit < LIVE_FIT_INTERVAL_S:
             return
         self._last_live_fit = now
-        fields = self._fit_axis(set_H, measured_H)
+        fields, volts = ordered_spectrum(set_H, measured_H, voltages)
         try:
             with warnings.catch_warnings():
                 # the first points of the second branch are dropped as stray until it has enough
                 warnings.simplefilter("ignore", SpectrumFitWarning)
-                fits = fit_branches(np.asarray(fields), np.asarray(voltages))
+                fits = fit_branches(fields, volts)
         except (SpectrumFitError, ValueError):
             return  # no resonance in the window yet
         self.live_fits = fits

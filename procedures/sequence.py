@@ -11,7 +11,7 @@ A sequence holds the sample record and a list of steps::
     kind = "angle_sweep"          # field_sweep, angle_sweep, frequency_sweep, dc_bias_sweep, amr, rf_calibration, autophase, magnet_calibration
     frequency_GHz = 10.0
     power_dBm = 15.0
-    angles_deg = {start = 0, stop = 345, step = 15}
+    angles_deg = {start = 0, stop = 345, step = 15}   # or "optimal" (see OPTIMAL_ANGLES_NOTE)
     window_mT = 80.0              # centred on the predicted resonance ...
     mu0_Meff_T = 0.6              # ... from a Kittel fit of this run's spectra, or this value
     field_points = 121
@@ -26,12 +26,14 @@ the value.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from stfmr.analysis.measurement_design import OPTIMAL_ANGLES_DEG, SYMMETRY_ANGLES_DEG, optimal_angles_deg
 from stfmr.analysis.resonance import resonance_field_mT
 from stfmr.analysis.sample import SampleMetadata
 from stfmr.analysis.toml_schema import Table, TableReader
@@ -40,8 +42,17 @@ if TYPE_CHECKING:
     from stfmr.instruments.bench_config import BenchConfig, Limits
     from stfmr.procedures.plan_check import PlanBench
 
+log = logging.getLogger(__name__)
+
 #: lowest field of a centred window (mT): windows never cross zero
 MIN_WINDOW_START_MT = 1.0
+#: what an angle_sweep with angles_deg = "optimal" measures (the step's log line)
+OPTIMAL_ANGLES_NOTE = (
+    f"{len(OPTIMAL_ANGLES_DEG)} angles where |cos^2(phi) sin(phi)| is largest "
+    f"({', '.join(f'{a:.2f}' for a in OPTIMAL_ANGLES_DEG)} deg) and {len(SYMMETRY_ANGLES_DEG)} extra angle "
+    f"({', '.join(f'{a:g}' for a in SYMMETRY_ANGLES_DEG)} deg) that the general angular fit needs for its "
+    "angle offset phi_0; both field branches"
+)
 
 
 class SequenceError(ValueError):
@@ -110,7 +121,10 @@ def grid(value: Any, where: str) -> np.ndarray:
 # -- steps -------------------------------------------------------------------------------------
 
 _SPECTRUM_KEYS = {"power_dBm", "field_points", "both_branches", "dwell_s", "field_start_mT", "field_stop_mT",
-                  "window_mT", "mu0_Meff_T", "g", "dc_current_mA"}
+                  "window_mT", "mu0_Meff_T", "g", "dc_current_mA", "fields_mT", "field_grid", "target_rel_error",
+                  "point_budget"}
+#: keys of an adaptive field grid, beside field_grid = "adaptive"
+_ADAPTIVE_KEYS = ("target_rel_error", "point_budget")
 STEP_KEYS: dict[str, set[str]] = {
     "field_sweep": _SPECTRUM_KEYS | {"frequency_GHz", "angle_deg"},
     "autophase": _SPECTRUM_KEYS | {"frequency_GHz", "angle_deg"},
@@ -146,7 +160,8 @@ def _parameter_defaults() -> dict[str, Any]:
     owners = {"field_points": FieldSweep, "both_branches": FieldSweep, "dwell_s": FieldSweep,
               "dc_current_mA": FieldSweep, "angle_deg": FieldSweep, "g": FrequencyScan,
               "sense_current_mA": AmrSweep, "dc_max_mA": RfCalibration, "dc_points": RfCalibration,
-              "points_per_branch": MagnetCalibration, "settle_s": MagnetCalibration}
+              "points_per_branch": MagnetCalibration, "settle_s": MagnetCalibration,
+              "field_grid": FieldSweep, "target_rel_error": FieldSweep, "point_budget": FieldSweep}
     return {key: getattr(cls, key).default for key, cls in owners.items()}
 
 
@@ -162,10 +177,23 @@ def _spectrum_tasks(n: int, kind: str, step: Table) -> list[Task]:
     window = None
     has_window = "window_mT" in step
     has_range = "field_start_mT" in step or "field_stop_mT" in step
-    if has_window == has_range:
-        raise SequenceError(f"{step.where}: give either window_mT (centred on the resonance) "
-                            "or field_start_mT and field_stop_mT")
-    if has_window:
+    grid_kind = step.one_of("field_grid", ("uniform", "adaptive"))
+    if grid_kind == "adaptive":
+        common.update(field_grid="adaptive", target_rel_error=step.non_negative("target_rel_error"),
+                      point_budget=step.integer("point_budget", minimum=3))
+    else:
+        for key in _ADAPTIVE_KEYS:
+            if key in step:
+                raise step.fail(key, 'only an adaptive sweep (field_grid = "adaptive") has it')
+    if "fields_mT" in step:
+        if has_window or has_range or grid_kind != "uniform" or "field_points" in step:
+            raise step.fail("fields_mT", "the listed fields are the whole grid: give no window_mT, "
+                                         "field_start_mT, field_stop_mT, field_points or field_grid with them")
+        common.update(_field_list(step))
+    elif has_window == has_range:
+        raise SequenceError(f"{step.where}: give either window_mT (centred on the resonance), "
+                            "field_start_mT and field_stop_mT, or fields_mT")
+    elif has_window:
         width = step.positive("window_mT")
         if "mu0_Meff_T" not in step:
             raise SequenceError(f"{step.where}: mu0_Meff_T is needed to centre window_mT before a Kittel fit exists")
@@ -181,7 +209,15 @@ def _spectrum_tasks(n: int, kind: str, step: Table) -> list[Task]:
         pairs = [(f, step.number("angle_deg")) for f in step.grid("frequencies_GHz")]
     elif kind == "angle_sweep":
         f = step.number("frequency_GHz")
-        pairs = [(f, a) for a in step.grid("angles_deg")]
+        if step.get("angles_deg") == "optimal":
+            if "both_branches" in step and not common["both_branches"]:
+                raise step.fail("both_branches", 'angles_deg = "optimal" measures both field branches')
+            common["both_branches"] = True
+            angles = optimal_angles_deg()
+            log.info("%s: angles_deg = \"optimal\": %s", step.where, OPTIMAL_ANGLES_NOTE)
+        else:
+            angles = step.grid("angles_deg")
+        pairs = [(f, a) for a in angles]
     elif kind == "dc_bias_sweep":
         return _dc_bias_tasks(n, step, common, window)
     else:
@@ -194,6 +230,18 @@ def _spectrum_tasks(n: int, kind: str, step: Table) -> list[Task]:
         procedure = "Autophase" if kind == "autophase" else "FieldSweep"
         tasks.append(Task(f"s{n}-{k}", n, kind, procedure, params, f"{f:g}GHz_{a:g}deg", window))
     return tasks
+
+
+def _field_list(step: Table) -> dict[str, Any]:
+    """The FieldSweep parameters of ``fields_mT``: the listed fields (mT, >= 0, distinct) in measuring order."""
+    from stfmr.procedures.field_sweep import format_field_list
+
+    fields = step.grid("fields_mT")
+    if fields.size < 3 or np.any(fields < 0) or np.unique(fields).size != fields.size:
+        raise step.fail("fields_mT", "give 3 or more distinct fields >= 0 mT (both_branches adds the negative "
+                                     f"branch), got {fields.tolist()}")
+    return {"field_grid": "list", "field_list_mT": format_field_list(fields), "field_points": int(fields.size),
+            "field_start_mT": float(fields.min()), "field_stop_mT": float(fields.max())}
 
 
 def dc_bias_order(currents, where: str) -> list[float]:
