@@ -196,6 +196,8 @@ class FieldSweep(SpectrumProcedure):
             if not new:
                 self.stopped_because[polarity] = "no free candidate field left in the window"
                 break
+            if abs(new[-1] - self.set_H[-1]) < abs(new[0] - self.set_H[-1]):
+                new.reverse()  # sweep the round from the end nearer the magnet's field: shorter ramps
             if not self._measure_points(new, total):
                 return False
         log.info("adaptive %+d branch at %g GHz, %g deg: %s", polarity, self.frequency_GHz, self.angle_deg,
