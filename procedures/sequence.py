@@ -11,7 +11,7 @@ A sequence holds the sample record and a list of steps::
     kind = "angle_sweep"          # field_sweep, angle_sweep, frequency_sweep, dc_bias_sweep, amr, rf_calibration, autophase, magnet_calibration
     frequency_GHz = 10.0
     power_dBm = 15.0
-    angles_deg = {start = 0, stop = 345, step = 15}   # or "optimal" (see OPTIMAL_ANGLES_NOTE)
+    angles_deg = {start = 0, stop = 345, step = 15}   # or "optimal"
     window_mT = 80.0              # centred on the predicted resonance ...
     mu0_Meff_T = 0.6              # ... from a Kittel fit of this run's spectra, or this value
     field_points = 121
