@@ -37,7 +37,7 @@ LOCKIN_FACTOR = np.sqrt(2.0) / np.pi  # on/off pulse modulation: X = (sqrt(2)/pi
 
 
 def field_per_amp_T(xi_E: float) -> float:
-    """Effective field per ampere (T/A) for an efficiency per electric field (PHYSICS.md s. 4)."""
+    """Effective field per ampere (T/A) for an efficiency per electric field (docs/physics.md §4)."""
     return xi_E * R_OHM / (L_M * TWO_E_OVER_HBAR * MS_T_A)
 
 
