@@ -1,6 +1,6 @@
 """From a run folder's measurements to the sample's efficiencies, with uncertainties.
 
-The chain (PHYSICS.md sections 2 to 5): fit every spectrum, both branches (in
+The chain (docs/physics.md §2 to §5): fit every spectrum, both branches (in
 parallel over processes); Kittel and damping fits of H_r(f), dH(f); the
 angular fit of V_S(phi), V_A(phi) at the frequency of the angle sweep (the
 negative branch enters at phi + 180 deg); AMR; the rf current at that

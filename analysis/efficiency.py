@@ -1,4 +1,4 @@
-"""Torque efficiencies from ST-FMR amplitudes, and back (PHYSICS.md sections 3 and 4).
+"""Torque efficiencies from ST-FMR amplitudes, and back (docs/physics.md §3, §4).
 
 This module is the one home of the closed forms linking effective fields and
 angular amplitudes:
@@ -6,11 +6,11 @@ angular amplitudes:
     V_S0 = I_0*Delta_R_AMR*B_DL*f_S,  f_S = sqrt(B_r*(B_r + mu0*M_eff)) / ((2*B_r + mu0*M_eff)*Delta_B)
     V_A0 = I_0*Delta_R_AMR*B_FL*f_A,  f_A = (B_r + mu0*M_eff) / ((2*B_r + mu0*M_eff)*Delta_B)
 
-(section 3 with -(I_0/2)*(dR/dphi)*cos(phi) = I_0*Delta_R_AMR*cos^2(phi)*sin(phi),
+(§3 with -(I_0/2)*(dR/dphi)*cos(phi) = I_0*Delta_R_AMR*cos^2(phi)*sin(phi),
 in the sign convention of ``instruments/sim/llg.py``: V_S0 > 0 for B_DL > 0 and
 V_A0 > 0 for B_FL > 0 at positive field), B_DL, B_FL being the peak effective
 fields at peak rf current I_0, and of xi^E = (2e/hbar)*M_s*t_FM*B/E with
-E = I_0*R/L. Together they give section 4's absolute method.
+E = I_0*R/L. Together they give §4's absolute method.
 
 Every input may be a float (exact), a (value, stderr) pair or an
 ``uncertainties`` variable (e.g. from ``AngularFit.amplitudes()`` or
@@ -187,7 +187,7 @@ def absolute_efficiencies(
     underlayer_thickness_nm: Quantity | None = None,
     underlayer_resistivity_uOhm_cm: Quantity | None = None,
 ) -> Efficiencies:
-    """Torque efficiencies by the absolute method (PHYSICS.md section 4) at one frequency.
+    """Torque efficiencies by the absolute method (docs/physics.md §4) at one frequency.
 
     V_S0, V_A0: cos^2(phi)*sin(phi) amplitudes (V) of the angular fit, as
         measured (the sample's setup polarity multiplies them here); pass

@@ -1,6 +1,6 @@
 """ST-FMR lineshapes: the one home of S, A, their field derivatives and the spectrum model.
 
-PHYSICS.md section 2:
+docs/physics.md §2:
 
     V(H) = V_S*S(H) + V_A*A(H) + V_0 + V_1*(H - H_r)
     S = dH^2 / ((H - H_r)^2 + dH^2),  A = dH*(H - H_r) / ((H - H_r)^2 + dH^2)
@@ -9,7 +9,7 @@ with dH the half width at half maximum. Fields are mu0*H in mT (any unit works
 as long as H, H_r and dH share it); voltages in V.
 
 Branches. A negative field reverses the magnetisation, which reverses V_S and
-V_A (PHYSICS.md section 1). So that the amplitudes of the two branches keep that
+V_A (docs/physics.md §1). So that the amplitudes of the two branches keep that
 physical meaning, the shapes are functions of the field *magnitude* along the
 branch: x = p*(H - H_r) with the branch polarity p = sign(H_r). On the positive
 branch this is the formula above; on the negative branch S and A are the

@@ -1,4 +1,4 @@
-"""Fit ST-FMR spectra: V = V_S*S + V_A*A + V_0 + V_1*(H - H_r) (PHYSICS.md section 2).
+"""Fit ST-FMR spectra: V = V_S*S + V_A*A + V_0 + V_1*(H - H_r) (docs/physics.md §2).
 
 Two engines evaluate the one model of :mod:`stfmr.analysis.lineshape`:
 

@@ -86,7 +86,7 @@ def pt_py(lphi, rho_f=20.0, t_f=5.0):
 
 
 def backflow_closed_form(lphi, rho_f=20.0, t_f=5.0, sign=1):
-    """xi_DL^E of section 6's Pt check including back-flow (derived for this test).
+    """xi_DL^E of docs/physics.md §6.5's Pt check including back-flow (derived for this test).
 
     Sink: u = theta*E*l*sinh(z/l) + B*cosh(z/l) (j = 0 at z = 0); the ferromagnet
     (no spin Hall, j = 0 at the oxide) takes j = G*u(t) with G = sigma_F*k*tanh(k*t_F).
