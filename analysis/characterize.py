@@ -142,8 +142,10 @@ def _resonance(result: SampleAnalysis, settings: FitSettings) -> None:
     which the scaling of errors by sqrt(reduced chi-square) takes up.
     """
     points = []  # (f GHz, |H_r| mT, its stderr, dH mT, its stderr)
+    _not_recorded(result, "frequency_GHz", "frequency", "Kittel and damping fits")
     for s in result.run.spectra:
-        if s.kind in ("frequency_sweep", "field_sweep", "spectrum", "angle_sweep") and s.dc_current_mA == 0:
+        if s.kind in ("frequency_sweep", "field_sweep", "spectrum", "angle_sweep") and s.dc_current_mA == 0 \
+                and not math.isnan(s.frequency_GHz):
             for fit in result.fits.get(s.file, []):
                 points.append((s.frequency_GHz, abs(fit.values["H_r"]), fit.stderr["H_r"], fit.values["dH"],
                                fit.stderr["dH"]))
@@ -182,10 +184,20 @@ def _resonance(result: SampleAnalysis, settings: FitSettings) -> None:
         result.notes.append(f"{fits} from {len(scans)} frequency scans (no field sweeps)")
 
 
+def _not_recorded(result: SampleAnalysis, attr: str, what: str, used_by: str) -> None:
+    """Note the fitted spectra whose files record no ``what`` (NaN): they are left out of ``used_by``."""
+    files = [s.file for s in result.run.spectra if s.file in result.fits and math.isnan(getattr(s, attr))]
+    if files:
+        result.missing.append(f"no {what} recorded in {len(files)} spectra ({', '.join(files[:3])}"
+                              f"{' ...' if len(files) > 3 else ''}): not in the {used_by}; give it with --metadata")
+
+
 def _angular(result: SampleAnalysis) -> None:
     by_freq: dict[float, list[Spectrum]] = {}
+    _not_recorded(result, "angle_deg", "angle", "angular fit")
     for s in result.run.spectra:
-        if s.file in result.fits and s.kind in ("angle_sweep", "spectrum") and s.dc_current_mA == 0:
+        if s.file in result.fits and s.kind in ("angle_sweep", "spectrum") and s.dc_current_mA == 0 \
+                and not math.isnan(s.angle_deg) and not math.isnan(s.frequency_GHz):
             by_freq.setdefault(round(s.frequency_GHz, 9), []).append(s)
     candidates = {f: ss for f, ss in by_freq.items() if len({round(s.angle_deg, 6) for s in ss}) >= 3}
     if not candidates:

@@ -24,6 +24,7 @@ class SkipKind(Enum):
     NOT_COMPLETE = "not_complete"  #: the manifest marks its task incomplete, failed, aborted or running
     MISSING = "missing"  #: listed in the manifest but not in the folder
     NOT_IN_MANIFEST = "not_in_manifest"  #: in the folder but not indexed by its manifest
+    REPEATED_FIELDS = "repeated_fields"  #: several readings at one field, and no --repeats rule to combine them
 
 
 @dataclass(frozen=True)

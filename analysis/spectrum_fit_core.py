@@ -28,6 +28,10 @@ from stfmr.analysis import lineshape
 MAX_ITER = 60
 #: widths scanned for the automatic start
 _N_WIDTHS = 7
+#: most points of the start's uniform scan grid (its narrowest width is span/_MAX_GRID)
+_MAX_GRID = 1 << 16
+#: most values (candidates x points) of one block of :func:`_exact_gain`
+_GAIN_BLOCK = 1 << 20
 #: the refinement stops when a step moves H_r and dH by less than this times dH
 _XTOL = 1e-8
 _XTOL_NEWTON = 3e-4
@@ -82,7 +86,18 @@ def _exact_gain(u, yp, q, hr, w, derivative):
 
     ``yp`` is the data with the background (columns of the orthonormal ``q``)
     projected out, so only the 2x2 problem of S and A remains per candidate.
+    Candidates are taken in blocks of at most _GAIN_BLOCK values (candidates x
+    points): a 10^6-point spectrum would otherwise hold several 9 x 10^6 arrays.
     """
+    rows = max(1, _GAIN_BLOCK // max(u.size, 1))
+    if hr.size <= rows:
+        return _exact_gain_block(u, yp, q, hr, w, derivative)
+    return np.concatenate([_exact_gain_block(u, yp, q, hr[i:i + rows], w[i:i + rows], derivative)
+                           for i in range(0, hr.size, rows)])
+
+
+def _exact_gain_block(u, yp, q, hr, w, derivative):
+    """:func:`_exact_gain` of one block of candidates."""
     s, a = lineshape.shape_terms(u, hr[:, None], w[:, None], derivative)
     m = np.column_stack((q, yp))
     sd, ad = s @ m, a @ m
@@ -142,8 +157,9 @@ def grid_start(u: np.ndarray, y: np.ndarray, derivative: bool, slope: bool, pola
     chi2_background = float(yp @ yp)
 
     # a uniform grid of a fixed size per size class (about half to one point per
-    # data point: the scan only has to find the basin), so the kernels' FFTs are cached
-    ng = max(128, 1 << int(np.floor(np.log2(n))))
+    # data point: the scan only has to find the basin), so the kernels' FFTs are cached;
+    # at most _MAX_GRID points, else the cached kernels of a 10^6-point spectrum take 700 MB
+    ng = min(_MAX_GRID, max(128, 1 << int(np.floor(np.log2(n)))))
     ug = np.linspace(lo, hi, ng)
     yg = np.interp(ug, u, yp)
     widths_d, kernel_f, energy = _scan_kernels(ng, derivative, polarity)

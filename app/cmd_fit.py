@@ -2,7 +2,10 @@
 
 Without ``--json`` it prints a readable table per branch; with ``--json`` one
 JSON object {"branches": [{"polarity", "H_r": {"value", "stderr"}, "dH",
-"V_S", "V_A", "V_0", "V_1", "redchi"}]} with fields in mT and voltages in V.
+"V_S", "V_A", "V_0", "V_1", "redchi"}], "warnings": [...]} with fields in mT
+and voltages in V. The columns' units come from their names (``Field (Oe)``)
+or ``--field-unit``/``--voltage-unit`` (:mod:`stfmr.analysis.units`); a
+resonance implausible for that unit is warned about (stderr and "warnings").
 A spectrum that cannot be fitted ends with a message saying why and exit 2.
 
 A frequency scan (a ``Frequency (GHz)`` column that varies at a fixed field, as
@@ -38,14 +41,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Declare the arguments of ``stfmr fit``."""
     parser.add_argument("file", metavar="FILE", help="pymeasure Results file or CSV with a header line")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    parser.add_argument(
-        "--field-column", default=DEFAULT_FIELD_COLUMN, metavar="NAME",
-        help=f"column of mu0*H in mT (default: {DEFAULT_FIELD_COLUMN!r})",
-    )
-    parser.add_argument(
-        "--voltage-column", default=DEFAULT_VOLTAGE_COLUMN, metavar="NAME",
-        help=f"column of the dc-equivalent mixing voltage in V (default: {DEFAULT_VOLTAGE_COLUMN!r})",
-    )
+    add_column_options(parser)
     parser.add_argument(
         "--derivative", action="store_true",
         help="field-modulated data: fit dS/dH and dA/dH (voltage column in V/mT gives V_S, V_A in V)",
@@ -75,6 +71,40 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--meff", type=float, default=None, metavar="T",
         help="frequency scans: mu0*M_eff (T) of the Kittel slope (default: from the fitted f_r)",
     )
+
+
+def add_column_options(parser: argparse.ArgumentParser) -> None:
+    """The options naming a spectrum's columns, their units and the rule for repeats (``fit`` and ``analyze``)."""
+    from stfmr.analysis.spectrum_columns import REPEATS
+
+    parser.add_argument(
+        "--field-column", default=DEFAULT_FIELD_COLUMN, metavar="NAME",
+        help=f"column of the field, its unit in parentheses: mT, T, Oe, G, kOe, A/m (default: {DEFAULT_FIELD_COLUMN!r})",
+    )
+    parser.add_argument(
+        "--field-unit", metavar="UNIT",
+        help="unit of the field column where its name has none (or a wrong one): mT, T, Oe, G, kOe, A/m, "
+             "or a magnet current's coil constant such as '25 mT/A'",
+    )
+    parser.add_argument(
+        "--voltage-column", default=DEFAULT_VOLTAGE_COLUMN, metavar="NAME",
+        help="column of the dc-equivalent mixing voltage, its unit in parentheses: V, mV, uV, nV "
+             f"(default: {DEFAULT_VOLTAGE_COLUMN!r})",
+    )
+    parser.add_argument("--voltage-unit", metavar="UNIT",
+                        help="unit of the voltage column where its name has none: V, mV, uV, nV")
+    parser.add_argument(
+        "--repeats", choices=REPEATS, default=None,
+        help="combine readings repeated at one field by their mean or median (default: refuse such files)",
+    )
+
+
+def spectrum_columns(args: argparse.Namespace):
+    """The :class:`~stfmr.analysis.spectrum_columns.SpectrumColumns` of the options; a unit error names the option."""
+    from stfmr.analysis.spectrum_columns import SpectrumColumns
+
+    return SpectrumColumns(field=args.field_column, voltage=args.voltage_column, field_unit=args.field_unit,
+                           voltage_unit=args.voltage_unit, repeats=args.repeats, derivative=args.derivative)
 
 
 def _table(path: str, fits, derivative: bool, columns: tuple[str, str]) -> str:
@@ -162,6 +192,14 @@ def _run_modes(args: argparse.Namespace, field, voltage, kw) -> int:
     return 0
 
 
+def _plausibility(fits, unit: str) -> list[str]:
+    """Warnings for a resonance field or linewidth that the field column's unit makes unlikely."""
+    from stfmr.analysis.units import implausible
+
+    return [f"{'positive' if fit.polarity > 0 else 'negative'} field branch: {message}"
+            for fit in fits for message in implausible(fit.values["H_r"], fit.values["dH"], unit)]
+
+
 def run(args: argparse.Namespace) -> int:
     """Fit the file and print the result; return the exit status. Every refusal names the file."""
     try:
@@ -179,13 +217,19 @@ def _fit_and_print(args: argparse.Namespace) -> int:
     from stfmr.analysis.frequency_scan import is_frequency_scan
     from stfmr.analysis.spectrum_fit import fit_branches, lmfit_result
 
-    data = read_datafile(args.file)
+    spec = spectrum_columns(args)  # a unit missing from a column's name is refused before reading
+    # only the columns used: a 10^6-row file then costs its two or three columns, not every column
+    data = read_datafile(args.file, columns={*spec.wanted(), col.FIELD, col.FREQUENCY, col.V_FMR})
     if args.field_column == DEFAULT_FIELD_COLUMN and is_frequency_scan(data.columns):
         return _run_frequency_scan(args, data)
-    field = data.column(args.field_column)
-    voltage = data.column(args.voltage_column)
+    arrays = spec.arrays(data, where=args.file)
+    field, voltage = arrays.field_mT, arrays.voltage_V
     if args.field_column == DEFAULT_FIELD_COLUMN and SET_FIELD_COLUMN in data.columns and not args.raw_field:
-        field = field_axis(data.column(SET_FIELD_COLUMN), field)
+        field = field_axis(arrays.set_field_mT, field)
+    del data
+    if arrays.repeated_rows:
+        print(f"stfmr fit: {arrays.repeated_rows} repeated reading(s) combined by their {args.repeats} (--repeats)",
+              file=sys.stderr)
     kw = {"derivative": args.derivative, "slope": not args.no_slope}
     if args.modes == "auto":
         return _run_modes(args, field, voltage, kw)
@@ -194,8 +238,11 @@ def _fit_and_print(args: argparse.Namespace) -> int:
         fits = fit_branches(field, voltage, engine=args.engine, **kw)
     for w in caught:
         print(f"stfmr fit: warning: {w.message}", file=sys.stderr)
+    warned = _plausibility(fits, spec.field_scale.symbol)
+    for message in warned:
+        print(f"stfmr fit: warning: {message}", file=sys.stderr)
     if args.json:
-        print(json.dumps({"branches": [fit.to_dict() for fit in fits]}, indent=2))
+        print(json.dumps({"branches": [fit.to_dict() for fit in fits], "warnings": warned}, indent=2))
     else:
         print(_table(args.file, fits, args.derivative, (args.field_column, args.voltage_column)))
     if args.report:
