@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from stfmr.analysis import columns as col
 from stfmr.analysis.lineshape import shape_terms
-from stfmr.analysis.spectrum_fit import BranchFits, branch_name
+from stfmr.analysis.spectrum_fit import BranchFailure, BranchFits, branch_name
 
 
 def spectrum_fit_figure(field_mT, voltage_V, result: BranchFits, title: str = "",
@@ -41,7 +41,7 @@ def spectrum_fit_figure(field_mT, voltage_V, result: BranchFits, title: str = ""
         h, v = h_all[keep][order], v_all[keep][order]
         top.plot(h, v * 1e6, ".", ms=3, color="0.4", label="data")
         name = f"{branch_name(polarity)} field branch"
-        if not hasattr(fit, "values"):  # a BranchFailure
+        if isinstance(fit, BranchFailure):
             top.set_title("\n".join(textwrap.wrap(f"{name}: not fitted: {fit.reason}", 60)), fontsize=8)
             bottom.set_visible(False)
             top.set_xlabel(col.FIELD)
