@@ -28,59 +28,85 @@ from stfmr.analysis.efficiency import efficiencies_from_fits
 from stfmr.analysis.field_axis import field_axis
 from stfmr.analysis.fit_common import FitInputError
 from stfmr.analysis.frequency_scan import FrequencyScanFitError, fit_frequency_scan
-from stfmr.analysis.modes import fit_branch_modes
+from stfmr.analysis.modes import fit_modes
 from stfmr.analysis.records import FitSettings, SampleAnalysis
 from stfmr.analysis.resonance import meff_from_resonance_T
 from stfmr.analysis.resonance_series import fit_resonance_series
 from stfmr.analysis.run_reader import RunData, Spectrum
 from stfmr.analysis.skip_reasons import FailedFit
-from stfmr.analysis.spectrum_fit import SpectrumFit, SpectrumFitError, fit_branches
+from stfmr.analysis.spectrum_fit import (
+    SpectrumFit,
+    SpectrumFitError,
+    branch_name,
+    fit_each_branch,
+    fit_spectrum,
+    split_branches,
+)
 
 __all__ = ["FitSettings", "SampleAnalysis", "analyze_run", "fit_all", "fit_one", "sink_thickness_nm"]
 
 
-def fit_one(spectrum: Spectrum, settings: FitSettings) -> list[SpectrumFit] | FailedFit:
-    """Fit one spectrum file, both branches; a :class:`FailedFit` says why it could not be fitted."""
+def fit_one(spectrum: Spectrum, settings: FitSettings) -> tuple[list[SpectrumFit], list[FailedFit]]:
+    """Fit one spectrum file, each branch on its own: (the branches that fit, why the others did not).
+
+    A branch that cannot be fitted is a :class:`FailedFit` with its polarity, naming
+    the branch in its reason; the other branch is still used. A file of which no
+    branch fits is one FailedFit without polarity.
+    """
     kw = {"slope": settings.slope, "derivative": settings.derivative}
-    field_mT = field_axis(spectrum.set_field_mT, spectrum.field_mT)
     try:
-        fits = fit_branches(field_mT, spectrum.voltage_V, **kw)
-        if settings.window_mT:
-            fits = [_refit_in_window(field_mT, spectrum.voltage_V, f, settings.window_mT, kw) for f in fits]
-        if settings.modes == "auto":
-            fits = _two_modes_where_needed(field_mT, spectrum.voltage_V, fits, kw)
-        return fits
+        field_mT = field_axis(spectrum.set_field_mT, spectrum.field_mT)
+        result = fit_each_branch(field_mT, spectrum.voltage_V, **kw)
     except (SpectrumFitError, ValueError) as exc:
-        return FailedFit(spectrum.file, str(exc))
+        return [], [FailedFit(spectrum.file, str(exc))]
+    fits: list[SpectrumFit] = []
+    failed = [FailedFit(spectrum.file, f.message, f.polarity) for f in result.failures]
+    for fit in result.fits:
+        try:
+            if settings.window_mT:
+                fit = _refit_in_window(field_mT, spectrum.voltage_V, fit, settings.window_mT, kw)
+            if settings.modes == "auto":
+                fit = _two_modes_where_needed(field_mT, spectrum.voltage_V, fit, kw)
+            fits.append(fit)
+        except (SpectrumFitError, ValueError) as exc:
+            failed.append(FailedFit(spectrum.file, f"{branch_name(fit.polarity)} field branch: {exc}", fit.polarity))
+    if not fits:  # nothing of the file is used: one entry for the file, every branch's reason
+        return [], [FailedFit(spectrum.file, "; ".join(f.reason for f in failed))]
+    return fits, failed
 
 
-def _two_modes_where_needed(field_mT, voltage_V, fits: list[SpectrumFit], kw) -> list[SpectrumFit]:
-    """Replace a branch's fit by the stronger of two modes where the BIC criterion picks two."""
-    chosen = {s.polarity: s for s in fit_branch_modes(field_mT, voltage_V, **kw)}
-    out = []
-    for fit in fits:
-        sel = chosen.get(fit.polarity)
-        if sel is not None and sel.n_modes == 2 and sel.main_fit is not None:
-            fit = dataclasses.replace(sel.main_fit, modes=sel.to_dict())
-        out.append(fit)
-    return out
+def _two_modes_where_needed(field_mT, voltage_V, fit: SpectrumFit, kw) -> SpectrumFit:
+    """The branch's fit, or the stronger of two modes where the BIC criterion picks two."""
+    h, v = _branch(field_mT, voltage_V, fit.polarity)
+    sel = fit_modes(h, v, **kw)
+    if sel.n_modes == 2 and sel.main_fit is not None:
+        return dataclasses.replace(sel.main_fit, modes=sel.to_dict())
+    return fit
+
+
+def _branch(field_mT, voltage_V, polarity: int):
+    """The points of one branch, as split_branches gives them."""
+    return next((h, v) for pol, h, v in split_branches(field_mT, voltage_V) if pol == polarity)
 
 
 def _refit_in_window(field_mT, voltage_V, fit: SpectrumFit, window_mT: float, kw) -> SpectrumFit:
     h_r = fit.values["H_r"]
     keep = (np.abs(field_mT - h_r) <= window_mT / 2) & (np.sign(field_mT) == fit.polarity)
-    return fit_branches(field_mT[keep], voltage_V[keep], **kw)[0]
+    return fit_spectrum(field_mT[keep], voltage_V[keep], **kw)
 
 
-def _fit_chunk(args: tuple[list[Spectrum], FitSettings]) -> list[list[SpectrumFit] | FailedFit]:
+FileFits = tuple[list[SpectrumFit], list[FailedFit]]
+
+
+def _fit_chunk(args: tuple[list[Spectrum], FitSettings]) -> list[FileFits]:
     spectra, settings = args
     return [fit_one(s, settings) for s in spectra]
 
 
 def fit_all(spectra: list[Spectrum], settings: FitSettings, jobs: int = 1,
-            progress=None) -> list[list[SpectrumFit] | FailedFit]:
-    """Fit every spectrum, over ``jobs`` processes (chunked), in input order."""
-    out: list[list[SpectrumFit] | FailedFit] = []
+            progress=None) -> list[FileFits]:
+    """Fit every spectrum (:func:`fit_one`), over ``jobs`` processes (chunked), in input order."""
+    out: list[FileFits] = []
     if jobs <= 1 or len(spectra) < 8:
         for k, s in enumerate(spectra):
             out.append(fit_one(s, settings))
@@ -101,10 +127,9 @@ def fit_all(spectra: list[Spectrum], settings: FitSettings, jobs: int = 1,
 def analyze_run(run: RunData, settings: FitSettings = FitSettings(), jobs: int = 1, progress=None) -> SampleAnalysis:
     """Run the whole chain on one run folder's data."""
     result = SampleAnalysis(run)
-    for spectrum, fits in zip(run.spectra, fit_all(run.spectra, settings, jobs, progress)):
-        if isinstance(fits, FailedFit):
-            result.failed_fits.append(fits)
-        else:
+    for spectrum, (fits, failed) in zip(run.spectra, fit_all(run.spectra, settings, jobs, progress)):
+        result.failed_fits.extend(failed)
+        if fits:
             result.fits[spectrum.file] = fits
     _resonance(result, settings)
     _frequency_scans(result, settings)  # with the Kittel fit's g and M_eff when there is one

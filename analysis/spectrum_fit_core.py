@@ -4,11 +4,14 @@ The model is :mod:`stfmr.analysis.lineshape`'s V = V_S*S + V_A*A + V_0 + V_1*(H 
 For any (H_r, dH) the amplitudes V_S, V_A, V_0, V_1 follow exactly from linear
 least squares, so the fit is a 2-parameter problem. The start needs no human:
 a matched-filter scan (FFT cross-correlations of the background-free data with
-S and A at every position and at seven widths) proposes candidates, the exact
-chi-square drop ranks them, and a quadratic on a 3x3 stencil polishes the
-winner (:func:`grid_start`). Newton steps on (H_r, dH) with the exact Hessian of
+S and A at every position and at seven widths) proposes candidates over the
+whole window, the exact chi-square drop ranks them, and a quadratic on a 3x3
+stencil polishes each. Newton steps on (H_r, dH) with the exact Hessian of
 the full problem (amplitudes re-solved after every step) then converge
-quadratically (:func:`refine`).
+quadratically (:func:`refine`). The global search (:func:`search`) refines
+several distinct candidates and keeps every distinct minimum, so a spectrum
+that is not one Lorentzian (a line on a broad bump) ends in the lowest
+chi-square, not in the basin of the strongest start.
 
 The core works on a scaled field u = H/max|H| (same sign as H, so the branch
 polarity of the lineshapes is kept) and a voltage scaled by its spread;
@@ -133,17 +136,25 @@ def _scan_kernels(ng: int, derivative: bool, polarity: int):
     return widths, kf[: 2 * _N_WIDTHS].copy(), np.maximum(energy, 1e-300)
 
 
-def grid_start(u: np.ndarray, y: np.ndarray, derivative: bool, slope: bool, polarity: int):
-    """Find the global basin: return (hr, w, chi2 of the background alone).
+#: most local maxima of the matched filter kept per width as candidates
+_PEAKS_PER_WIDTH = 2
+#: most candidates refined by the global search
+MAX_STARTS = 4
+#: a candidate is refined only if its start lowers chi-square by at least this
+#: fraction of the best start's drop (weaker starts do not end lower in practice)
+_GAIN_FRACTION = 0.6
 
-    Step 1, a matched-filter scan: on a uniform copy of the background-free
-    data, the projections on S and A of every position and of _N_WIDTHS widths
-    (from the field step to a third of the window) are cross-correlations,
-    computed all at once with FFTs; their normalised power ranks the
-    candidates. Step 2: the best position of every width is ranked again by
-    the exact chi-square drop on the data (:func:`_exact_gain`), which
-    accounts for the window edges and the background, and the winner is
-    polished (:func:`_polish`). The refinement then converges from there.
+
+def _scan(u: np.ndarray, y: np.ndarray, derivative: bool, slope: bool, polarity: int):
+    """Matched-filter scan of the whole window: candidate (hr, w, exact gain), best first.
+
+    On a uniform copy of the background-free data, the projections on S and A
+    of every position and of _N_WIDTHS widths (from the field step to a third
+    of the window) are cross-correlations, computed all at once with FFTs;
+    their normalised power ranks positions. The best _PEAKS_PER_WIDTH local
+    maxima of every width are ranked again by the exact chi-square drop on the
+    data (:func:`_exact_gain`), which accounts for the window edges and the
+    background. Returns (hr, w, gain, q, yp, chi2 of the background alone).
     """
     n = u.size
     lo, hi = u[0], u[-1]
@@ -157,7 +168,7 @@ def grid_start(u: np.ndarray, y: np.ndarray, derivative: bool, slope: bool, pola
     chi2_background = float(yp @ yp)
 
     # a uniform grid of a fixed size per size class (about half to one point per
-    # data point: the scan only has to find the basin), so the kernels' FFTs are cached;
+    # data point: the scan only has to find the basins), so the kernels' FFTs are cached;
     # at most _MAX_GRID points, else the cached kernels of a 10^6-point spectrum take 700 MB
     ng = min(_MAX_GRID, max(128, 1 << int(np.floor(np.log2(n)))))
     ug = np.linspace(lo, hi, ng)
@@ -168,14 +179,74 @@ def grid_start(u: np.ndarray, y: np.ndarray, derivative: bool, slope: bool, pola
     corr = np.fft.irfft(kernel_f * yf)[:, :ng]
     cs, ca = corr[:_N_WIDTHS], corr[_N_WIDTHS:]
     power = (cs * cs + ca * ca) / energy
-    # the best position of every width
-    best = np.argmax(power, axis=1)
-    hr = ug[best]
-    w = widths
+    # local maxima along the field of every width (the window's ends count as maxima)
+    padded = np.pad(power, ((0, 0), (1, 1)), constant_values=-np.inf)
+    peak = (power >= padded[:, :-2]) & (power >= padded[:, 2:])
+    ranked = np.argsort(np.where(peak, power, -np.inf), axis=1)[:, ::-1][:, :_PEAKS_PER_WIDTH]
+    keep = np.take_along_axis(peak, ranked, axis=1)
+    hr = ug[ranked][keep]
+    w = np.broadcast_to(widths[:, None], ranked.shape)[keep]
     gain = _exact_gain(u, yp, q, hr, w, derivative)
-    i = int(np.argmax(gain))
-    hr_best, w_best = _polish(u, yp, q, float(hr[i]), float(w[i]), derivative)
+    order = np.argsort(gain)[::-1]
+    return hr[order], w[order], gain[order], q, yp, chi2_background
+
+
+def grid_start(u: np.ndarray, y: np.ndarray, derivative: bool, slope: bool, polarity: int):
+    """The single best start of the scan: return (hr, w, chi2 of the background alone).
+
+    The candidate with the largest exact chi-square drop, polished
+    (:func:`_polish`). :func:`search` refines several candidates instead.
+    """
+    hr, w, _, q, yp, chi2_background = _scan(u, y, derivative, slope, polarity)
+    hr_best, w_best = _polish(u, yp, q, float(hr[0]), float(w[0]), derivative)
     return hr_best, w_best, chi2_background
+
+
+def _same_basin(hr: float, w: float, pt: "_Point") -> bool:
+    """Whether a minimum (hr, w) is the minimum ``pt`` (within half its width, a factor 2 in width)."""
+    return abs(hr - pt.hr) < 0.5 * pt.w and 0.5 < w / pt.w < 2.0
+
+
+def _on_minimum(hr: float, w: float, pt: "_Point") -> bool:
+    """Whether a start (hr, w) sits on a minimum already found: within half the broader of the two widths.
+
+    Starts of other widths centred on a found line converge to it (a line's
+    candidates at all seven widths peak there); a line on a bump further off
+    than half the bump's width is still refined on its own.
+    """
+    return abs(hr - pt.hr) < 0.5 * max(w, pt.w)
+
+
+def search(u: np.ndarray, y: np.ndarray, derivative: bool, slope: bool, polarity: int):
+    """Global search: refine several starts of the scan; return (minima, chi2 of the background alone).
+
+    minima: [(point, converged)] of distinct local minima, lowest chi-square
+    first. Starts are the scan's candidates in order of their exact chi-square
+    drop, each polished; a candidate whose drop is under _GAIN_FRACTION of the
+    best, or that lies on a minimum already found, is not refined; at most
+    MAX_STARTS are. On a spectrum of one clear line every candidate lies on
+    that line, so this costs one refinement.
+    """
+    hrs, ws, gains, q, yp, chi2_background = _scan(u, y, derivative, slope, polarity)
+    minima: list[tuple[_Point, bool]] = []
+    tried: list[tuple[float, float]] = []
+    for hr, w, gain in zip(hrs, ws, gains):
+        if len(tried) >= MAX_STARTS or gain < _GAIN_FRACTION * gains[0]:
+            break
+        if any(_on_minimum(hr, w, pt) for pt, _ in minima):
+            continue
+        if any(abs(hr - h0) < 0.5 * min(w, w0) and 0.5 < w / w0 < 2.0 for h0, w0 in tried):
+            continue
+        tried.append((float(hr), float(w)))
+        hr0, w0 = _polish(u, yp, q, float(hr), float(w), derivative)
+        pt, converged = refine(u, y, hr0, w0, derivative, slope, known=[m for m, _ in minima])
+        same = [k for k, (other, _) in enumerate(minima) if _same_basin(pt.hr, pt.w, other)]
+        if not same:
+            minima.append((pt, converged))
+        elif pt.chi2 < minima[same[0]][0].chi2:
+            minima[same[0]] = (pt, converged)
+    minima.sort(key=lambda m: m[0].chi2)
+    return minima, chi2_background
 
 
 #: stencil of the start's polish: offsets of H_r (in widths) and of ln(dH)
@@ -244,16 +315,20 @@ def _newton_step(pt: "_Point", u, derivative) -> np.ndarray | None:
     return (step / d)[:2] if step @ grad > 0 else None
 
 
-def refine(u, y, hr, w, derivative, slope):
+def refine(u, y, hr, w, derivative, slope, known=()):
     """Newton on (H_r, dH) with the amplitudes re-solved exactly after each step.
 
     This is variable projection: only (hr, w) are iterated. The step is the
     Newton step of the full problem where its Hessian is positive, else the
     Gauss-Newton step; a step is halved while chi-square rises.
+    known: minima already found; the refinement stops (unconverged) as soon
+    as it enters the basin of one of them, where it would end.
     Returns (point, converged).
     """
     pt = _Point(u, y, hr, w, derivative, slope)
     for _ in range(MAX_ITER):
+        if any(_same_basin(pt.hr, pt.w, k) for k in known):
+            return pt, False
         step = _newton_step(pt, u, derivative)
         # Newton converges quadratically (error after a step s is about 2*s^2):
         # after a full step of 3e-4*dH the error is below 1e-6*dH.

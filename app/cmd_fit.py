@@ -1,12 +1,18 @@
 """``stfmr fit FILE``: fit the ST-FMR spectrum (every field branch) of one data file.
 
-Without ``--json`` it prints a readable table per branch; with ``--json`` one
-JSON object {"branches": [{"polarity", "H_r": {"value", "stderr"}, "dH",
-"V_S", "V_A", "V_0", "V_1", "redchi"}], "warnings": [...]} with fields in mT
-and voltages in V. The columns' units come from their names (``Field (Oe)``)
-or ``--field-unit``/``--voltage-unit`` (:mod:`stfmr.analysis.units`); a
-resonance implausible for that unit is warned about (stderr and "warnings").
-A spectrum that cannot be fitted ends with a message saying why and exit 2.
+Without ``--json`` it prints a readable table per branch (voltages in uV,
+each value rounded to its standard error); with ``--json`` one JSON object
+{"branches": [{"polarity", "H_r": {"value", "stderr"}, "dH", "V_S", "V_A",
+"V_0", "V_1", "redchi", "noise_V", "chi2_noise", "npoints", "field_range_mT",
+"warnings"}], "failed_branches": [{"polarity", "reason", "npoints",
+"field_range_mT"}]} with fields in mT and voltages in V. Each branch is fitted
+on its own: a branch that cannot be fitted is reported with its reason, and
+the file succeeds when one branch fits. A file with no branch that can be
+fitted ends with a message saying why and exit 2. ``--plot OUT.png`` draws
+each branch: data, fit, its S and A parts, and the residuals.
+The columns' units come from their names (``Field (Oe)``) or
+``--field-unit``/``--voltage-unit`` (:mod:`stfmr.analysis.units`); a resonance
+implausible for that unit is warned about (stderr and the JSON's "warnings").
 
 A frequency scan (a ``Frequency (GHz)`` column that varies at a fixed field, as
 ``FrequencyScan`` records it) is fitted in frequency instead, branch by branch,
@@ -21,10 +27,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import warnings
+from pathlib import Path
 
 from stfmr.analysis import columns as col
+from stfmr.analysis.spectrum_fit import BranchFailure, branch_name
 
 HELP = "fit an ST-FMR spectrum file (V_S, V_A, H_r, dH of every field branch)"
 
@@ -33,8 +42,10 @@ SET_FIELD_COLUMN = col.FIELD_SET
 DEFAULT_VOLTAGE_COLUMN = col.V_FMR
 
 #: unit shown beside each parameter in the table (derivative mode: see --derivative help)
-_UNITS = {"H_r": "mT", "dH": "mT", "V_S": "V", "V_A": "V", "V_0": "V", "V_1": "V/mT"}
-_UNITS_DERIVATIVE = {**_UNITS, "V_0": "V/mT", "V_1": "V/mT^2"}
+_UNITS = {"H_r": "mT", "dH": "mT", "V_S": "uV", "V_A": "uV", "V_0": "uV", "V_1": "uV/mT"}
+_UNITS_DERIVATIVE = {**_UNITS, "V_0": "uV/mT", "V_1": "uV/mT^2"}
+#: factor from the fit's units (mT, V) to the table's
+_SCALE = {"H_r": 1.0, "dH": 1.0, "V_S": 1e6, "V_A": 1e6, "V_0": 1e6, "V_1": 1e6}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -58,6 +69,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--report", action="store_true", help="also print lmfit's fit report of every branch"
+    )
+    parser.add_argument(
+        "--plot", metavar="OUT.png", default=None,
+        help="draw every branch (data, fit, its S and A parts, residuals) into this image (.png, .pdf, .svg)",
     )
     parser.add_argument(
         "--modes", choices=("one", "auto"), default="one",
@@ -107,22 +122,37 @@ def spectrum_columns(args: argparse.Namespace):
                            voltage_unit=args.voltage_unit, repeats=args.repeats, derivative=args.derivative)
 
 
-def _table(path: str, fits, derivative: bool, columns: tuple[str, str]) -> str:
+def with_error(value: float, err: float) -> str:
+    """'32320 +- 190': the standard error to two significant digits, the value rounded to the same place."""
+    if not (math.isfinite(err) and err > 0 and math.isfinite(value)):
+        return f"{value:.6g} +- {err:g}" if math.isfinite(err) and err > 0 else f"{value:.6g}"
+    decimals = 1 - math.floor(math.log10(err))
+    if round(err, decimals) >= 10 ** (2 - decimals):  # 99.6 rounds to 100: one digit fewer
+        decimals -= 1
+    if decimals > 0:
+        return f"{value:.{decimals}f} +- {err:.{decimals}f}"
+    return f"{round(value, decimals):.0f} +- {round(err, decimals):.0f}"
+
+
+def _table(path: str, result, derivative: bool, columns: tuple[str, str]) -> str:
     units = _UNITS_DERIVATIVE if derivative else _UNITS
     lines = [f"{path}: {columns[1]} against {columns[0]}" + (" (derivative lineshape)" if derivative else "")]
-    for fit in fits:
-        sign = "positive" if fit.polarity > 0 else "negative"
+    entries = sorted([(f.polarity, f) for f in result.fits] + [(f.polarity, f) for f in result.failures],
+                     key=lambda e: -e[0])
+    for _, fit in entries:
         lo, hi = fit.field_range_mT
-        lines.append(
-            f"{sign} field branch: {fit.npoints} points, {lo:g} to {hi:g} mT,"
-            f" reduced chi-square {fit.redchi:.3g}"
-        )
-        lines.append(f"  {'param':<5} {'value':>13}   {'stderr':>10}  unit")
+        head = f"{branch_name(fit.polarity)} field branch: {fit.npoints} points, {lo:g} to {hi:g} mT"
+        if isinstance(fit, BranchFailure):
+            lines.append(f"{head}: NOT FITTED: {fit.reason}")
+            continue
+        lines.append(head)
         for name in ("H_r", "dH", "V_S", "V_A", "V_0", "V_1"):
-            value, err = fit.values[name], fit.stderr[name]
-            fmt = ".4f" if name in ("H_r", "dH") else ".4e"
-            efmt = ".4f" if name in ("H_r", "dH") else ".2e"
-            lines.append(f"  {name:<5} {value:>13{fmt}} +- {err:<10{efmt}}  {units[name]}")
+            value, _, err = with_error(fit.values[name] * _SCALE[name], fit.stderr[name] * _SCALE[name]).partition(" +- ")
+            lines.append(f"  {name:<5} {value:>12} +- {err:<9}  {units[name]}")
+        noise_unit = "uV/mT" if derivative else "uV"
+        lines.append(f"  reduced chi-square {fit.chi2_noise:.3g} x the point-to-point noise"
+                     f" ({fit.noise_V * 1e6:.3g} {noise_unit})")
+        lines.extend(f"  warning: {w}" for w in fit.warnings)
     return "\n".join(lines)
 
 
@@ -175,20 +205,29 @@ def _run_frequency_scan(args: argparse.Namespace, data) -> int:
 
 def _run_modes(args: argparse.Namespace, field, voltage, kw) -> int:
     """Fit one and two resonances per branch; print the modes the BIC criterion keeps."""
-    from stfmr.analysis.modes import CRITERION, fit_branch_modes
+    from stfmr.analysis.modes import CRITERION, fit_each_branch_modes
+    from stfmr.analysis.spectrum_fit import SpectrumFitError
 
-    selections = fit_branch_modes(field, voltage, **kw)
+    selections, failures = fit_each_branch_modes(field, voltage, **kw)
+    if not selections:
+        raise SpectrumFitError("; ".join(f.message for f in failures))
+    for failure in failures:
+        print(f"stfmr fit: warning: {failure.message} (the other branch is reported)", file=sys.stderr)
     if args.json:
-        print(json.dumps({"branches": [s.to_dict() for s in selections]}, indent=2))
+        print(json.dumps({"branches": [s.to_dict() for s in selections],
+                          "failed_branches": [f.to_dict() for f in failures]}, indent=2))
         return 0
     print(f"{args.file}: {args.voltage_column} against {args.field_column}; {CRITERION}")
+    for failure in failures:
+        print(f"{branch_name(failure.polarity)} field branch: NOT FITTED: {failure.reason}")
     for sel in selections:
         sign = "positive" if sel.polarity > 0 else "negative"
         print(f"{sign} field branch: {sel.n_modes} mode{'s' if sel.n_modes > 1 else ''} ({sel.reason})")
         for k, mode in enumerate(sel.modes, start=1):
             v, e = mode.values, mode.stderr
-            print(f"  mode {k}: H_r {v['H_r']:.3f} +- {e['H_r']:.3f} mT, dH {v['dH']:.3f} +- {e['dH']:.3f} mT, "
-                  f"V_S {v['V_S']:.4e} +- {e['V_S']:.1e} V, V_A {v['V_A']:.4e} +- {e['V_A']:.1e} V")
+            print(f"  mode {k}: H_r {with_error(v['H_r'], e['H_r'])} mT, dH {with_error(v['dH'], e['dH'])} mT, "
+                  f"V_S {with_error(v['V_S'] * 1e6, e['V_S'] * 1e6)} uV, "
+                  f"V_A {with_error(v['V_A'] * 1e6, e['V_A'] * 1e6)} uV")
     return 0
 
 
@@ -198,6 +237,26 @@ def _plausibility(fits, unit: str) -> list[str]:
 
     return [f"{'positive' if fit.polarity > 0 else 'negative'} field branch: {message}"
             for fit in fits for message in implausible(fit.values["H_r"], fit.values["dH"], unit)]
+
+
+def _check_plot_path(path: str) -> None:
+    """Refuse a plot path matplotlib cannot write, before any fitting."""
+    from matplotlib.figure import Figure
+
+    target = Path(path)
+    suffix = target.suffix.lstrip(".").lower()
+    if suffix not in Figure().canvas.get_supported_filetypes():
+        raise ValueError(f"--plot {path}: unknown image type {target.suffix or '(none)'!r}; use .png, .pdf or .svg")
+    if not target.parent.is_dir():
+        raise ValueError(f"--plot {path}: folder {str(target.parent)!r} does not exist")
+
+
+def _plot(args: argparse.Namespace, field, voltage, result) -> None:
+    from stfmr.analysis.fit_figure import spectrum_fit_figure
+
+    fig = spectrum_fit_figure(field, voltage, result, title=Path(args.file).name, derivative=args.derivative)
+    fig.savefig(args.plot, dpi=120)
+    print(f"stfmr fit: wrote {args.plot}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -215,12 +274,16 @@ def _fit_and_print(args: argparse.Namespace) -> int:
     from stfmr.analysis.datafile import read_datafile
     from stfmr.analysis.field_axis import field_axis
     from stfmr.analysis.frequency_scan import is_frequency_scan
-    from stfmr.analysis.spectrum_fit import fit_branches, lmfit_result
+    from stfmr.analysis.spectrum_fit import SpectrumFitError, fit_each_branch, lmfit_result
 
+    if args.plot is not None:
+        _check_plot_path(args.plot)
     spec = spectrum_columns(args)  # a unit missing from a column's name is refused before reading
     # only the columns used: a 10^6-row file then costs its two or three columns, not every column
     data = read_datafile(args.file, columns={*spec.wanted(), col.FIELD, col.FREQUENCY, col.V_FMR})
     if args.field_column == DEFAULT_FIELD_COLUMN and is_frequency_scan(data.columns):
+        if args.plot is not None:
+            raise ValueError(f"{args.file}: --plot draws field sweeps; this is a frequency scan")
         return _run_frequency_scan(args, data)
     arrays = spec.arrays(data, where=args.file)
     field, voltage = arrays.field_mT, arrays.voltage_V
@@ -232,19 +295,29 @@ def _fit_and_print(args: argparse.Namespace) -> int:
               file=sys.stderr)
     kw = {"derivative": args.derivative, "slope": not args.no_slope}
     if args.modes == "auto":
+        if args.plot is not None:
+            raise ValueError("--plot draws one-mode fits: leave out --modes auto")
         return _run_modes(args, field, voltage, kw)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fits = fit_branches(field, voltage, engine=args.engine, **kw)
+        result = fit_each_branch(field, voltage, engine=args.engine, **kw)
     for w in caught:
         print(f"stfmr fit: warning: {w.message}", file=sys.stderr)
+    if not result.fits:
+        raise SpectrumFitError(result.error_message())
+    fits = result.fits
     warned = _plausibility(fits, spec.field_scale.symbol)
     for message in warned:
         print(f"stfmr fit: warning: {message}", file=sys.stderr)
     if args.json:
-        print(json.dumps({"branches": [fit.to_dict() for fit in fits], "warnings": warned}, indent=2))
+        print(json.dumps({"branches": [fit.to_dict() for fit in fits],
+                          "failed_branches": [f.to_dict() for f in result.failures], "warnings": warned}, indent=2))
     else:
-        print(_table(args.file, fits, args.derivative, (args.field_column, args.voltage_column)))
+        print(_table(args.file, result, args.derivative, (args.field_column, args.voltage_column)))
+    for failure in result.failures:
+        print(f"stfmr fit: warning: {failure.message} (the other branch is reported)", file=sys.stderr)
+    if args.plot is not None:
+        _plot(args, field, voltage, result)
     if args.report:
         for fit in fits:
             lo, hi = sorted(fit.field_range_mT)
