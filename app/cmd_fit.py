@@ -203,19 +203,25 @@ def _run_frequency_scan(args: argparse.Namespace, data) -> int:
     return 0
 
 
-def _run_modes(args: argparse.Namespace, field, voltage, kw) -> int:
+def _run_modes(args: argparse.Namespace, field, voltage, kw, unit: str) -> int:
     """Fit one and two resonances per branch; print the modes the BIC criterion keeps."""
     from stfmr.analysis.modes import CRITERION, fit_each_branch_modes
     from stfmr.analysis.spectrum_fit import SpectrumFitError
+    from stfmr.analysis.units import implausible
 
     selections, failures = fit_each_branch_modes(field, voltage, **kw)
     if not selections:
         raise SpectrumFitError("; ".join(f.message for f in failures))
     for failure in failures:
         print(f"stfmr fit: warning: {failure.message} (the other branch is reported)", file=sys.stderr)
+    warned = [f"{branch_name(sel.polarity)} field branch, mode {k}: {message}"
+              for sel in selections for k, mode in enumerate(sel.modes, start=1)
+              for message in implausible(mode.values["H_r"], mode.values["dH"], unit)]
+    for message in warned:
+        print(f"stfmr fit: warning: {message}", file=sys.stderr)
     if args.json:
         print(json.dumps({"branches": [s.to_dict() for s in selections],
-                          "failed_branches": [f.to_dict() for f in failures]}, indent=2))
+                          "failed_branches": [f.to_dict() for f in failures], "warnings": warned}, indent=2))
         return 0
     print(f"{args.file}: {args.voltage_column} against {args.field_column}; {CRITERION}")
     for failure in failures:
@@ -297,7 +303,7 @@ def _fit_and_print(args: argparse.Namespace) -> int:
     if args.modes == "auto":
         if args.plot is not None:
             raise ValueError("--plot draws one-mode fits: leave out --modes auto")
-        return _run_modes(args, field, voltage, kw)
+        return _run_modes(args, field, voltage, kw, spec.field_scale.symbol)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = fit_each_branch(field, voltage, engine=args.engine, **kw)

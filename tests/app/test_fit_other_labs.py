@@ -49,6 +49,9 @@ def test_a_wrong_unit_gives_warnings_in_text_and_json(tmp_path, capsys):
     assert len(out["warnings"]) == 4  # H_r and dH of both branches
     assert all("--field-unit" in w and "(mT)" in w for w in out["warnings"])
     assert err.count("stfmr fit: warning: ") == 4 and "H_r 0.12 mT is outside 1 to 5000 mT" in err
+    modes, _ = _fit_json(capsys, path, "--field-column", "Field (T)", "--field-unit", "mT",
+                         "--voltage-column", "Vmix (V)", "--modes", "auto")
+    assert len(modes["warnings"]) >= 4 and all("mode 1" in w or "mode 2" in w for w in modes["warnings"])
 
 
 def test_magnet_current_with_repeats_is_averaged_and_fitted(tmp_path, capsys):
