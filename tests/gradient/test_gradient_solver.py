@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from stfmr.analysis.constants import TWO_E_OVER_HBAR
 from stfmr.analysis.gradient.reference import (
     finite_difference_torque,
@@ -13,14 +12,7 @@ from stfmr.analysis.gradient.reference import (
 from stfmr.analysis.gradient.solver import NM, UOHM_CM, solve
 from stfmr.analysis.gradient.stack import stack_from_dict
 from stfmr.analysis.gradient.torques import evaluate, torque_from_xi, xi_from_torque
-
-
-def layer(role, name, t, rho, theta, lsf, lj=None, lphi=None, ms=None, **kw):
-    d = {"name": name, "role": role, "thickness_nm": t, "rho_uOhm_cm": rho, "theta_SH": theta, "l_sf_nm": lsf}
-    if role == "ferromagnet":
-        d.update(l_J_nm=lj, l_phi_nm=lphi, mu0Ms_T=ms)
-    d.update(kw)
-    return d
+from support.stacks import layer
 
 
 def make(layers, **model):
