@@ -108,12 +108,15 @@ def negative_branch_colour(colour) -> QtGui.QColor:
 
 
 def draw_spectrum(curve: pg.PlotDataItem, negative: pg.PlotDataItem, x: np.ndarray, voltage_V: np.ndarray,
-                  field_mT: np.ndarray | None = None) -> None:
+                  field_mT: np.ndarray | None = None, positive_shown: int = -1) -> int:
     """Set a spectrum's data: the +H branch on ``curve``, the -H branch on ``negative`` (its own colour).
 
     x: the swept quantity (the field, or the frequency of a frequency scan);
     field_mT: the (set) field per point, whose sign tells the branch; default x.
     A -0.0 set field (the -H branch of a sweep from 0 mT) counts as -H.
+    positive_shown: +H points already on ``curve`` from these same rows (a file's rows
+    never change, only grow): if there are still that many, ``curve`` is left as it is,
+    so measuring the -H branch redraws only that. Returns the +H points shown.
     """
     field = x if field_mT is None else field_mT
     on_negative = np.signbit(field)
@@ -122,13 +125,17 @@ def draw_spectrum(curve: pg.PlotDataItem, negative: pg.PlotDataItem, x: np.ndarr
             if item.opts["symbol"] is not None:
                 item.setSymbol(None)
     if not on_negative.any():
-        curve.setData(x, voltage_V)
+        if len(x) != positive_shown:
+            curve.setData(x, voltage_V)
         if negative.xData is not None and len(negative.xData):
             negative.setData([], [])
-        return
+        return len(x)
     on_positive = ~on_negative
-    curve.setData(x[on_positive], voltage_V[on_positive])
+    positive = int(np.count_nonzero(on_positive))
+    if positive != positive_shown:
+        curve.setData(x[on_positive], voltage_V[on_positive])
     negative.setData(x[on_negative], voltage_V[on_negative])
+    return positive
 
 
 def _readable(procedure) -> bool:
@@ -216,7 +223,8 @@ class SpectrumCurve(ResultsCurve):
         if rows == 0 or (not force and getattr(self, "_shown_rows", -1) == rows):
             return
         branch_field = tail.column(2) if len(tail.wanted) == 3 else None  # the set field's sign: no noise
-        draw_spectrum(self, self.negative, tail.column(0), tail.column(1), branch_field)
+        self._shown_positive = draw_spectrum(self, self.negative, tail.column(0), tail.column(1), branch_field,
+                                             -1 if force else getattr(self, "_shown_positive", -1))
         self._shown_rows = rows
 
     def update_data(self) -> None:

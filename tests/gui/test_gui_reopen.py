@@ -173,3 +173,8 @@ def test_each_branch_of_a_spectrum_is_its_own_item_split_by_the_set_field(qtbot)
     assert list(curve.getData()[1]) == [0, 1, 2, 3, 4] and list(negative.getData()[1]) == [5, 6, 7, 8, 9]
     draw_spectrum(curve, negative, measured[:5], voltage[:5], set_field[:5])  # one branch: -H left empty
     assert len(curve.getData()[0]) == 5 and negative.getData()[0] is None
+    # live, while the -H branch grows, the +H points already shown are not set again
+    assert draw_spectrum(curve, negative, measured[:5], voltage[:5], set_field[:5]) == 5
+    shown = curve.getData()[1]
+    assert draw_spectrum(curve, negative, measured, voltage + 1, set_field, positive_shown=5) == 5
+    assert curve.getData()[1] is shown and list(negative.getData()[1]) == [6, 7, 8, 9, 10]
