@@ -7,9 +7,11 @@ whose first line names the columns, pymeasure style with units:
 header (comment lines ``# key: value`` are read as header entries too).
 
 The table is read as pymeasure's ``Results`` reads it (pandas, comment
-character ``Results.COMMENT``, encoding ``Results.ENCODING``), but without
-``Results.load``, which imports the procedure class named in the header: a
-file must be readable on a machine that does not have that class.
+character ``Results.COMMENT``, encoding ``Results.ENCODING``; held here as
+COMMENT and ENCODING, since importing pymeasure costs a one-file fit much of its
+start-up), but without ``Results.load``, which imports the procedure class
+named in the header: a file must be readable on a machine that does not have
+that class.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+#: pymeasure's ``Results.COMMENT`` and ``Results.ENCODING`` (a test checks they agree)
+COMMENT = "#"
+ENCODING = "utf-8"
 
 #: the header line that names the procedure, as pymeasure writes it
 _PROCEDURE = re.compile(r"^Procedure:\s*<(?P<name>[^>]*)>")
@@ -92,16 +98,15 @@ def read_datafile(path: str | Path) -> DataFile:
     cannot be opened and DataFileError if it holds no readable table.
     """
     import pandas as pd
-    from pymeasure.experiment.results import Results
 
     path = Path(path)
     header_lines: list[str] = []
     names_line = None
     names_lineno = 0
-    with open(path, encoding=Results.ENCODING) as f:
+    with open(path, encoding=ENCODING) as f:
         for names_lineno, raw in enumerate(f, start=1):
-            if raw.startswith(Results.COMMENT):
-                header_lines.append(raw[len(Results.COMMENT):].rstrip("\r\n"))
+            if raw.startswith(COMMENT):
+                header_lines.append(raw[len(COMMENT):].rstrip("\r\n"))
             elif raw.strip():
                 names_line = raw
                 break
@@ -111,8 +116,8 @@ def read_datafile(path: str | Path) -> DataFile:
     try:
         frame = pd.read_csv(
             path,
-            comment=Results.COMMENT,
-            encoding=Results.ENCODING,
+            comment=COMMENT,
+            encoding=ENCODING,
             sep=sep if sep else r"\s+",
             skipinitialspace=True,
         )
@@ -143,12 +148,10 @@ def read_datafile(path: str | Path) -> DataFile:
 
 def _row_place(path: Path, names_lineno: int, row: int) -> str:
     """Where table row ``row`` (from 0) is in the file: "line N", else "row k of the table"."""
-    from pymeasure.experiment.results import Results
-
     seen = -1
-    with open(path, encoding=Results.ENCODING) as f:
+    with open(path, encoding=ENCODING) as f:
         for lineno, raw in enumerate(f, start=1):
-            if lineno <= names_lineno or raw.startswith(Results.COMMENT) or not raw.strip():
+            if lineno <= names_lineno or raw.startswith(COMMENT) or not raw.strip():
                 continue
             seen += 1
             if seen == row:

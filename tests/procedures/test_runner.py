@@ -69,6 +69,7 @@ field_points = 41
 both_branches = true
 """
     monkeypatch.setattr(fs, "LIVE_FIT_INTERVAL_S", 0.0)  # when live fits are on: one after every point
+    monkeypatch.setattr(fs, "LIVE_FIT_COST_FACTOR", 0.0)
     runs = {live: helpers.measure(text, tmp_path / str(live), live_fits=live) for live in (True, False)}
     entries = {live: read_manifest(m.folder)["entries"] for live, m in runs.items()}
     assert [e["status"] for e in entries[True]] == ["complete"] * 2
