@@ -109,7 +109,7 @@ class FieldSweep(SpectrumProcedure):
             return
         if time.perf_counter() < self._next_live_fit:
             return
-        cpu = time.thread_time()
+        cpu = time.process_time()  # the process's: BLAS helper threads spin for a fit too
         try:
             fields = self._fit_axis(set_H, measured_H)
             with warnings.catch_warnings():
@@ -119,7 +119,7 @@ class FieldSweep(SpectrumProcedure):
         except (SpectrumFitError, ValueError):
             return  # no resonance in the window yet
         finally:
-            cost = time.thread_time() - cpu
+            cost = time.process_time() - cpu
             self._next_live_fit = time.perf_counter() + max(LIVE_FIT_INTERVAL_S, LIVE_FIT_COST_FACTOR * cost)
         self.live_fits = fits
         if self.on_fit is not None:

@@ -66,7 +66,7 @@ def test_live_refits_stay_within_their_cpu_budget_and_build_the_axis_only_for_a_
             return clock["wall"]
 
         @staticmethod
-        def thread_time() -> float:
+        def process_time() -> float:
             return clock["cpu"]
 
     def fake_fit(fields, voltages):
