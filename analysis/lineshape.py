@@ -125,7 +125,7 @@ def complex_shape_derivatives(field, H_r: float, dH: float, derivative: bool = F
     """
     p = -1 if H_r < 0 else 1
     w = dH
-    q = 1.0 / (p * (np.asarray(field, dtype=float) - H_r) - 1j * w)
+    q: np.ndarray = 1.0 / (p * (np.asarray(field, dtype=float) - H_r) - 1j * w)
     q2 = q * q
     q3 = q2 * q
     if derivative:
@@ -137,13 +137,7 @@ def complex_shape_derivatives(field, H_r: float, dH: float, derivative: bool = F
         z_hrw = -2.0 * q3 - 6j * w * q4
         z_ww = -p * (4j * q3 - 6.0 * w * q4)
         return z, z_hr, z_w, z_hrhr, z_hrw, z_ww
-    z = w * q
-    z_hr = p * w * q2
-    z_w = q + 1j * w * q2
-    z_hrhr = 2.0 * w * q3
-    z_hrw = p * (q2 + 2j * w * q3)
-    z_ww = 2j * q2 - 2.0 * w * q3
-    return z, z_hr, z_w, z_hrhr, z_hrw, z_ww
+    return w * q, p * w * q2, q + 1j * w * q2, 2.0 * w * q3, p * (q2 + 2j * w * q3), 2j * q2 - 2.0 * w * q3
 
 
 def spectrum_voltage(field, H_r, dH, V_S, V_A, V_0, V_1, derivative: bool = False):
