@@ -11,9 +11,11 @@ Units in the names are converted by the readers of columns
 (:mod:`stfmr.analysis.spectrum_columns`), not here.
 
 The table is read as pymeasure's ``Results`` reads it (pandas, comment
-character ``Results.COMMENT``, encoding ``Results.ENCODING``), but without
-``Results.load``, which imports the procedure class named in the header: a
-file must be readable on a machine that does not have that class.
+character ``Results.COMMENT``, encoding ``Results.ENCODING``; held here as
+COMMENT and ENCODING, since importing pymeasure costs a one-file fit much of its
+start-up), but without ``Results.load``, which imports the procedure class
+named in the header: a file must be readable on a machine that does not have
+that class.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+#: pymeasure's ``Results.COMMENT`` and ``Results.ENCODING`` (a test checks they agree)
+COMMENT = "#"
+ENCODING = "utf-8"
 
 #: the header line that names the procedure, as pymeasure writes it
 _PROCEDURE = re.compile(r"^Procedure:\s*<(?P<name>[^>]*)>")
@@ -125,8 +131,6 @@ def read_datafile(path: str | Path, columns: Iterable[str] | None = None) -> Dat
     used. Every column read must be numeric (``nan`` allowed). Raises OSError
     if the file cannot be opened and DataFileError if it holds no readable table.
     """
-    from pymeasure.experiment.results import Results
-
     path = Path(path)
     if path.suffix.lower() == ".lvm":
         return read_lvm(path, columns)
@@ -134,15 +138,15 @@ def read_datafile(path: str | Path, columns: Iterable[str] | None = None) -> Dat
     names_line = None
     names_lineno = 0
     first_row = None
-    with open(path, encoding=Results.ENCODING) as f:
+    with open(path, encoding=ENCODING) as f:
         for names_lineno, raw in enumerate(f, start=1):
-            if raw.startswith(Results.COMMENT):
-                header_lines.append(raw[len(Results.COMMENT):].rstrip("\r\n"))
+            if raw.startswith(COMMENT):
+                header_lines.append(raw[len(COMMENT):].rstrip("\r\n"))
             elif raw.strip():
                 names_line = raw
                 break
         for raw in f:
-            if raw.strip() and not raw.startswith(Results.COMMENT):
+            if raw.strip() and not raw.startswith(COMMENT):
                 first_row = raw
                 break
     if names_line is None:
@@ -150,7 +154,7 @@ def read_datafile(path: str | Path, columns: Iterable[str] | None = None) -> Dat
     sep = _delimiter(names_line)
     names = _split_names(names_line, sep, first_row)
     table = _read_table(path, names, _wanted(names, columns), skip=names_lineno, nrows=None,
-                        sep=sep, names_lineno=names_lineno, comment=Results.COMMENT)
+                        sep=sep, names_lineno=names_lineno, comment=COMMENT)
     header, procedure = _parse_header(header_lines)
     return DataFile(path=path, columns=table, header=header, procedure=procedure, names_line=names_lineno,
                     names_in_file=tuple(names))
@@ -161,11 +165,9 @@ def _read_table(path: Path, names: list[str], keep: list[int], *, skip: int, nro
                 decimal: str = ".") -> dict[str, np.ndarray]:
     """Read the columns ``keep`` (indices into ``names``) of the rows after line ``skip``, as floats."""
     import pandas as pd
-    from pymeasure.experiment.results import Results
-
     try:
         frame = pd.read_csv(
-            path, comment=comment, encoding=Results.ENCODING, sep=sep if sep else r"\s+",
+            path, comment=comment, encoding=ENCODING, sep=sep if sep else r"\s+",
             skipinitialspace=True, header=None, skiprows=skip, nrows=nrows, usecols=keep,
             names=list(range(len(names))), index_col=False, decimal=decimal,
         )
@@ -317,10 +319,8 @@ def header_quantity(header: dict[str, str], name: str, table: dict[str, float]) 
 
 def _row_place(path: Path, skip: int, row: int, comment: str | None) -> str:
     """Where table row ``row`` (from 0, after line ``skip``) is in the file: "line N", else "row k of the table"."""
-    from pymeasure.experiment.results import Results
-
     seen = -1
-    with open(path, encoding=Results.ENCODING) as f:
+    with open(path, encoding=ENCODING) as f:
         for lineno, raw in enumerate(f, start=1):
             if lineno <= skip or (comment and raw.startswith(comment)) or not raw.strip():
                 continue

@@ -22,6 +22,9 @@ LIVE_FIT_MIN_POINTS = 15
 #: least wall time between live refits (s): a live view needs no more than ~20 per second,
 #: and with zero dwell the points would otherwise wait for the fits
 LIVE_FIT_INTERVAL_S = 0.05
+#: a refit waits at least this many times the CPU time the last one took, so live fits cost at most
+#: about 1/(1 + this) of the measuring thread however long the spectrum grows (a fit's cost grows with it)
+LIVE_FIT_COST_FACTOR = 4.0
 
 
 class FieldSweep(SpectrumProcedure):
@@ -71,7 +74,7 @@ class FieldSweep(SpectrumProcedure):
         self.readings_xy: list[tuple[float, float]] = []
         voltages: list[float] = []
         self.live_fits: list[SpectrumFit] = []
-        self._last_live_fit = -float("inf")
+        self._next_live_fit = -float("inf")
         for k, h_set in enumerate(fields):
             if self.should_stop():
                 log.info("field sweep stopped at %d of %d points", k, len(fields))
@@ -95,25 +98,29 @@ class FieldSweep(SpectrumProcedure):
         return field_axis(set_H, measured_H)
 
     def _update_live_fit(self, set_H: list[float], measured_H: list[float], voltages: list[float]) -> None:
-        """Refit the spectrum so far (fast core, ~1 ms) and hand the result to ``on_fit``.
+        """Refit the spectrum so far (fast core, ~1 ms per few hundred points) and hand the result to ``on_fit``.
 
         Only when someone watches (a headless run records the final fit alone),
-        at most every LIVE_FIT_INTERVAL_S of wall time.
+        and within a CPU budget: the next refit waits LIVE_FIT_INTERVAL_S of wall
+        time and at least LIVE_FIT_COST_FACTOR times the CPU time this one took.
+        The field axis is built only for a fit that runs.
         """
         if self.on_fit is None or len(set_H) < LIVE_FIT_MIN_POINTS:
             return
-        now = time.perf_counter()
-        if now - self._last_live_fit < LIVE_FIT_INTERVAL_S:
+        if time.perf_counter() < self._next_live_fit:
             return
-        self._last_live_fit = now
-        fields = self._fit_axis(set_H, measured_H)
+        cpu = time.process_time()  # the process's: BLAS helper threads spin for a fit too
         try:
+            fields = self._fit_axis(set_H, measured_H)
             with warnings.catch_warnings():
                 # the first points of the second branch are dropped as stray until it has enough
                 warnings.simplefilter("ignore", SpectrumFitWarning)
                 fits = fit_branches(np.asarray(fields), np.asarray(voltages))
         except (SpectrumFitError, ValueError):
             return  # no resonance in the window yet
+        finally:
+            cost = time.process_time() - cpu
+            self._next_live_fit = time.perf_counter() + max(LIVE_FIT_INTERVAL_S, LIVE_FIT_COST_FACTOR * cost)
         self.live_fits = fits
         if self.on_fit is not None:
             self.on_fit(fits)
