@@ -23,8 +23,8 @@ import numpy as np
 from stfmr.analysis.angular import fit_angular
 from stfmr.analysis.calibration import calibrate_rf_current, fit_amr
 from stfmr.analysis.constants import DEFAULT_G
-from stfmr.analysis.dc_bias import analyze_dc_bias
-from stfmr.analysis.efficiency import efficiencies_from_fits
+from stfmr.analysis.dc_bias import analyze_dc_bias, inverse_variance_mean
+from stfmr.analysis.efficiency import efficiencies_from_fits, spectrum_ufloats
 from stfmr.analysis.field_axis import field_axis
 from stfmr.analysis.fit_common import FitInputError
 from stfmr.analysis.frequency_scan import FrequencyScanFitError, fit_frequency_scan
@@ -43,7 +43,8 @@ from stfmr.analysis.spectrum_fit import (
     split_branches,
 )
 
-__all__ = ["FitSettings", "SampleAnalysis", "analyze_run", "fit_all", "fit_one", "sink_thickness_nm"]
+__all__ = ["FitSettings", "SampleAnalysis", "analyze_run", "combined_linewidth", "fit_all", "fit_one",
+           "sink_thickness_nm"]
 
 
 def fit_one(spectrum: Spectrum, settings: FitSettings) -> tuple[list[SpectrumFit], list[FailedFit]]:
@@ -138,10 +139,6 @@ def analyze_run(run: RunData, settings: FitSettings = FitSettings(), jobs: int =
     _efficiencies(result)
     _dc_bias(result, settings)
     return result
-
-
-def _positive(fits: list[SpectrumFit]) -> SpectrumFit | None:
-    return next((f for f in fits if f.polarity == 1), None)
 
 
 def fixed_g(settings: FitSettings, run: RunData) -> tuple[float, str]:
@@ -278,18 +275,39 @@ def _efficiencies(result: SampleAnalysis) -> None:
         if result.run.sample is None:
             result.missing.append("no sample metadata (M_s*t_FM, length): efficiencies not computed")
         return
-    at_f = [(s, _positive(result.fits[s.file])) for s in result.run.spectra
+    fits = [fit for s in result.run.spectra
             if s.file in result.fits and abs(s.frequency_GHz - f) < 1e-6 and s.kind in ("angle_sweep", "spectrum")
-            and s.dc_current_mA == 0]
-    # H_r and dH from the spectrum with the strongest signal at that frequency
-    spectrum_fit = max((fit for _, fit in at_f if fit is not None),
-                       key=lambda fit: abs(fit.values["V_S"]) / fit.stderr["V_S"])
+            and s.dc_current_mA == 0 for fit in result.fits[s.file]]
+    pairs = [spectrum_ufloats(fit) for fit in fits]  # (H_r, dH) of each branch fit, correlated within each
+    # H_r from the branch with the strongest signal; dH, the same at every angle, from all of them
+    strongest = max(range(len(fits)), key=lambda k: abs(fits[k].values["V_S"]) / fits[k].stderr["V_S"])
+    dh, scale = combined_linewidth([w for _, w in pairs])
+    result.linewidth, result.linewidth_fits, result.linewidth_error_scale = dh, len(pairs), scale
     try:
         result.efficiencies = efficiencies_from_fits(
-            angular=angular, spectrum=spectrum_fit, kittel=kittel, I0_A=rf.I0(power), amr=amr,
+            angular=angular, spectrum=(pairs[strongest][0], dh), kittel=kittel, I0_A=rf.I0(power), amr=amr,
             R_Ohm=amr.ufloats()["R_perp_Ohm"], sample=result.run.sample)
     except FitInputError as exc:
         result.missing.append(f"efficiencies: {exc}")
+
+
+def combined_linewidth(half_widths: list) -> tuple[Any, float]:
+    """The inverse-variance mean of half widths dH (mT, ``uncertainties`` values) and its error scale.
+
+    dH does not depend on the angle, so every spectrum at a frequency measures it:
+    N spectra of equal errors give an error 1/sqrt(N) of one. Where the values scatter
+    more than their errors say (reduced chi-square > 1), the mean's error is scaled by
+    sqrt(reduced chi-square), the returned scale (1 otherwise); the correlation of each
+    dH with its own spectrum's H_r is kept.
+    """
+    mean = inverse_variance_mean(half_widths)
+    values = np.array([float(getattr(w, "nominal_value", w)) for w in half_widths])
+    errors = np.array([float(getattr(w, "std_dev", 0.0)) for w in half_widths])
+    if len(values) < 2 or np.any(errors <= 0):
+        return mean, 1.0
+    redchi = float(np.sum(((values - mean.nominal_value) / errors) ** 2) / (len(values) - 1))
+    scale = math.sqrt(redchi) if redchi > 1 else 1.0
+    return mean.nominal_value + (mean - mean.nominal_value) * scale, scale
 
 
 def _frequency_scans(result: SampleAnalysis, settings: FitSettings) -> None:

@@ -177,6 +177,8 @@ def _print_summary(d: dict) -> None:
         at = f" (angular fit at {d['angular_frequency_GHz']:g} GHz)" if d.get("angular_frequency_GHz") else ""
         print(f"  V_S0         {_fmt(d.get('V_S0_V'), 1e6, ' uV')}{at}")
         print(f"  V_A0         {_fmt(d.get('V_A0_V'), 1e6, ' uV')}")
+    for line in _budget_lines(d.get("uncertainty_budget")):
+        print(line)
     if d.get("kittel") and d["kittel"]["g"]:
         from stfmr.analysis.resonance_series import describe_g
 
@@ -208,6 +210,22 @@ def _print_summary(d: dict) -> None:
         print(f"  note: {note}")
     for w in d.get("warnings") or []:
         print(f"  WARNING: {w}")
+
+
+def _budget_lines(budgets: dict | None) -> list[str]:
+    """ "  budget of xi_DL^E (0.84 %): I_0 97.9 %, V_S0 1.2 %, ...; exact: M_s t, length" per efficiency."""
+    from stfmr.analysis.budget import BUDGET_RESULTS
+
+    lines = []
+    for key, label in BUDGET_RESULTS.items():
+        b = (budgets or {}).get(key)
+        if not b or b["relative_stderr"] is None:
+            continue
+        parts = [f"{x['input']} {x['share'] * 100:.1f} %" for x in b["inputs"] if abs(x["share"]) >= 0.0005]
+        exact = [x["input"] for x in b["inputs"] if x["stderr"] == 0 and x["sensitivity"] != 0]
+        tail = f"; exact (no error given): {', '.join(exact)}" if exact else ""
+        lines.append(f"  budget       {label} +- {b['relative_stderr'] * 100:.2g} %: {', '.join(parts)}{tail}")
+    return lines
 
 
 def _fit_quality(fit: dict | None, note: str = "") -> str:
