@@ -1,6 +1,6 @@
 """Angular dependence of the symmetric and antisymmetric amplitudes V_S(phi), V_A(phi).
 
-PHYSICS.md section 3. Angles at the API are degrees: the angle between the
+docs/physics.md §3. Angles at the API are degrees: the angle between the
 current and the magnetization, so a negative-field branch enters as phi + 180
 (where V_S and V_A of the spin-Hall-like terms change sign). Two forms:
 

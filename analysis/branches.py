@@ -1,8 +1,8 @@
 """Field-branch combination: the parts of V_S and V_A that reverse with the field, and those that do not.
 
 Reversing the field turns the magnetization from phi to phi + 180 deg. Every
-spin-torque term of the mixing voltage changes sign with it (PHYSICS.md
-section 3: dR/dphi keeps its sign, the torques' projections flip), so at the
+spin-torque term of the mixing voltage changes sign with it (docs/physics.md
+§3: dR/dphi keeps its sign, the torques' projections flip), so at the
 same |H|, frequency and angle
 
     V(+H) = V_torque + V_nr,    V(-H) = -V_torque + V_nr,

@@ -1,4 +1,4 @@
-"""AMR and rf-current calibrations (PHYSICS.md section 5).
+"""AMR and rf-current calibrations (docs/physics.md §5).
 
 - AMR: R(phi) = R_perp + Delta_R*cos^2(phi - phi_0) at a saturating field.
 - rf current (Tshitoyan et al., PRB 92, 214406, 2015): R(I_dc) = R_0 + k*I_dc^2

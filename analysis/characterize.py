@@ -1,6 +1,6 @@
 """From a run folder's measurements to the sample's efficiencies, with uncertainties.
 
-The chain (PHYSICS.md sections 2 to 5): fit every spectrum, both branches (in
+The chain (docs/physics.md §2 to §5): fit every spectrum, both branches (in
 parallel over processes); Kittel and damping fits of H_r(f), dH(f); the
 angular fit of V_S(phi), V_A(phi) at the frequency of the angle sweep (the
 negative branch enters at phi + 180 deg); AMR; the rf current at that
@@ -23,64 +23,91 @@ import numpy as np
 from stfmr.analysis.angular import fit_angular
 from stfmr.analysis.calibration import calibrate_rf_current, fit_amr
 from stfmr.analysis.constants import DEFAULT_G
-from stfmr.analysis.dc_bias import analyze_dc_bias
-from stfmr.analysis.efficiency import efficiencies_from_fits
+from stfmr.analysis.dc_bias import analyze_dc_bias, inverse_variance_mean
+from stfmr.analysis.efficiency import efficiencies_from_fits, spectrum_ufloats
 from stfmr.analysis.field_axis import field_axis
 from stfmr.analysis.fit_common import FitInputError
 from stfmr.analysis.frequency_scan import FrequencyScanFitError, fit_frequency_scan
-from stfmr.analysis.modes import fit_branch_modes
+from stfmr.analysis.modes import fit_modes
 from stfmr.analysis.records import FitSettings, SampleAnalysis
 from stfmr.analysis.resonance import meff_from_resonance_T
 from stfmr.analysis.resonance_series import fit_resonance_series
 from stfmr.analysis.run_reader import RunData, Spectrum
 from stfmr.analysis.skip_reasons import FailedFit
-from stfmr.analysis.spectrum_fit import SpectrumFit, SpectrumFitError, fit_branches
+from stfmr.analysis.spectrum_fit import (
+    SpectrumFit,
+    SpectrumFitError,
+    branch_name,
+    fit_each_branch,
+    fit_spectrum,
+    split_branches,
+)
 
-__all__ = ["FitSettings", "SampleAnalysis", "analyze_run", "fit_all", "fit_one", "sink_thickness_nm"]
+__all__ = ["FitSettings", "SampleAnalysis", "analyze_run", "combined_linewidth", "fit_all", "fit_one",
+           "sink_thickness_nm"]
 
 
-def fit_one(spectrum: Spectrum, settings: FitSettings) -> list[SpectrumFit] | FailedFit:
-    """Fit one spectrum file, both branches; a :class:`FailedFit` says why it could not be fitted."""
+def fit_one(spectrum: Spectrum, settings: FitSettings) -> tuple[list[SpectrumFit], list[FailedFit]]:
+    """Fit one spectrum file, each branch on its own: (the branches that fit, why the others did not).
+
+    A branch that cannot be fitted is a :class:`FailedFit` with its polarity, naming
+    the branch in its reason; the other branch is still used. A file of which no
+    branch fits is one FailedFit without polarity.
+    """
     kw = {"slope": settings.slope, "derivative": settings.derivative}
-    field_mT = field_axis(spectrum.set_field_mT, spectrum.field_mT)
     try:
-        fits = fit_branches(field_mT, spectrum.voltage_V, **kw)
-        if settings.window_mT:
-            fits = [_refit_in_window(field_mT, spectrum.voltage_V, f, settings.window_mT, kw) for f in fits]
-        if settings.modes == "auto":
-            fits = _two_modes_where_needed(field_mT, spectrum.voltage_V, fits, kw)
-        return fits
+        field_mT = field_axis(spectrum.set_field_mT, spectrum.field_mT)
+        result = fit_each_branch(field_mT, spectrum.voltage_V, **kw)
     except (SpectrumFitError, ValueError) as exc:
-        return FailedFit(spectrum.file, str(exc))
+        return [], [FailedFit(spectrum.file, str(exc))]
+    fits: list[SpectrumFit] = []
+    failed = [FailedFit(spectrum.file, f.message, f.polarity) for f in result.failures]
+    for fit in result.fits:
+        try:
+            if settings.window_mT:
+                fit = _refit_in_window(field_mT, spectrum.voltage_V, fit, settings.window_mT, kw)
+            if settings.modes == "auto":
+                fit = _two_modes_where_needed(field_mT, spectrum.voltage_V, fit, kw)
+            fits.append(fit)
+        except (SpectrumFitError, ValueError) as exc:
+            failed.append(FailedFit(spectrum.file, f"{branch_name(fit.polarity)} field branch: {exc}", fit.polarity))
+    if not fits:  # nothing of the file is used: one entry for the file, every branch's reason
+        return [], [FailedFit(spectrum.file, "; ".join(f.reason for f in failed))]
+    return fits, failed
 
 
-def _two_modes_where_needed(field_mT, voltage_V, fits: list[SpectrumFit], kw) -> list[SpectrumFit]:
-    """Replace a branch's fit by the stronger of two modes where the BIC criterion picks two."""
-    chosen = {s.polarity: s for s in fit_branch_modes(field_mT, voltage_V, **kw)}
-    out = []
-    for fit in fits:
-        sel = chosen.get(fit.polarity)
-        if sel is not None and sel.n_modes == 2 and sel.main_fit is not None:
-            fit = dataclasses.replace(sel.main_fit, modes=sel.to_dict())
-        out.append(fit)
-    return out
+def _two_modes_where_needed(field_mT, voltage_V, fit: SpectrumFit, kw) -> SpectrumFit:
+    """The branch's fit, or the stronger of two modes where the BIC criterion picks two."""
+    h, v = _branch(field_mT, voltage_V, fit.polarity)
+    sel = fit_modes(h, v, **kw)
+    if sel.n_modes == 2 and sel.main_fit is not None:
+        return dataclasses.replace(sel.main_fit, modes=sel.to_dict())
+    return fit
+
+
+def _branch(field_mT, voltage_V, polarity: int):
+    """The points of one branch, as split_branches gives them."""
+    return next((h, v) for pol, h, v in split_branches(field_mT, voltage_V) if pol == polarity)
 
 
 def _refit_in_window(field_mT, voltage_V, fit: SpectrumFit, window_mT: float, kw) -> SpectrumFit:
     h_r = fit.values["H_r"]
     keep = (np.abs(field_mT - h_r) <= window_mT / 2) & (np.sign(field_mT) == fit.polarity)
-    return fit_branches(field_mT[keep], voltage_V[keep], **kw)[0]
+    return fit_spectrum(field_mT[keep], voltage_V[keep], **kw)
 
 
-def _fit_chunk(args: tuple[list[Spectrum], FitSettings]) -> list[list[SpectrumFit] | FailedFit]:
+FileFits = tuple[list[SpectrumFit], list[FailedFit]]
+
+
+def _fit_chunk(args: tuple[list[Spectrum], FitSettings]) -> list[FileFits]:
     spectra, settings = args
     return [fit_one(s, settings) for s in spectra]
 
 
 def fit_all(spectra: list[Spectrum], settings: FitSettings, jobs: int = 1,
-            progress=None) -> list[list[SpectrumFit] | FailedFit]:
-    """Fit every spectrum, over ``jobs`` processes (chunked), in input order."""
-    out: list[list[SpectrumFit] | FailedFit] = []
+            progress=None) -> list[FileFits]:
+    """Fit every spectrum (:func:`fit_one`), over ``jobs`` processes (chunked), in input order."""
+    out: list[FileFits] = []
     if jobs <= 1 or len(spectra) < 8:
         for k, s in enumerate(spectra):
             out.append(fit_one(s, settings))
@@ -101,10 +128,9 @@ def fit_all(spectra: list[Spectrum], settings: FitSettings, jobs: int = 1,
 def analyze_run(run: RunData, settings: FitSettings = FitSettings(), jobs: int = 1, progress=None) -> SampleAnalysis:
     """Run the whole chain on one run folder's data."""
     result = SampleAnalysis(run)
-    for spectrum, fits in zip(run.spectra, fit_all(run.spectra, settings, jobs, progress)):
-        if isinstance(fits, FailedFit):
-            result.failed_fits.append(fits)
-        else:
+    for spectrum, (fits, failed) in zip(run.spectra, fit_all(run.spectra, settings, jobs, progress)):
+        result.failed_fits.extend(failed)
+        if fits:
             result.fits[spectrum.file] = fits
     _resonance(result, settings)
     _frequency_scans(result, settings)  # with the Kittel fit's g and M_eff when there is one
@@ -113,10 +139,6 @@ def analyze_run(run: RunData, settings: FitSettings = FitSettings(), jobs: int =
     _efficiencies(result)
     _dc_bias(result, settings)
     return result
-
-
-def _positive(fits: list[SpectrumFit]) -> SpectrumFit | None:
-    return next((f for f in fits if f.polarity == 1), None)
 
 
 def fixed_g(settings: FitSettings, run: RunData) -> tuple[float, str]:
@@ -142,8 +164,10 @@ def _resonance(result: SampleAnalysis, settings: FitSettings) -> None:
     which the scaling of errors by sqrt(reduced chi-square) takes up.
     """
     points = []  # (f GHz, |H_r| mT, its stderr, dH mT, its stderr)
+    _not_recorded(result, "frequency_GHz", "frequency", "Kittel and damping fits")
     for s in result.run.spectra:
-        if s.kind in ("frequency_sweep", "field_sweep", "spectrum", "angle_sweep") and s.dc_current_mA == 0:
+        if s.kind in ("frequency_sweep", "field_sweep", "spectrum", "angle_sweep") and s.dc_current_mA == 0 \
+                and not math.isnan(s.frequency_GHz):
             for fit in result.fits.get(s.file, []):
                 points.append((s.frequency_GHz, abs(fit.values["H_r"]), fit.stderr["H_r"], fit.values["dH"],
                                fit.stderr["dH"]))
@@ -182,10 +206,20 @@ def _resonance(result: SampleAnalysis, settings: FitSettings) -> None:
         result.notes.append(f"{fits} from {len(scans)} frequency scans (no field sweeps)")
 
 
+def _not_recorded(result: SampleAnalysis, attr: str, what: str, used_by: str) -> None:
+    """Note the fitted spectra whose files record no ``what`` (NaN): they are left out of ``used_by``."""
+    files = [s.file for s in result.run.spectra if s.file in result.fits and math.isnan(getattr(s, attr))]
+    if files:
+        result.missing.append(f"no {what} recorded in {len(files)} spectra ({', '.join(files[:3])}"
+                              f"{' ...' if len(files) > 3 else ''}): not in the {used_by}; give it with --metadata")
+
+
 def _angular(result: SampleAnalysis) -> None:
     by_freq: dict[float, list[Spectrum]] = {}
+    _not_recorded(result, "angle_deg", "angle", "angular fit")
     for s in result.run.spectra:
-        if s.file in result.fits and s.kind in ("angle_sweep", "spectrum") and s.dc_current_mA == 0:
+        if s.file in result.fits and s.kind in ("angle_sweep", "spectrum") and s.dc_current_mA == 0 \
+                and not math.isnan(s.angle_deg) and not math.isnan(s.frequency_GHz):
             by_freq.setdefault(round(s.frequency_GHz, 9), []).append(s)
     candidates = {f: ss for f, ss in by_freq.items() if len({round(s.angle_deg, 6) for s in ss}) >= 3}
     if not candidates:
@@ -241,18 +275,39 @@ def _efficiencies(result: SampleAnalysis) -> None:
         if result.run.sample is None:
             result.missing.append("no sample metadata (M_s*t_FM, length): efficiencies not computed")
         return
-    at_f = [(s, _positive(result.fits[s.file])) for s in result.run.spectra
+    fits = [fit for s in result.run.spectra
             if s.file in result.fits and abs(s.frequency_GHz - f) < 1e-6 and s.kind in ("angle_sweep", "spectrum")
-            and s.dc_current_mA == 0]
-    # H_r and dH from the spectrum with the strongest signal at that frequency
-    spectrum_fit = max((fit for _, fit in at_f if fit is not None),
-                       key=lambda fit: abs(fit.values["V_S"]) / fit.stderr["V_S"])
+            and s.dc_current_mA == 0 for fit in result.fits[s.file]]
+    pairs = [spectrum_ufloats(fit) for fit in fits]  # (H_r, dH) of each branch fit, correlated within each
+    # H_r from the branch with the strongest signal; dH, the same at every angle, from all of them
+    strongest = max(range(len(fits)), key=lambda k: abs(fits[k].values["V_S"]) / fits[k].stderr["V_S"])
+    dh, scale = combined_linewidth([w for _, w in pairs])
+    result.linewidth, result.linewidth_fits, result.linewidth_error_scale = dh, len(pairs), scale
     try:
         result.efficiencies = efficiencies_from_fits(
-            angular=angular, spectrum=spectrum_fit, kittel=kittel, I0_A=rf.I0(power), amr=amr,
+            angular=angular, spectrum=(pairs[strongest][0], dh), kittel=kittel, I0_A=rf.I0(power), amr=amr,
             R_Ohm=amr.ufloats()["R_perp_Ohm"], sample=result.run.sample)
     except FitInputError as exc:
         result.missing.append(f"efficiencies: {exc}")
+
+
+def combined_linewidth(half_widths: list) -> tuple[Any, float]:
+    """The inverse-variance mean of half widths dH (mT, ``uncertainties`` values) and its error scale.
+
+    dH does not depend on the angle, so every spectrum at a frequency measures it:
+    N spectra of equal errors give an error 1/sqrt(N) of one. Where the values scatter
+    more than their errors say (reduced chi-square > 1), the mean's error is scaled by
+    sqrt(reduced chi-square), the returned scale (1 otherwise); the correlation of each
+    dH with its own spectrum's H_r is kept.
+    """
+    mean = inverse_variance_mean(half_widths)
+    values = np.array([float(getattr(w, "nominal_value", w)) for w in half_widths])
+    errors = np.array([float(getattr(w, "std_dev", 0.0)) for w in half_widths])
+    if len(values) < 2 or np.any(errors <= 0):
+        return mean, 1.0
+    redchi = float(np.sum(((values - mean.nominal_value) / errors) ** 2) / (len(values) - 1))
+    scale = math.sqrt(redchi) if redchi > 1 else 1.0
+    return mean.nominal_value + (mean - mean.nominal_value) * scale, scale
 
 
 def _frequency_scans(result: SampleAnalysis, settings: FitSettings) -> None:

@@ -1,4 +1,4 @@
-"""Linewidth against dc current: the effective damping and xi_DL^E from its slope (PHYSICS.md section 9).
+"""Linewidth against dc current: the effective damping and xi_DL^E from its slope (docs/physics.md §9).
 
 A dc current I_dc through the bilayer exerts a damping-like torque whose
 component along m changes the damping of the precession. In stfmr's sign
@@ -7,7 +7,7 @@ xi_DL^E > 0 at positive field) the closed form is
 
     d(alpha_eff)/dI_dc = -sin(phi) * (hbar/2e) * xi_DL^E * R / (L * (B_r + mu0*M_eff/2) * M_s*t_FM)
 
-(section 9 writes +sin(phi) for sigma = +y): a positive current anti-damps the
+(docs/physics.md §9, with sigma = -y): a positive current anti-damps the
 positive-field branch at 0 < phi < 180 deg when xi_DL^E > 0. The negative-field
 branch has m at phi + 180 deg, so its slope has the opposite sign. At fixed
 frequency alpha_eff = (gamma/omega)*(mu0*dH - mu0*dH_0), so

@@ -1,4 +1,4 @@
-"""Torque efficiencies from ST-FMR amplitudes, and back (PHYSICS.md sections 3 and 4).
+"""Torque efficiencies from ST-FMR amplitudes, and back (docs/physics.md §3, §4).
 
 This module is the one home of the closed forms linking effective fields and
 angular amplitudes:
@@ -6,11 +6,11 @@ angular amplitudes:
     V_S0 = I_0*Delta_R_AMR*B_DL*f_S,  f_S = sqrt(B_r*(B_r + mu0*M_eff)) / ((2*B_r + mu0*M_eff)*Delta_B)
     V_A0 = I_0*Delta_R_AMR*B_FL*f_A,  f_A = (B_r + mu0*M_eff) / ((2*B_r + mu0*M_eff)*Delta_B)
 
-(section 3 with -(I_0/2)*(dR/dphi)*cos(phi) = I_0*Delta_R_AMR*cos^2(phi)*sin(phi),
+(§3 with -(I_0/2)*(dR/dphi)*cos(phi) = I_0*Delta_R_AMR*cos^2(phi)*sin(phi),
 in the sign convention of ``instruments/sim/llg.py``: V_S0 > 0 for B_DL > 0 and
 V_A0 > 0 for B_FL > 0 at positive field), B_DL, B_FL being the peak effective
 fields at peak rf current I_0, and of xi^E = (2e/hbar)*M_s*t_FM*B/E with
-E = I_0*R/L. Together they give section 4's absolute method.
+E = I_0*R/L. Together they give §4's absolute method.
 
 Every input may be a float (exact), a (value, stderr) pair or an
 ``uncertainties`` variable (e.g. from ``AngularFit.amplitudes()`` or
@@ -21,7 +21,7 @@ into every efficiency.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Union
 
 import numpy as np
@@ -125,6 +125,74 @@ def oersted_efficiency(Ms_t_A, underlayer_thickness_m, underlayer_resistivity_Oh
     return TWO_E_OVER_HBAR * Ms_t_A * MU0 * underlayer_thickness_m / (2.0 * underlayer_resistivity_Ohm_m)
 
 
+#: the absolute method's inputs, by their names in the uncertainty budget (:mod:`stfmr.analysis.budget`):
+#: peak rf current I_0 (A), AMR amplitude (Ohm), angular amplitudes (V), resonance field and half
+#: width (mT), mu0*M_eff (T), g, M_s*t_FM (A), device resistance (Ohm) and length (m)
+INPUT_NAMES = ("I_0", "Delta_R_AMR", "V_S0", "V_A0", "H_r", "dH", "M_eff", "g", "M_s t", "R", "length")
+
+
+@dataclass(frozen=True)
+class EfficiencyInputs:
+    """The absolute method's inputs, checked: floats or ``uncertainties`` variables by :data:`INPUT_NAMES`.
+
+    V_S0 and V_A0 are held with the setup polarity applied. :meth:`evaluate` is the
+    one home of the chain from these inputs to every result: the efficiencies'
+    propagated errors come from it, and so do the partial derivatives of the
+    uncertainty budget (:meth:`linearized`).
+    """
+
+    quantities: dict[str, Any]
+    resistivity_Ohm_m: float
+    #: (t_N m, rho_N Ohm m) of the ratio method's underlayer, or None
+    underlayer: tuple[Any, Any] | None = None
+
+    def evaluate(self, quantities: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Every result of :class:`Efficiencies` (but the polarity) from ``quantities`` (default: these inputs)."""
+        q = self.quantities if quantities is None else quantities
+        i0, r, length, ms_t = q["I_0"], q["R"], q["length"], q["M_s t"]
+        b_dl, b_fl = fields_from_amplitudes(q["V_S0"], q["V_A0"], i0, q["H_r"], q["dH"], q["M_eff"], q["Delta_R_AMR"])
+        xi_dl = efficiency_from_field(b_dl, i0, r, length, ms_t)
+        xi_fl = efficiency_from_field(b_fl, i0, r, length, ms_t)
+        e0 = electric_field(i0, r, length)
+        gamma = gyromagnetic_ratio(q["g"])
+        ratio = None
+        if self.underlayer is not None:
+            if _nominal(q["V_A0"]) == 0:
+                raise EfficiencyInputError("ratio method: V_A0 is zero, the ratio V_S/V_A is undefined")
+            f_s, f_a = lineshape_factors(q["H_r"], q["dH"], q["M_eff"])
+            ratio = oersted_efficiency(ms_t, *self.underlayer) * (q["V_S0"] * f_a) / (q["V_A0"] * f_s)
+        rho = self.resistivity_Ohm_m
+        return {"xi_DL_E": xi_dl, "xi_FL_Oe_E": xi_fl, "xi_DL_j": xi_dl * rho, "xi_FL_Oe_j": xi_fl * rho,
+                "T_DL_per_E": gamma * b_dl / e0, "T_FL_per_E": gamma * b_fl / e0,
+                "B_DL_per_A_T": b_dl / i0, "B_FL_per_A_T": b_fl / i0, "ratio_method_xi_DL_E": ratio}
+
+    def linearized(self, result: str) -> tuple[np.ndarray, np.ndarray]:
+        """First-order propagation of one result: (its partial derivatives, the inputs' covariance).
+
+        Both over :data:`INPUT_NAMES` in that order. The derivatives d result/d input
+        (result's unit per input's unit) are those ``uncertainties`` propagates through
+        :meth:`evaluate`: each input is replaced by an independent variable at its value,
+        so the derivative with respect to it is the result's derivative with respect to
+        that input alone. The covariance matrix is the inputs' own (correlated within one
+        fit; zero rows for exact inputs). The result's variance is ``d @ cov @ d``, its
+        squared standard error.
+        """
+        probes = {n: uncertainties.ufloat(self.value(n), 1.0) for n in INPUT_NAMES}
+        value = self.evaluate(probes)[result]
+        derivatives = getattr(value, "derivatives", {})
+        d = np.array([float(derivatives.get(probes[n], 0.0)) for n in INPUT_NAMES])
+        uncertain = [k for k, n in enumerate(INPUT_NAMES) if float(getattr(self.quantities[n], "std_dev", 0.0)) > 0]
+        cov = np.zeros((len(INPUT_NAMES), len(INPUT_NAMES)))
+        if uncertain:
+            given = uncertainties.covariance_matrix([self.quantities[INPUT_NAMES[k]] for k in uncertain])
+            cov[np.ix_(uncertain, uncertain)] = np.asarray(given, dtype=float)
+        return d, cov
+
+    def value(self, name: str) -> float:
+        """Nominal value of an input."""
+        return _nominal(self.quantities[name])
+
+
 @dataclass(frozen=True)
 class Efficiencies:
     """Torque efficiencies with propagated uncertainties (``uncertainties`` variables or floats).
@@ -137,6 +205,7 @@ class Efficiencies:
         valid only if the field-like torque is an underlayer's Oersted field;
         None when no underlayer was given.
     setup_polarity: the polarity applied to the voltages.
+    inputs: what they were computed from (for the uncertainty budget), if known.
     """
 
     xi_DL_E: Any
@@ -149,6 +218,7 @@ class Efficiencies:
     B_FL_per_A_T: Any
     ratio_method_xi_DL_E: Any
     setup_polarity: int
+    inputs: EfficiencyInputs | None = field(default=None, compare=False, repr=False)
 
     def value(self, name: str) -> float:
         """Nominal value of a result."""
@@ -162,6 +232,8 @@ class Efficiencies:
         """JSON-ready {"xi_DL_E": {"value", "stderr"}, ..., "ratio_method_xi_DL_E": {...} or None, "setup_polarity"}."""
         out: dict[str, Any] = {}
         for f in fields(self):
+            if f.name == "inputs":
+                continue
             if f.name == "setup_polarity":
                 out[f.name] = self.setup_polarity
             elif getattr(self, f.name) is None:
@@ -187,7 +259,7 @@ def absolute_efficiencies(
     underlayer_thickness_nm: Quantity | None = None,
     underlayer_resistivity_uOhm_cm: Quantity | None = None,
 ) -> Efficiencies:
-    """Torque efficiencies by the absolute method (PHYSICS.md section 4) at one frequency.
+    """Torque efficiencies by the absolute method (docs/physics.md §4) at one frequency.
 
     V_S0, V_A0: cos^2(phi)*sin(phi) amplitudes (V) of the angular fit, as
         measured (the sample's setup polarity multiplies them here); pass
@@ -205,43 +277,30 @@ def absolute_efficiencies(
     if not isinstance(sample, SampleMetadata):
         raise EfficiencyInputError(f"sample: expected SampleMetadata, got {type(sample).__name__}")
     pol = sample.setup_polarity
-    v_s = pol * as_quantity(V_S0, "V_S0 (V)")
-    v_a = pol * as_quantity(V_A0, "V_A0 (V)")
-    i0 = as_quantity(I0_A, "I_0 (A)", positive=True)
-    r = as_quantity(R_Ohm, "R (Ohm)", positive=True)
-    gq = as_quantity(g, "g", positive=True)
-    ms_t = as_quantity((sample.Ms_t_A, sample.Ms_t_stderr_A), "Ms_t (A)", positive=True)
-    length = as_quantity((sample.length_m, length_stderr_um * 1e-6), "length (m)", positive=True)
-    b_dl, b_fl = fields_from_amplitudes(v_s, v_a, i0, H_r_mT, dH_mT, mu0_Meff_T, delta_R_Ohm)
-    xi_dl = efficiency_from_field(b_dl, i0, r, length, ms_t)
-    xi_fl = efficiency_from_field(b_fl, i0, r, length, ms_t)
-    e0 = electric_field(i0, r, length)
-    gamma = gyromagnetic_ratio(gq)
-    rho = sample.resistivity_Ohm_m
-    ratio = None
+    quantities = {
+        "I_0": as_quantity(I0_A, "I_0 (A)", positive=True),
+        "Delta_R_AMR": as_quantity(delta_R_Ohm, "Delta_R_AMR (Ohm)", positive=True),
+        "V_S0": pol * as_quantity(V_S0, "V_S0 (V)"),
+        "V_A0": pol * as_quantity(V_A0, "V_A0 (V)"),
+        "H_r": as_quantity(H_r_mT, "H_r (mT)", nonzero=True),
+        "dH": as_quantity(dH_mT, "dH (mT)", positive=True),
+        "M_eff": as_quantity(mu0_Meff_T, "mu0*M_eff (T)"),
+        "g": as_quantity(g, "g", positive=True),
+        "M_s t": as_quantity((sample.Ms_t_A, sample.Ms_t_stderr_A), "Ms_t (A)", positive=True),
+        "R": as_quantity(R_Ohm, "R (Ohm)", positive=True),
+        "length": as_quantity((sample.length_m, length_stderr_um * 1e-6), "length (m)", positive=True),
+    }
+    underlayer = None
     if underlayer_thickness_nm is not None:
         t_n = as_quantity(underlayer_thickness_nm, "underlayer thickness (nm)", positive=True) * 1e-9
         rho_n = (
-            rho
+            sample.resistivity_Ohm_m
             if underlayer_resistivity_uOhm_cm is None
             else as_quantity(underlayer_resistivity_uOhm_cm, "underlayer resistivity (uOhm cm)", positive=True) * 1e-8
         )
-        if _nominal(v_a) == 0:
-            raise EfficiencyInputError("ratio method: V_A0 is zero, the ratio V_S/V_A is undefined")
-        f_s, f_a = lineshape_factors(H_r_mT, dH_mT, mu0_Meff_T)
-        ratio = oersted_efficiency(ms_t, t_n, rho_n) * (v_s * f_a) / (v_a * f_s)
-    return Efficiencies(
-        xi_DL_E=xi_dl,
-        xi_FL_Oe_E=xi_fl,
-        xi_DL_j=xi_dl * rho,
-        xi_FL_Oe_j=xi_fl * rho,
-        T_DL_per_E=gamma * b_dl / e0,
-        T_FL_per_E=gamma * b_fl / e0,
-        B_DL_per_A_T=b_dl / i0,
-        B_FL_per_A_T=b_fl / i0,
-        ratio_method_xi_DL_E=ratio,
-        setup_polarity=pol,
-    )
+        underlayer = (t_n, rho_n)
+    inputs = EfficiencyInputs(quantities, sample.resistivity_Ohm_m, underlayer)
+    return Efficiencies(**inputs.evaluate(), setup_polarity=pol, inputs=inputs)
 
 
 def spectrum_ufloats(spectrum_fit) -> tuple[Any, Any]:
@@ -260,12 +319,13 @@ def efficiencies_from_fits(
     """Absolute efficiencies from fit results, keeping each fit's covariance.
 
     angular: AngularFit of V_S and V_A; spectrum: SpectrumFit at the frequency
-    (H_r, dH); kittel: KittelFit (mu0*M_eff, g); I0_A: e.g.
-    ``RfCurrentCalibration.I0(power_dBm)``; amr: AmrFit (Delta_R); R_Ohm:
-    device resistance. Further keywords go to :func:`absolute_efficiencies`.
+    (H_r, dH), or an (H_r, dH) pair (mT) such as :func:`spectrum_ufloats` gives (e.g.
+    with dH the mean over every spectrum at that frequency); kittel: KittelFit
+    (mu0*M_eff, g); I0_A: e.g. ``RfCurrentCalibration.I0(power_dBm)``; amr: AmrFit
+    (Delta_R); R_Ohm: device resistance. Further keywords go to :func:`absolute_efficiencies`.
     """
     v_s, v_a = angular.amplitudes()
-    h_r, dh = spectrum_ufloats(spectrum)
+    h_r, dh = spectrum if isinstance(spectrum, tuple) else spectrum_ufloats(spectrum)
     k = kittel.ufloats()
     return absolute_efficiencies(
         V_S0=v_s,

@@ -76,9 +76,3 @@ def sweep_order(set_field_mT) -> np.ndarray:
         parts.append(part)
     return np.concatenate(parts) if parts else index
 
-
-def ordered_spectrum(set_field_mT, measured_field_mT, voltage_V) -> tuple[np.ndarray, np.ndarray]:
-    """Return (field axis mT, voltage V) of a spectrum, each branch in set-field order, ready to fit."""
-    axis = field_axis(set_field_mT, measured_field_mT)
-    order = sweep_order(set_field_mT)
-    return axis[order], np.asarray(voltage_V, dtype=float)[order]

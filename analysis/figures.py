@@ -7,6 +7,7 @@ any thread, and are written as PNG and PDF:
 - ``angular``: V_S and V_A against phi with the cos^2(phi)*sin(phi) fits (Fig. 3d,e);
 - ``amr``: R(phi) with its fit;
 - ``kittel``: H_r(f) and dH(f) with the Kittel and damping fits;
+- ``budget``: each input's share of the variance of xi_DL^E and xi_FL+Oe^E;
 - ``model``: measured efficiencies beside the gradient model's cases (Fig. 4h);
 - ``thickness`` (several run folders differing in the Ta-B thickness): xi against t
   with the A-B difference (Fig. 5c,d).
@@ -197,6 +198,27 @@ def kittel_figure(r: SampleAnalysis) -> Figure | None:
     return fig
 
 
+def budget_figure(r: SampleAnalysis) -> Figure | None:
+    """Each input's share (%) of the variance of xi_DL^E and xi_FL+Oe^E, as horizontal bars."""
+    from stfmr.analysis.budget import BUDGET_RESULTS
+
+    budgets = r.uncertainty_budgets()
+    if not budgets:
+        return None
+    fig = Figure(figsize=(4.5 * len(budgets), 3.6))
+    for k, (key, b) in enumerate(budgets.items()):
+        ax = fig.add_subplot(1, len(budgets), k + 1)
+        shown = [x for x in b.inputs if x.stderr > 0 and x.sensitivity != 0][::-1]
+        ax.barh([x.name for x in shown], [100 * x.share for x in shown], color="C0")
+        for y, x in enumerate(shown):
+            ax.text(max(100 * x.share, 0) + 1, y, f"{100 * x.share:.1f} %", va="center", fontsize=8)
+        ax.set_xlim(min(0.0, min((100 * x.share for x in shown), default=0.0)), 115)
+        ax.set_xlabel("share of the variance (%)")
+        rel = b.stderr / abs(b.value) * 100 if b.value else float("nan")
+        ax.set_title(f"{r.run.name}: {BUDGET_RESULTS[key]} +- {rel:.2g} %", fontsize=9)
+    return fig
+
+
 def model_figure(results: list[SampleAnalysis], out: Path) -> dict[Path, Writer]:
     """The gradient model's cases beside the measured efficiencies (Fig. 4h), as files to write."""
     from stfmr.analysis.gradient.cases import CASE_NAMES, run_cases
@@ -269,7 +291,8 @@ def plan_report(results: list[SampleAnalysis], out: Path, summary: dict[str, Any
         plan[out / BRANCH_TABLE] = partial(write_branch_table, results)
     for r, tag in zip(results, _unique_tags(results)):
         for name, fig in (("spectra", spectra_figure(r)), ("angular", angular_figure(r)),
-                          ("amr", amr_figure(r)), ("kittel", kittel_figure(r)), ("dc_bias", dc_bias_figure(r))):
+                          ("amr", amr_figure(r)), ("kittel", kittel_figure(r)), ("dc_bias", dc_bias_figure(r)),
+                          ("budget", budget_figure(r))):
             if fig is not None:
                 plan.update(_figure_files(fig, out, f"{name}_{tag}"))
     plan.update(model_figure(results, out))

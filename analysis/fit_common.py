@@ -13,11 +13,12 @@ import warnings
 
 from dataclasses import dataclass, field as dc_field, fields
 from functools import cached_property
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-import lmfit
 import numpy as np
-import uncertainties
+
+if TYPE_CHECKING:  # imported where used: lmfit and uncertainties (scipy.stats) cost most of a one-file fit's start-up
+    import lmfit
 
 
 class FitInputError(ValueError):
@@ -64,6 +65,8 @@ class ParamFit:
             with warnings.catch_warnings():
                 # an exact fit (noiseless data) has zero variances: legitimate here
                 warnings.simplefilter("ignore", UserWarning)
+                import uncertainties
+
                 corr = uncertainties.correlated_values([self.values[n] for n in self.names], self.covariance)
             out.update(zip(self.names, corr))
         for name, value in self.values.items():
@@ -156,6 +159,8 @@ def run_lmfit(
     weighted: the residuals are already divided by known standard errors, so
     the covariance is not rescaled by the reduced chi-square.
     """
+    import lmfit
+
     result = lmfit.minimize(residual, params, method="leastsq", scale_covar=not weighted)
     names = tuple(result.var_names)
     if not result.success:
@@ -213,6 +218,8 @@ def linear_start(design: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def make_params(spec: Sequence[tuple[str, float, bool]]) -> lmfit.Parameters:
     """Build lmfit Parameters from (name, start value, vary) triples."""
+    import lmfit
+
     params = lmfit.Parameters()
     for name, value, vary in spec:
         params.add(name, value=float(value), vary=vary)

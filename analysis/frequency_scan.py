@@ -1,6 +1,6 @@
 """Fit frequency-swept ST-FMR spectra V(f) at fixed field and map them onto the field-swept line.
 
-The mapping (PHYSICS.md sections 2 and 5). Near resonance the LLG response
+The mapping (docs/physics.md §2, §5). Near resonance the LLG response
 depends on the operating point (H, f) essentially through its distance from
 the Kittel curve f_K(H): the susceptibility's denominator vanishes on the
 curve, its other factors vary slowly. To first order, the field distance from

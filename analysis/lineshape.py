@@ -1,6 +1,6 @@
 """ST-FMR lineshapes: the one home of S, A, their field derivatives and the spectrum model.
 
-PHYSICS.md section 2:
+docs/physics.md §2:
 
     V(H) = V_S*S(H) + V_A*A(H) + V_0 + V_1*(H - H_r)
     S = dH^2 / ((H - H_r)^2 + dH^2),  A = dH*(H - H_r) / ((H - H_r)^2 + dH^2)
@@ -9,7 +9,7 @@ with dH the half width at half maximum. Fields are mu0*H in mT (any unit works
 as long as H, H_r and dH share it); voltages in V.
 
 Branches. A negative field reverses the magnetisation, which reverses V_S and
-V_A (PHYSICS.md section 1). So that the amplitudes of the two branches keep that
+V_A (docs/physics.md §1). So that the amplitudes of the two branches keep that
 physical meaning, the shapes are functions of the field *magnitude* along the
 branch: x = p*(H - H_r) with the branch polarity p = sign(H_r). On the positive
 branch this is the formula above; on the negative branch S and A are the
@@ -112,6 +112,32 @@ def shape_gradients(field, H_r, dH, derivative: bool = False):
     s_w = 2.0 * w * x2 * inv2
     a_w = x * (x2 - w2) * inv2
     return s, a, s_hr, a_hr, s_w, a_w
+
+
+def complex_shape_derivatives(field, H_r: float, dH: float, derivative: bool = False):
+    """Return (z, dz/dH_r, dz/d(dH), d2z/dH_r2, d2z/dH_r d(dH), d2z/d(dH)2) as complex arrays, z = A + i*S.
+
+    z is the complex Lorentzian dH/(x - i*dH) (or p*dz/dx in derivative mode),
+    so each real part is the A term and each imaginary part the S term of
+    :func:`shape_terms` and :func:`shape_gradients`. For one scalar H_r, dH;
+    the fast fit's exact Hessian needs the second derivatives. With
+    q = 1/(x - i*dH): dq/dH_r = p*q^2, dq/d(dH) = i*q^2.
+    """
+    p = -1 if H_r < 0 else 1
+    w = dH
+    q: np.ndarray = 1.0 / (p * (np.asarray(field, dtype=float) - H_r) - 1j * w)
+    q2 = q * q
+    q3 = q2 * q
+    if derivative:
+        q4 = q2 * q2
+        z = -p * w * q2
+        z_hr = -2.0 * w * q3
+        z_w = -p * (q2 + 2j * w * q3)
+        z_hrhr = -6.0 * p * w * q4
+        z_hrw = -2.0 * q3 - 6j * w * q4
+        z_ww = -p * (4j * q3 - 6.0 * w * q4)
+        return z, z_hr, z_w, z_hrhr, z_hrw, z_ww
+    return w * q, p * w * q2, q + 1j * w * q2, 2.0 * w * q3, p * (q2 + 2j * w * q3), 2j * q2 - 2.0 * w * q3
 
 
 def spectrum_voltage(field, H_r, dH, V_S, V_A, V_0, V_1, derivative: bool = False):

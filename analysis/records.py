@@ -12,6 +12,7 @@ from typing import Any
 
 from stfmr.analysis.angular import AngularFit
 from stfmr.analysis.branches import BranchCombination
+from stfmr.analysis.budget import UncertaintyBudget, efficiency_budgets
 from stfmr.analysis.calibration import AmrFit, RfCurrentCalibration
 from stfmr.analysis.dc_bias import DcBiasResult, inverse_variance_mean
 from stfmr.analysis.efficiency import Efficiencies
@@ -61,6 +62,12 @@ class SampleAnalysis:
     rf: RfCurrentCalibration | None = None
     rf_power_dBm: float | None = None
     efficiencies: Efficiencies | None = None
+    #: the half width dH (mT) at the angular frequency that the efficiencies use: the inverse-variance
+    #: mean over that many branch fits, its error scaled by linewidth_error_scale (sqrt of the
+    #: reduced chi-square where the fits scatter more than their errors say, else 1)
+    linewidth: Any = None
+    linewidth_fits: int = 0
+    linewidth_error_scale: float = 1.0
     dc_bias: list[DcBiasResult] = field(default_factory=list)  #: linewidth-vs-I_dc groups
     frequency_scans: dict[str, list[FrequencyScanFit]] = field(default_factory=dict)  #: file -> branch fits
     missing: list[str] = field(default_factory=list)  #: what could not be derived, and why
@@ -98,6 +105,8 @@ class SampleAnalysis:
             "V_S0_V": q(*_param(self.angular, "V_S0")) if self.angular else None,
             "V_A0_V": q(*_param(self.angular, "V_A0")) if self.angular else None,
             "angular_frequency_GHz": self.angular_frequency_GHz,
+            "dH_at_angular_frequency_mT": self._linewidth_record(),
+            "uncertainty_budget": {key: b.to_dict() for key, b in self.uncertainty_budgets().items()} or None,
             "xi_DL_E_dc_bias": self.dc_bias_xi(),
             "dc_bias": [d.to_dict(*self._dH0_and_g()) for d in self.dc_bias],
             "branch_combination": self.branch_combinations(),
@@ -116,6 +125,17 @@ class SampleAnalysis:
             "sample": self.run.sample.to_dict() if self.run.sample else None,
         }
         return out
+
+    def uncertainty_budgets(self) -> dict[str, UncertaintyBudget]:
+        """Each input's share of the variance of xi_DL^E and xi_FL+Oe^E (empty without efficiencies)."""
+        return efficiency_budgets(self.efficiencies) if self.efficiencies is not None else {}
+
+    def _linewidth_record(self) -> dict[str, Any] | None:
+        """The dH the efficiencies use: value, stderr, how many branch fits it averages, the error scale."""
+        if self.linewidth is None:
+            return None
+        return {"value": float(self.linewidth.nominal_value), "stderr": float(self.linewidth.std_dev),
+                "fits": self.linewidth_fits, "error_scale": self.linewidth_error_scale}
 
     def _kittel_record(self) -> dict[str, Any] | None:
         """How the Kittel fit was made: its g (fitted or fixed, and why), points, reduced chi-square."""

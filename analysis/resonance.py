@@ -1,4 +1,4 @@
-"""Kittel and damping: resonance field and linewidth against frequency (PHYSICS.md section 5).
+"""Kittel and damping: resonance field and linewidth against frequency (docs/physics.md §5).
 
 In-plane Kittel: f = (gamma/2 pi)*sqrt(B_r*(B_r + mu0*M_eff)) and its inverse
 (the one home of that formula: procedures centre their field windows with

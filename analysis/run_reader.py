@@ -4,7 +4,10 @@ With a manifest, every complete entry is read and grouped by its step; files
 the manifest marks incomplete, failed or aborted are listed as skipped, and so
 is any file in the folder the manifest does not index (e.g. one copied in from
 another run). Without a manifest, every ``*.csv`` is read and sorted by its
-columns (spectrum, frequency scan, AMR, rf calibration) and its header parameters. A file that
+columns (spectrum, frequency scan, AMR, rf calibration) and its header parameters; so are another
+lab's ``.lvm``, ``.dat`` and ``.txt`` files, with the spectrum columns and units the options name
+(:class:`~stfmr.analysis.spectrum_columns.SpectrumColumns`) and a per-file metadata table
+(:class:`~stfmr.analysis.metadata_table.MetadataTable`) for what the files lack. A file that
 cannot be read, or that holds fewer rows than its parameters promise
 (truncated), is skipped with its name, a kind and the reason
 (:class:`~stfmr.analysis.skip_reasons.Skipped`): never fatal to the others.
@@ -22,12 +25,19 @@ from typing import Any
 import numpy as np
 
 from stfmr.analysis import columns as col
-from stfmr.analysis.datafile import DataFileError, read_datafile
-from stfmr.analysis.field_axis import sweep_order
+from stfmr.analysis.datafile import DataFileError, header_quantity, read_datafile
 from stfmr.analysis.frequency_scan import is_frequency_scan
+from stfmr.analysis.metadata_table import MetadataTable
 from stfmr.analysis.run_manifest import COMPLETE, MANIFEST, load_manifest
 from stfmr.analysis.sample import SampleMetadata
 from stfmr.analysis.skip_reasons import SkipKind, Skipped, Unusable
+from stfmr.analysis.spectrum_columns import RepeatedFieldsError, SpectrumColumns
+from stfmr.analysis.units import ANGLE_TO_DEG, FREQUENCY_TO_GHZ, POWER_TO_DBM
+
+#: the suffixes of the files read from a folder without a manifest (another lab's folder)
+DATA_SUFFIXES = (".csv", ".lvm", ".dat", ".txt")
+#: each header parameter's unit table (its unit in the header converted to GHz, deg, dBm)
+_PARAM_UNITS = {col.FREQUENCY_PARAM: FREQUENCY_TO_GHZ, col.ANGLE_PARAM: ANGLE_TO_DEG, col.POWER_PARAM: POWER_TO_DBM}
 
 
 @dataclass
@@ -115,8 +125,13 @@ KIND_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-def classify(columns: list[str]) -> str | None:
-    """The kind of measurement a file with these column names holds (see :data:`KIND_COLUMNS`), else None."""
+def classify(columns: list[str], spectrum: SpectrumColumns | None = None) -> str | None:
+    """The kind of measurement a file with these column names holds (see :data:`KIND_COLUMNS`), else None.
+
+    ``spectrum``: the field and voltage columns of a spectrum given by options (another lab's names).
+    """
+    if spectrum is not None and spectrum.field in columns and spectrum.voltage in columns:
+        return "spectrum"
     return next((kind for kind, needed in KIND_COLUMNS.items() if all(c in columns for c in needed)), None)
 
 
@@ -145,13 +160,18 @@ Measurement = Spectrum | FrequencyScanData | AmrData | RfCalibrationData
 AUTOPHASE = Unusable(SkipKind.AUTOPHASE, "autophase step: measured before the lock-in phase was set")
 
 
-def load_file(path: Path, step_kind: str | None) -> Measurement | Unusable:
-    """Read one file: the measurement it holds, or why it cannot be used."""
+def load_file(path: Path, step_kind: str | None, spectrum: SpectrumColumns | None = None) -> Measurement | Unusable:
+    """Read one file: the measurement it holds, or why it cannot be used.
+
+    ``spectrum``: the columns, units and repeats rule of spectra (default: stfmr's
+    ``Field (mT)`` and ``V_FMR (V)``, repeated fields refused).
+    """
+    spectrum = spectrum or SpectrumColumns()
     try:
         data = read_datafile(path)
     except (DataFileError, OSError, ValueError) as exc:
         return Unusable(SkipKind.UNREADABLE, f"unreadable: {exc}")
-    kind = classify(data.names)
+    kind = classify(data.names, spectrum)
     if kind == "spectrum" and is_frequency_scan(data.columns):
         kind = "frequency_scan"
     if (data.procedure or "").endswith("Autophase"):
@@ -159,8 +179,9 @@ def load_file(path: Path, step_kind: str | None) -> Measurement | Unusable:
     if kind is None:  # the column names are not quoted: the file may be anything
         return Unusable(SkipKind.NOT_A_MEASUREMENT,
                         f"not a spectrum, AMR or rf-calibration file: the column names on line {data.names_line} "
-                        f"lack {col.FIELD} and {col.V_FMR} (spectrum), {col.RESISTANCE} and {col.ANGLE} (AMR), "
-                        f"and {col.RESISTANCE} and {col.RF_ON} (rf calibration)")
+                        f"lack {spectrum.field} and {spectrum.voltage} (spectrum), {col.RESISTANCE} and {col.ANGLE} "
+                        f"(AMR), and {col.RESISTANCE} and {col.RF_ON} (rf calibration); another lab's columns "
+                        "are named with --field-column and --voltage-column")
     expected = _expected_rows(kind, data.header)
     if np.isfinite(expected) and len(data) < expected:
         return Unusable(SkipKind.TRUNCATED, f"truncated: {len(data)} of {int(expected)} rows")
@@ -170,25 +191,31 @@ def load_file(path: Path, step_kind: str | None) -> Measurement | Unusable:
 
     def setting(column: str, parameter: str, default: float = float("nan")) -> float:
         """A fixed setting: the median of its column, else the header parameter, else ``default``."""
-        if column in c:
+        if column in c and np.isfinite(c[column]).any():
             return float(np.nanmedian(c[column]))
-        return _header_number(data.header, parameter, default) if parameter else default
+        if not parameter:
+            return default
+        value = header_quantity(data.header, parameter, _PARAM_UNITS[parameter])
+        return value if np.isfinite(value) else default
 
     if kind in ("spectrum", "frequency_scan"):
         common: dict[str, Any] = {
             "angle_deg": setting(col.ANGLE, col.ANGLE_PARAM), "power_dBm": setting(col.POWER, col.POWER_PARAM),
-            "dc_current_mA": setting(col.I_DC, "", 0.0), "field_mT": c[col.FIELD],
-            "set_field_mT": c.get(col.FIELD_SET, c[col.FIELD]), "voltage_V": c[col.V_FMR]}
+            "dc_current_mA": setting(col.I_DC, "", 0.0)}
     if kind == "spectrum":
-        # rows as measured; a non-uniform or adaptive sweep is fitted branch by branch in set-field order
-        order = sweep_order(common["set_field_mT"])
-        for key in ("field_mT", "set_field_mT", "voltage_V"):
-            common[key] = np.asarray(common[key])[order]
+        if spectrum.field not in c or spectrum.voltage not in c:  # stfmr's own file beside another lab's
+            spectrum = SpectrumColumns(repeats=spectrum.repeats, derivative=spectrum.derivative)
+        try:
+            arrays = spectrum.arrays(data, where=path.name)
+        except RepeatedFieldsError as exc:
+            return Unusable(SkipKind.REPEATED_FIELDS, str(exc))
         return Spectrum(file=path.name, kind=step_kind or "spectrum",
-                        frequency_GHz=setting(col.FREQUENCY, col.FREQUENCY_PARAM), **common)
+                        frequency_GHz=setting(col.FREQUENCY, col.FREQUENCY_PARAM), field_mT=arrays.field_mT,
+                        set_field_mT=arrays.set_field_mT, voltage_V=arrays.voltage_V, **common)
     if kind == "frequency_scan":
         return FrequencyScanData(file=path.name, kind=step_kind or "frequency_scan",
-                                 frequency_GHz=c[col.FREQUENCY], **common)
+                                 frequency_GHz=c[col.FREQUENCY], field_mT=c[col.FIELD],
+                                 set_field_mT=c.get(col.FIELD_SET, c[col.FIELD]), voltage_V=c[col.V_FMR], **common)
     if kind == "amr":
         return AmrData(path.name, c[col.ANGLE], c[col.RESISTANCE])
     dc = c[col.RF_ON] == 0
@@ -196,7 +223,7 @@ def load_file(path: Path, step_kind: str | None) -> Measurement | Unusable:
                              c[col.RESISTANCE][dc], c[col.POWER][~dc], c[col.RESISTANCE][~dc])
 
 
-def _load_pair(args: tuple[Path, str | None]) -> Measurement | Unusable:
+def _load_pair(args: tuple[Path, str | None, SpectrumColumns | None]) -> Measurement | Unusable:
     return load_file(*args)
 
 
@@ -214,15 +241,17 @@ def add_measurement(run: RunData, path: Path, loaded: Measurement | Unusable) ->
         run.rf_calibrations.append(loaded)
 
 
-def _load_all(run: RunData, items: list[tuple[Path, str | None]], jobs: int) -> None:
+def _load_all(run: RunData, items: list[tuple[Path, str | None]], jobs: int,
+              spectrum: SpectrumColumns | None = None) -> None:
     """Read files in order, over ``jobs`` processes when there are many."""
     if jobs > 1 and len(items) >= 32:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            loaded = list(pool.map(_load_pair, items, chunksize=max(1, len(items) // (4 * jobs))))
+            loaded = list(pool.map(_load_pair, [(p, k, spectrum) for p, k in items],
+                                   chunksize=max(1, len(items) // (4 * jobs))))
     else:
-        loaded = [load_file(p, k) for p, k in items]
+        loaded = [load_file(p, k, spectrum) for p, k in items]
     for (path, _), item in zip(items, loaded):
         add_measurement(run, path, item)
 
@@ -235,9 +264,23 @@ def _sample_from_header(path: Path) -> SampleMetadata | None:
         return None
 
 
-def read_run(folder: str | Path, jobs: int = 1) -> RunData:
-    """Read a run folder (with or without a manifest), over ``jobs`` processes."""
-    folder = Path(folder)
+def read_run(folder: str | Path, jobs: int = 1, spectrum: SpectrumColumns | None = None,
+             metadata: MetadataTable | None = None) -> RunData:
+    """Read a run folder (with or without a manifest), over ``jobs`` processes.
+
+    spectrum: the spectra's columns, units and repeats rule (``--field-column`` ...).
+    Without a manifest every ``.csv``, ``.lvm``, ``.dat`` and ``.txt`` file is read.
+    metadata: a per-file table of frequency, angle and power (``--metadata``); its
+    values replace the files' own.
+    """
+    run = _read_run(Path(folder), jobs, spectrum, metadata)
+    if metadata is not None:
+        metadata.apply(run)
+    return run
+
+
+def _read_run(folder: Path, jobs: int, spectrum: SpectrumColumns | None,
+              metadata: MetadataTable | None) -> RunData:
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such run folder")
     manifest_path = folder / MANIFEST
@@ -265,13 +308,16 @@ def read_run(folder: str | Path, jobs: int = 1) -> RunData:
                 run.skip(entry["file"], Unusable(SkipKind.MISSING, "listed in the manifest but missing"))
                 continue
             items.append((path, entry["kind"]))
-        _load_all(run, items, jobs)
+        _load_all(run, items, jobs, spectrum)
         for path in files:
             if path.name not in indexed:
                 run.skip(path.name, Unusable(SkipKind.NOT_IN_MANIFEST,
                                              "not in the manifest (a file from another run or step): not analysed"))
         return run
+    table = metadata.path.resolve() if metadata is not None else None
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in DATA_SUFFIXES and not p.name.startswith(".") and p.is_file()
+                   and p.resolve() != table)  # the metadata table may live in the folder it describes
     sample = next((s for s in map(_sample_from_header, files) if s is not None), None)
     run = RunData(folder, sample.name if sample else folder.name, sample)
-    _load_all(run, [(p, None) for p in files], jobs)
+    _load_all(run, [(p, None) for p in files], jobs, spectrum)
     return run

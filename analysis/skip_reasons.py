@@ -4,7 +4,8 @@ A file is *skipped* when it cannot be used at all (:class:`Skipped`: a
 :class:`SkipKind` for programs and a reason for people), and a spectrum *not
 fitted* when it was read but no fit converged (:class:`FailedFit`). Both go
 into ``stfmr analyze`` (text and ``--json``: ``skipped_files`` entries
-``{"file", "kind", "reason"}``, ``failed_fits`` entries ``{"file", "reason"}``).
+``{"file", "kind", "reason"}``, ``failed_fits`` entries ``{"file", "reason"}``, plus
+``"polarity"`` when one field branch failed and the other was used).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class SkipKind(Enum):
     NOT_COMPLETE = "not_complete"  #: the manifest marks its task incomplete, failed, aborted or running
     MISSING = "missing"  #: listed in the manifest but not in the folder
     NOT_IN_MANIFEST = "not_in_manifest"  #: in the folder but not indexed by its manifest
+    REPEATED_FIELDS = "repeated_fields"  #: several readings at one field, and no --repeats rule to combine them
 
 
 @dataclass(frozen=True)
@@ -53,14 +55,19 @@ class Skipped:
 
 @dataclass(frozen=True)
 class FailedFit:
-    """A spectrum or frequency scan that was read but could not be fitted, and why."""
+    """A spectrum or frequency scan (or one field branch of it) that was read but could not be fitted, and why."""
 
     file: str
     reason: str
+    #: +1 or -1 when only that field branch failed (the other is used), None for the whole file
+    polarity: int | None = None
 
-    def to_dict(self) -> dict[str, str]:
-        """The ``failed_fits`` entry of ``stfmr analyze --json``."""
-        return {"file": self.file, "reason": self.reason}
+    def to_dict(self) -> dict[str, str | int]:
+        """The ``failed_fits`` entry of ``stfmr analyze --json`` (with ``polarity`` for one branch)."""
+        out: dict[str, str | int] = {"file": self.file, "reason": self.reason}
+        if self.polarity is not None:
+            out["polarity"] = self.polarity
+        return out
 
 
 __all__ = ["FailedFit", "SkipKind", "Skipped", "Unusable"]

@@ -1,14 +1,15 @@
-"""Fit ST-FMR spectra: V = V_S*S + V_A*A + V_0 + V_1*(H - H_r) (PHYSICS.md section 2).
+"""Fit ST-FMR spectra: V = V_S*S + V_A*A + V_0 + V_1*(H - H_r) (docs/physics.md §2).
 
 Two engines evaluate the one model of :mod:`stfmr.analysis.lineshape`:
 
 - the fast core (default, the live path), :mod:`stfmr.analysis.spectrum_fit_core`:
   variable projection (the amplitudes V_S, V_A, V_0, V_1 follow exactly from
   linear least squares for any (H_r, dH), so the fit is a 2-parameter
-  problem), started by a matched-filter scan that needs no human, refined by
-  Newton steps with the exact Hessian. This module scales the branch for it
-  and takes standard errors from the full Jacobian at the optimum scaled by
-  the reduced chi-square, as lmfit reports them.
+  problem), a global search from a matched-filter scan of the whole window
+  (several candidates refined by Newton steps with the exact Hessian, the
+  lowest chi-square kept) that needs no human. This module scales the branch
+  for it and takes standard errors from the full Jacobian at the optimum
+  scaled by the reduced chi-square, as lmfit reports them.
 - lmfit (``engine="lmfit"``, and :func:`lmfit_result` for the user-facing
   report): an ``lmfit.Model`` of :func:`~stfmr.analysis.lineshape.spectrum_voltage`
   started from the fast core's automatic starting values.
@@ -16,19 +17,24 @@ Two engines evaluate the one model of :mod:`stfmr.analysis.lineshape`:
 Fields are mu0*H in mT, voltages in V. A branch may be swept up or down but
 must be strictly monotonic and of one sign. Every refusal raises
 :class:`SpectrumFitError` saying why; no garbage fit is returned silently.
+:func:`fit_each_branch` fits the branches of a file independently and keeps
+a branch that cannot be fitted as a :class:`BranchFailure` with its reason.
+A fit carries warnings (:attr:`SpectrumFit.warnings`) for a resonance within
+EDGE_LINEWIDTHS linewidths of a sweep edge and for a second distinct minimum
+whose chi-square is within CLOSE_MINIMA of the lowest.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
 from typing import Any
 
 import numpy as np
 
 from stfmr.analysis import lineshape
-from stfmr.analysis.spectrum_fit_core import MAX_ITER, grid_start, refine
+from stfmr.analysis.spectrum_fit_core import MAX_ITER, search
 
 #: parameter order of values, stderr and the correlation matrix
 PARAM_NAMES: tuple[str, ...] = ("H_r", "dH", "V_S", "V_A", "V_0", "V_1")
@@ -41,6 +47,13 @@ MIN_POINTS = 15
 #: 99.9th percentile (2000 noise spectra of 51 to 2001 points); a signal-to-noise
 #: of 5 (peak over sigma) with a line two field steps wide reaches about 40
 MIN_SIGNIFICANCE = 35.0
+
+#: a resonance closer than this many linewidths (dH) to an end of the sweep is flagged
+EDGE_LINEWIDTHS = 2.0
+
+#: a second distinct minimum whose chi-square exceeds the lowest by less than this
+#: fraction is flagged (when it is itself a significant resonance inside the sweep)
+CLOSE_MINIMA = 0.05
 
 
 class SpectrumFitError(ValueError):
@@ -82,13 +95,28 @@ class SpectrumFit:
     field_range_mT: tuple[float, float]
     #: set by the two-mode analysis (analysis.modes.ModeSelection.to_dict) when it chose two modes
     modes: dict[str, Any] | None = None
+    #: point-to-point noise of the data (V; V/mT in derivative mode), see :func:`point_noise`
+    noise_V: float = float("nan")
+    #: what the user should know about this fit (edge, a close second minimum), in words
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def chi2_noise(self) -> float:
+        """Reduced chi-square in units of the point-to-point noise: about 1 when the model explains the data."""
+        return self.redchi / self.noise_V**2 if self.noise_V > 0 else float("nan")
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON-ready record {"polarity", name: {"value", "stderr"}..., "redchi"}."""
+        """Return the JSON-ready record {"polarity", name: {"value", "stderr"}..., "redchi", "noise_V",
+        "chi2_noise", "npoints", "field_range_mT", "warnings"}."""
         out: dict[str, Any] = {"polarity": int(self.polarity)}
         for name in PARAM_NAMES:
             out[name] = {"value": float(self.values[name]), "stderr": float(self.stderr[name])}
         out["redchi"] = float(self.redchi)
+        out["noise_V"] = float(self.noise_V)
+        out["chi2_noise"] = float(self.chi2_noise)
+        out["npoints"] = int(self.npoints)
+        out["field_range_mT"] = [float(x) for x in self.field_range_mT]
+        out["warnings"] = list(self.warnings)
         if self.modes is not None:
             out["modes"] = self.modes
         return out
@@ -99,6 +127,63 @@ class SpectrumFit:
         return lineshape.spectrum_voltage(
             field_mT, v["H_r"], v["dH"], v["V_S"], v["V_A"], v["V_0"], v["V_1"], self.derivative
         )
+
+
+@dataclass(frozen=True)
+class BranchFailure:
+    """A field branch that could not be fitted: its sign, size, field range and the reason."""
+
+    polarity: int
+    reason: str
+    npoints: int
+    field_range_mT: tuple[float, float]
+
+    @property
+    def message(self) -> str:
+        """The reason with the branch named, e.g. 'negative field branch: no resonance in the window ...'."""
+        return f"{branch_name(self.polarity)} field branch: {self.reason}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``failed_branches`` entry of ``stfmr fit --json``."""
+        return {"polarity": int(self.polarity), "reason": self.reason, "npoints": int(self.npoints),
+                "field_range_mT": [float(x) for x in self.field_range_mT]}
+
+
+@dataclass(frozen=True)
+class BranchFits:
+    """Every branch of a file: the fits (positive branch first) and the branches that could not be fitted."""
+
+    fits: list[SpectrumFit]
+    failures: list[BranchFailure]
+
+    def error_message(self) -> str:
+        """Every failure's message, joined (the reason a file with no fitted branch is refused)."""
+        return "; ".join(f.message for f in self.failures)
+
+
+def branch_name(polarity: int) -> str:
+    """'positive' or 'negative'."""
+    return "positive" if polarity > 0 else "negative"
+
+
+def point_noise(field_mT: np.ndarray, voltage_V: np.ndarray) -> float:
+    """Point-to-point noise (V) of a branch, independent of any model.
+
+    Each point is compared with the straight line through its two neighbours;
+    for white noise sigma that difference has variance sigma^2 (1 + a^2 + b^2)
+    (a, b the interpolation weights), while a smooth signal cancels to second
+    order in the field step. The median absolute difference (robust against
+    the few points on a narrow line) gives sigma. Noise correlated between
+    neighbouring points (a lock-in time constant longer than the step) makes
+    this smaller than the scatter about a smooth curve.
+    """
+    h, v = np.asarray(field_mT, dtype=float), np.asarray(voltage_V, dtype=float)
+    if h.size < 3:
+        return float("nan")
+    a = (h[2:] - h[1:-1]) / (h[2:] - h[:-2])
+    b = 1.0 - a
+    e = (v[1:-1] - (a * v[:-2] + b * v[2:])) / np.sqrt(1.0 + a * a + b * b)
+    return float(1.482602218505602 * np.median(np.abs(e)))
 
 
 # ---------------------------------------------------------------- validation
@@ -150,19 +235,75 @@ def _fit_prepared(h, y, polarity, derivative, slope) -> SpectrumFit:
     if yscale == 0.0:
         raise SpectrumFitError("no resonance in the window: the voltage is constant")
     yn = y / yscale
-    hr_u, w_u, chi2_bg = grid_start(u, yn, derivative, slope, polarity)
-    pt, converged = refine(u, yn, hr_u, w_u, derivative, slope)
+    minima, chi2_bg = search(u, yn, derivative, slope, polarity)
+    pt, converged, outside = _choose_minimum(minima, u)
     dof = h.size - (len(PARAM_NAMES) - (0 if slope else 1))
     significance = (chi2_bg - pt.chi2) / max(pt.chi2 / dof, 1e-300)
     if significance < MIN_SIGNIFICANCE:
         raise SpectrumFitError(_no_resonance(h, significance))
     if not converged:
+        if not u[0] <= pt.hr <= u[-1]:
+            raise SpectrumFitError(f"no resonance in the window {h[0]:g} to {h[-1]:g} mT: the best fit runs"
+                                   f" to H_r = {pt.hr * scale:.4g} mT, outside it")
         raise SpectrumFitError(f"the fit did not converge in {MAX_ITER} iterations")
     # back to mT and V: parameter = factor * scaled parameter
     amp = yscale * (scale if derivative else 1.0)
     factors = np.array([scale, scale, amp, amp, yscale, yscale / scale][: pt.phi.shape[1] + 2])
     params = factors * np.concatenate(([pt.hr, pt.w], pt.coef))
-    return _assemble(h, y, polarity, params, pt.jacobian(), factors, yscale, derivative, significance)
+    fit = _assemble(h, y, polarity, params, pt.jacobian(), factors, yscale, derivative, significance)
+    close = _close_minimum(h, [m for m in minima if m[0] is not pt], pt, chi2_bg, dof, scale)
+    if outside is not None:
+        close += (f"a line with H_r = {outside.hr * scale:.4g} mT, outside the sweep, lowers chi-square by"
+                  f" {100 * (1 - outside.chi2 / pt.chi2):.1f} % more: something beyond the sweep (or a curved"
+                  " background) shapes the spectrum; widen the sweep",)
+    return replace(fit, warnings=fit.warnings + close) if close else fit
+
+
+def _choose_minimum(minima, u):
+    """Return (point, converged, lower minimum outside the sweep or None) of the global search's minima.
+
+    The lowest chi-square wins. If it is not an acceptable resonance
+    (unconverged, H_r outside the sweep, dH beyond its width), a converged
+    minimum inside the sweep within CLOSE_MINIMA of it is taken instead, and
+    the outside one returned for a warning; else the lowest is returned and
+    the checks refuse it with their reason.
+    """
+    lo, hi = float(u[0]), float(u[-1])
+    best, converged = minima[0]
+
+    def acceptable(pt, ok):
+        return ok and lo <= pt.hr <= hi and 0 < pt.w < hi - lo
+
+    if acceptable(best, converged):
+        return best, converged, None
+    for pt, ok in minima[1:]:
+        if acceptable(pt, ok) and pt.chi2 <= (1.0 + CLOSE_MINIMA) * best.chi2:
+            return pt, ok, best
+    return best, converged, None
+
+
+def _close_minimum(h, others, best, chi2_bg: float, dof: int, scale: float) -> tuple[str, ...]:
+    """A warning for the best other minimum when its chi-square is within CLOSE_MINIMA of the fit's.
+
+    others: the other minima, lowest chi-square first. Only a minimum that is
+    itself a resonance counts: inside the sweep, narrower than it, and
+    significant (MIN_SIGNIFICANCE) against the background alone.
+    """
+    lo, hi = float(h[0]), float(h[-1])
+    for pt, _ in others:
+        excess = (pt.chi2 - best.chi2) / best.chi2
+        if excess >= CLOSE_MINIMA:
+            break
+        if excess < 0:
+            continue  # a lower minimum that is no resonance (outside the sweep): warned about separately
+        hr, w = pt.hr * scale, pt.w * scale
+        significance = (chi2_bg - pt.chi2) / max(best.chi2 / dof, 1e-300)
+        if lo <= hr <= hi and 0 < w < hi - lo and significance >= MIN_SIGNIFICANCE:
+            return (f"another minimum, H_r = {hr:.4g} mT with dH = {w:.3g} mT, has a chi-square only"
+                    f" {100 * excess:.1f} % higher than the fit's (H_r = {best.hr * scale:.4g} mT): the spectrum"
+                    " is not one clear Lorentzian (a second mode or a background bump?); look at it"
+                    " (--plot) or try --modes auto",)
+    return ()
 
 
 def _assemble(h, y, polarity, params, jac_scaled, factors, yscale, derivative, significance) -> SpectrumFit:
@@ -199,9 +340,23 @@ def _assemble(h, y, polarity, params, jac_scaled, factors, yscale, derivative, s
         derivative=bool(derivative),
         significance=float(significance),
         field_range_mT=(float(h[0]), float(h[-1])),
+        noise_V=point_noise(h, y),
     )
     _check_sane(fit, h)
-    return fit
+    return _with_edge_warning(fit)
+
+
+def _with_edge_warning(fit: SpectrumFit) -> SpectrumFit:
+    """The fit, with a warning when its resonance is within EDGE_LINEWIDTHS linewidths of a sweep edge."""
+    lo, hi = fit.field_range_mT
+    hr, dh = fit.values["H_r"], fit.values["dH"]
+    edge = lo if hr - lo < hi - hr else hi
+    if abs(hr - edge) >= EDGE_LINEWIDTHS * dh:
+        return fit
+    text = (f"H_r = {hr:.4g} mT is {abs(hr - edge) / dh:.1f} linewidths (dH = {dh:.3g} mT) from the sweep"
+            f" edge at {edge:g} mT (under {EDGE_LINEWIDTHS:g}): the line's tail outside the sweep and the"
+            " background are poorly told apart; widen the sweep")
+    return replace(fit, warnings=fit.warnings + (text,))
 
 
 def _no_resonance(h: np.ndarray, significance: float) -> str:
@@ -257,7 +412,10 @@ def fit_spectrum(
     if engine == "lmfit":
         start = _fit_prepared(h, y, polarity, derivative, slope)
         result = _run_lmfit(h, y, start, derivative, slope)
-        return _from_lmfit(result, h, polarity, derivative, slope, start.significance)
+        fit = _from_lmfit(result, h, polarity, derivative, slope, start.significance)
+        # the lmfit fit starts at the fast core's minimum: keep its word on other minima
+        close = tuple(w for w in start.warnings if w.startswith("another minimum"))
+        return replace(fit, warnings=fit.warnings + close) if close else fit
     raise SpectrumFitError(f"unknown fit engine {engine!r}: use 'fast' or 'lmfit'")
 
 
@@ -298,20 +456,34 @@ def split_branches(field_mT, voltage_V) -> list[tuple[int, np.ndarray, np.ndarra
     return parts
 
 
-def fit_branches(field_mT, voltage_V, **kw) -> list[SpectrumFit]:
-    """Fit every field branch of a file on its own; return the fits, positive branch first.
+def fit_each_branch(field_mT, voltage_V, **kw) -> BranchFits:
+    """Fit every field branch of a file independently; a branch that cannot be fitted is kept with its reason.
 
-    Keyword arguments go to :func:`fit_spectrum`. A failing branch raises
-    SpectrumFitError naming the branch.
+    Keyword arguments go to :func:`fit_spectrum`. Raises SpectrumFitError only
+    for what concerns the whole file (mismatched lengths, NaN fields, no
+    nonzero field); callers decide what no fitted branch at all means.
     """
-    fits = []
+    fits, failures = [], []
     for pol, h, v in split_branches(field_mT, voltage_V):
         try:
             fits.append(fit_spectrum(h, v, **kw))
         except SpectrumFitError as exc:
-            name = "positive" if pol > 0 else "negative"
-            raise SpectrumFitError(f"{name} field branch: {exc}") from exc
-    return fits
+            failures.append(BranchFailure(int(pol), str(exc), int(h.size),
+                                          (float(np.min(h)), float(np.max(h)))))
+    return BranchFits(fits, failures)
+
+
+def fit_branches(field_mT, voltage_V, **kw) -> list[SpectrumFit]:
+    """Fit every field branch of a file on its own; return the fits, positive branch first.
+
+    Keyword arguments go to :func:`fit_spectrum`. Strict: a failing branch
+    raises SpectrumFitError naming the branch (:func:`fit_each_branch` keeps
+    the others).
+    """
+    result = fit_each_branch(field_mT, voltage_V, **kw)
+    if result.failures:
+        raise SpectrumFitError(result.failures[0].message)
+    return result.fits
 
 
 # ---------------------------------------------------------------- lmfit
@@ -376,6 +548,7 @@ def _from_lmfit(result, h, polarity, derivative, slope, significance) -> Spectru
         derivative=bool(derivative),
         significance=float(significance),
         field_range_mT=(float(h[0]), float(h[-1])),
+        noise_V=point_noise(h, result.data),
     )
     _check_sane(fit, h)
-    return fit
+    return _with_edge_warning(fit)

@@ -4,11 +4,14 @@ The model is :mod:`stfmr.analysis.lineshape`'s V = V_S*S + V_A*A + V_0 + V_1*(H 
 For any (H_r, dH) the amplitudes V_S, V_A, V_0, V_1 follow exactly from linear
 least squares, so the fit is a 2-parameter problem. The start needs no human:
 a matched-filter scan (FFT cross-correlations of the background-free data with
-S and A at every position and at seven widths) proposes candidates, the exact
-chi-square drop ranks them, and a quadratic on a 3x3 stencil polishes the
-winner (:func:`grid_start`). Newton steps on (H_r, dH) with the exact Hessian of
+S and A at every position and at seven widths) proposes candidates over the
+whole window, the exact chi-square drop ranks them, and a quadratic on a 3x3
+stencil polishes each. Newton steps on (H_r, dH) with the exact Hessian of
 the full problem (amplitudes re-solved after every step) then converge
-quadratically (:func:`refine`).
+quadratically (:func:`refine`). The global search (:func:`search`) refines
+several distinct candidates and keeps every distinct minimum, so a spectrum
+that is not one Lorentzian (a line on a broad bump) ends in the lowest
+chi-square, not in the basin of the strongest start.
 
 The core works on a scaled field u = H/max|H| (same sign as H, so the branch
 polarity of the lineshapes is kept) and a voltage scaled by its spread;
@@ -28,6 +31,10 @@ from stfmr.analysis import lineshape
 MAX_ITER = 60
 #: widths scanned for the automatic start
 _N_WIDTHS = 7
+#: most points of the start's uniform scan grid (its narrowest width is span/_MAX_GRID)
+_MAX_GRID = 1 << 16
+#: most values (candidates x points) of one block of :func:`_exact_gain`
+_GAIN_BLOCK = 1 << 20
 #: the refinement stops when a step moves H_r and dH by less than this times dH
 _XTOL = 1e-8
 _XTOL_NEWTON = 3e-4
@@ -49,32 +56,131 @@ def _linear_solve(phi: np.ndarray, y: np.ndarray) -> np.ndarray:
         return coef
 
 
-class _Point:
-    """The model at one (hr, w): basis, shape gradients, exact amplitudes, residual, chi-square."""
+class _Background:
+    """The background's columns for one branch, fixed whatever (hr, w): span{1, u} (with a slope) or {1}.
 
-    __slots__ = ("hr", "w", "phi", "grads", "coef", "r", "chi2")
+    The slope column p*(u - hr) spans the same plane as {1, u} for every hr, so
+    the background is eliminated once per branch by projecting onto the
+    complement of the orthonormal ``q`` (n x 1 or n x 2): the amplitudes of S
+    and A are then a 2x2 problem in closed form (variable projection all the
+    way down). ``yq`` = q^T y, ``yp`` = y with the background projected out.
+    """
+
+    __slots__ = ("u", "y", "slope", "q", "yq", "yp", "mean", "norm")
+
+    def __init__(self, u: np.ndarray, y: np.ndarray, slope: bool) -> None:
+        self.u, self.y, self.slope = u, y, slope
+        n = u.size
+        self.mean = float(u.mean())
+        cols = [np.full(n, 1.0 / np.sqrt(n))]
+        if slope:
+            uc = u - self.mean
+            self.norm = float(np.sqrt(uc @ uc))
+            cols.append(uc / self.norm)
+        else:
+            self.norm = 1.0
+        self.q = np.column_stack(cols)
+        self.yq = self.q.T @ y
+        self.yp = y - self.q @ self.yq
+
+    @staticmethod
+    def of(u: np.ndarray, y: np.ndarray, slope: bool) -> _Background:
+        """The background of this branch: the one made last if it is for these very arrays, else a new one.
+
+        One entry keyed on the arrays' identity (held, so the identity is not
+        reused) serves every point of a refinement; the core never changes its
+        arrays in place. Replacing the entry is atomic, so threads that fit at
+        once only cost each other a rebuild.
+        """
+        global _LAST_BACKGROUND
+        last = _LAST_BACKGROUND
+        if last is not None and last.u is u and last.y is y and last.slope == slope:
+            return last
+        made = _Background(u, y, slope)
+        _LAST_BACKGROUND = made
+        return made
+
+
+_LAST_BACKGROUND: _Background | None = None
+
+
+class _Point:
+    """The model at one (hr, w): exact amplitudes, residual, chi-square; basis and derivatives on demand.
+
+    z = A + i*S is the complex Lorentzian (:mod:`stfmr.analysis.lineshape`);
+    its float view holds the columns A, S. With the background projected out
+    (:class:`_Background`) the amplitudes V_S, V_A solve 2x2 normal equations
+    in closed form. A trial point of the line search that is rejected needs
+    nothing more; the shape derivatives (:meth:`derivatives`), the basis
+    ``phi`` and the full Jacobian are made only when asked for.
+    """
+
+    __slots__ = ("hr", "w", "coef", "r", "chi2", "_bg", "_derivative", "_zf", "_z")
 
     def __init__(self, u, y, hr, w, derivative, slope):
-        s, a, s_hr, a_hr, s_w, a_w = lineshape.shape_gradients(u, hr, w, derivative)
-        phi = np.empty((u.size, 4 if slope else 3))
-        phi[:, 0], phi[:, 1], phi[:, 2] = s, a, 1.0
-        if slope:
-            phi[:, 3] = lineshape.branch_polarity(hr) * (u - hr)
         self.hr, self.w = float(hr), float(w)
-        self.phi = phi
-        self.grads = np.array((s_hr, a_hr, s_w, a_w))
-        self.coef = _linear_solve(self.phi, y)
-        self.r = y - self.phi @ self.coef
+        bg = _Background.of(u, y, slope)
+        p = -1 if self.hr < 0 else 1
+        x = p * (u - self.hr)
+        if derivative:
+            q = 1.0 / (x - 1j * self.w)
+            z = (-p * self.w) * (q * q)
+        else:
+            z = self.w / (x - 1j * self.w)
+        zf = z.view(float).reshape(u.size, 2)  # columns A, S
+        zq = bg.q.T @ zf  # nb x 2: the background part of A and S
+        g = zf.T @ zf - zq.T @ zq
+        b = zf.T @ y - zq.T @ bg.yq
+        gaa, gas, gss = float(g[0, 0]), float(g[0, 1]), float(g[1, 1])
+        det = gaa * gss - gas * gas
+        self._bg, self._derivative, self._zf = bg, derivative, zf
+        self._z: tuple[np.ndarray, ...] | None = None
+        if not det > 1e-12 * gaa * gss:  # S and A (nearly) dependent with the background: least squares
+            self.coef = _linear_solve(self.phi, y)
+            self.r = y - self.phi @ self.coef
+            self.chi2 = float(self.r @ self.r)
+            return
+        ba, bs = float(b[0]), float(b[1])
+        amp = np.array(((gss * ba - gas * bs) / det, (gaa * bs - gas * ba) / det))  # V_A, V_S
+        beta = bg.yq - zq @ amp  # the background in the orthonormal columns
+        self.r = bg.yp - zf @ amp + bg.q @ (zq @ amp)
         self.chi2 = float(self.r @ self.r)
+        # V_0 + V_1*p*(u - hr) = beta_0/sqrt(n) + beta_1*(u - mean)/norm
+        v0 = float(beta[0]) / np.sqrt(u.size)
+        if slope:
+            v1 = float(beta[1]) / bg.norm
+            self.coef = np.array((amp[1], amp[0], v0 + v1 * (self.hr - bg.mean), p * v1))
+        else:
+            self.coef = np.array((amp[1], amp[0], v0))
+
+    @property
+    def phi(self) -> np.ndarray:
+        """The basis, n x k: columns S, A, 1 (and the slope p*(u - hr))."""
+        u = self._bg.u
+        cols = [self._zf[:, 1], self._zf[:, 0], np.ones(u.size)]
+        if self._bg.slope:
+            cols.append(lineshape.branch_polarity(self.hr) * (u - self.hr))
+        return np.column_stack(cols)
+
+    def derivatives(self) -> tuple[np.ndarray, ...]:
+        """(dz/dhr, dz/dw, d2z/dhr2, d2z/dhr dw, d2z/dw2) of z = A + i*S (lineshape.complex_shape_derivatives)."""
+        if self._z is None:
+            self._z = lineshape.complex_shape_derivatives(self._bg.u, self.hr, self.w, self._derivative)[1:]
+        return self._z
 
     def jacobian(self) -> np.ndarray:
         """Full model Jacobian, columns H_r, dH, V_S, V_A, V_0, V_1 (V_1 only with a slope)."""
-        s_hr, a_hr, s_w, a_w = self.grads
+        z_hr, z_w = self.derivatives()[:2]
         c = self.coef
-        j_hr = c[0] * s_hr + c[1] * a_hr
-        if self.phi.shape[1] == 4:
-            j_hr = j_hr - c[3] * lineshape.branch_polarity(self.hr)
-        return np.column_stack((j_hr, c[0] * s_w + c[1] * a_w, self.phi))
+        k = c[1] - 1j * c[0]  # Re(k*z) = V_S*Im(z) + V_A*Re(z)
+        phi = self.phi
+        jac = np.empty((phi.shape[0], phi.shape[1] + 2))
+        jac[:, 0] = (k * z_hr).real
+        if phi.shape[1] == 4:
+            jac[:, 0] -= c[3] * lineshape.branch_polarity(self.hr)
+        jac[:, 1] = (k * z_w).real
+        jac[:, 2:] = phi
+        return jac
 
 
 def _exact_gain(u, yp, q, hr, w, derivative):
@@ -82,7 +188,18 @@ def _exact_gain(u, yp, q, hr, w, derivative):
 
     ``yp`` is the data with the background (columns of the orthonormal ``q``)
     projected out, so only the 2x2 problem of S and A remains per candidate.
+    Candidates are taken in blocks of at most _GAIN_BLOCK values (candidates x
+    points): a 10^6-point spectrum would otherwise hold several 9 x 10^6 arrays.
     """
+    rows = max(1, _GAIN_BLOCK // max(u.size, 1))
+    if hr.size <= rows:
+        return _exact_gain_block(u, yp, q, hr, w, derivative)
+    return np.concatenate([_exact_gain_block(u, yp, q, hr[i:i + rows], w[i:i + rows], derivative)
+                           for i in range(0, hr.size, rows)])
+
+
+def _exact_gain_block(u, yp, q, hr, w, derivative):
+    """:func:`_exact_gain` of one block of candidates."""
     s, a = lineshape.shape_terms(u, hr[:, None], w[:, None], derivative)
     m = np.column_stack((q, yp))
     sd, ad = s @ m, a @ m
@@ -118,17 +235,25 @@ def _scan_kernels(ng: int, derivative: bool, polarity: int):
     return widths, kf[: 2 * _N_WIDTHS].copy(), np.maximum(energy, 1e-300)
 
 
-def grid_start(u: np.ndarray, y: np.ndarray, derivative: bool, slope: bool, polarity: int):
-    """Find the global basin: return (hr, w, chi2 of the background alone).
+#: most local maxima of the matched filter kept per width as candidates
+_PEAKS_PER_WIDTH = 2
+#: most candidates refined by the global search
+MAX_STARTS = 4
+#: a candidate is refined only if its start lowers chi-square by at least this
+#: fraction of the best start's drop (weaker starts do not end lower in practice)
+_GAIN_FRACTION = 0.6
 
-    Step 1, a matched-filter scan: on a uniform copy of the background-free
-    data, the projections on S and A of every position and of _N_WIDTHS widths
-    (from the field step to a third of the window) are cross-correlations,
-    computed all at once with FFTs; their normalised power ranks the
-    candidates. Step 2: the best position of every width is ranked again by
-    the exact chi-square drop on the data (:func:`_exact_gain`), which
-    accounts for the window edges and the background, and the winner is
-    polished (:func:`_polish`). The refinement then converges from there.
+
+def _scan(u: np.ndarray, y: np.ndarray, derivative: bool, slope: bool, polarity: int):
+    """Matched-filter scan of the whole window: candidate (hr, w, exact gain), best first.
+
+    On a uniform copy of the background-free data, the projections on S and A
+    of every position and of _N_WIDTHS widths (from the field step to a third
+    of the window) are cross-correlations, computed all at once with FFTs;
+    their normalised power ranks positions. The best _PEAKS_PER_WIDTH local
+    maxima of every width are ranked again by the exact chi-square drop on the
+    data (:func:`_exact_gain`), which accounts for the window edges and the
+    background. Returns (hr, w, gain, q, yp, chi2 of the background alone).
     """
     n = u.size
     lo, hi = u[0], u[-1]
@@ -142,8 +267,9 @@ def grid_start(u: np.ndarray, y: np.ndarray, derivative: bool, slope: bool, pola
     chi2_background = float(yp @ yp)
 
     # a uniform grid of a fixed size per size class (about half to one point per
-    # data point: the scan only has to find the basin), so the kernels' FFTs are cached
-    ng = max(128, 1 << int(np.floor(np.log2(n))))
+    # data point: the scan only has to find the basins), so the kernels' FFTs are cached;
+    # at most _MAX_GRID points, else the cached kernels of a 10^6-point spectrum take 700 MB
+    ng = min(_MAX_GRID, max(128, 1 << int(np.floor(np.log2(n)))))
     ug = np.linspace(lo, hi, ng)
     yg = np.interp(ug, u, yp)
     widths_d, kernel_f, energy = _scan_kernels(ng, derivative, polarity)
@@ -152,14 +278,74 @@ def grid_start(u: np.ndarray, y: np.ndarray, derivative: bool, slope: bool, pola
     corr = np.fft.irfft(kernel_f * yf)[:, :ng]
     cs, ca = corr[:_N_WIDTHS], corr[_N_WIDTHS:]
     power = (cs * cs + ca * ca) / energy
-    # the best position of every width
-    best = np.argmax(power, axis=1)
-    hr = ug[best]
-    w = widths
+    # local maxima along the field of every width (the window's ends count as maxima)
+    padded = np.pad(power, ((0, 0), (1, 1)), constant_values=-np.inf)
+    peak = (power >= padded[:, :-2]) & (power >= padded[:, 2:])
+    ranked = np.argsort(np.where(peak, power, -np.inf), axis=1)[:, ::-1][:, :_PEAKS_PER_WIDTH]
+    keep = np.take_along_axis(peak, ranked, axis=1)
+    hr = ug[ranked][keep]
+    w = np.broadcast_to(widths[:, None], ranked.shape)[keep]
     gain = _exact_gain(u, yp, q, hr, w, derivative)
-    i = int(np.argmax(gain))
-    hr_best, w_best = _polish(u, yp, q, float(hr[i]), float(w[i]), derivative)
+    order = np.argsort(gain)[::-1]
+    return hr[order], w[order], gain[order], q, yp, chi2_background
+
+
+def grid_start(u: np.ndarray, y: np.ndarray, derivative: bool, slope: bool, polarity: int):
+    """The single best start of the scan: return (hr, w, chi2 of the background alone).
+
+    The candidate with the largest exact chi-square drop, polished
+    (:func:`_polish`). :func:`search` refines several candidates instead.
+    """
+    hr, w, _, q, yp, chi2_background = _scan(u, y, derivative, slope, polarity)
+    hr_best, w_best = _polish(u, yp, q, float(hr[0]), float(w[0]), derivative)
     return hr_best, w_best, chi2_background
+
+
+def _same_basin(hr: float, w: float, pt: "_Point") -> bool:
+    """Whether a minimum (hr, w) is the minimum ``pt`` (within half its width, a factor 2 in width)."""
+    return abs(hr - pt.hr) < 0.5 * pt.w and 0.5 < w / pt.w < 2.0
+
+
+def _on_minimum(hr: float, w: float, pt: "_Point") -> bool:
+    """Whether a start (hr, w) sits on a minimum already found: within half the broader of the two widths.
+
+    Starts of other widths centred on a found line converge to it (a line's
+    candidates at all seven widths peak there); a line on a bump further off
+    than half the bump's width is still refined on its own.
+    """
+    return abs(hr - pt.hr) < 0.5 * max(w, pt.w)
+
+
+def search(u: np.ndarray, y: np.ndarray, derivative: bool, slope: bool, polarity: int):
+    """Global search: refine several starts of the scan; return (minima, chi2 of the background alone).
+
+    minima: [(point, converged)] of distinct local minima, lowest chi-square
+    first. Starts are the scan's candidates in order of their exact chi-square
+    drop, each polished; a candidate whose drop is under _GAIN_FRACTION of the
+    best, or that lies on a minimum already found, is not refined; at most
+    MAX_STARTS are. On a spectrum of one clear line every candidate lies on
+    that line, so this costs one refinement.
+    """
+    hrs, ws, gains, q, yp, chi2_background = _scan(u, y, derivative, slope, polarity)
+    minima: list[tuple[_Point, bool]] = []
+    tried: list[tuple[float, float]] = []
+    for hr, w, gain in zip(hrs, ws, gains):
+        if len(tried) >= MAX_STARTS or gain < _GAIN_FRACTION * gains[0]:
+            break
+        if any(_on_minimum(hr, w, pt) for pt, _ in minima):
+            continue
+        if any(abs(hr - h0) < 0.5 * min(w, w0) and 0.5 < w / w0 < 2.0 for h0, w0 in tried):
+            continue
+        tried.append((float(hr), float(w)))
+        hr0, w0 = _polish(u, yp, q, float(hr), float(w), derivative)
+        pt, converged = refine(u, y, hr0, w0, derivative, slope, known=[m for m, _ in minima])
+        same = [k for k, (other, _) in enumerate(minima) if _same_basin(pt.hr, pt.w, other)]
+        if not same:
+            minima.append((pt, converged))
+        elif pt.chi2 < minima[same[0]][0].chi2:
+            minima[same[0]] = (pt, converged)
+    minima.sort(key=lambda m: m[0].chi2)
+    return minima, chi2_background
 
 
 #: stencil of the start's polish: offsets of H_r (in widths) and of ln(dH)
@@ -201,43 +387,61 @@ def _newton_step(pt: "_Point", u, derivative) -> np.ndarray | None:
     Gauss-Newton alone converges only linearly when the noise is large (a
     factor of about ten per step at a signal-to-noise of 5). The exact Hessian
     adds the residual-weighted second derivatives: the cross terms with the
-    amplitudes are the shape gradients themselves; the (H_r, dH) block comes
-    from a forward difference of the shape gradients.
+    amplitudes are the shape gradients themselves, the (H_r, dH) block the
+    analytic second derivatives of the shapes. The background is projected
+    out (its columns span the same plane for every H_r) and the amplitudes'
+    block is eliminated by its Schur complement: with the amplitudes at their
+    optimum this is exactly the (H_r, dH) part of the full 6x6 Newton step,
+    solved in closed form.
     """
-    jac = pt.jacobian()
-    hess = jac.T @ jac
-    r, c = pt.r, pt.coef
-    g0 = pt.grads @ r  # r.(dS/dH_r, dA/dH_r, dS/dw, dA/dw)
-    hess[:2, 2:4] -= g0.reshape(2, 2)
-    hess[2:4, :2] -= g0.reshape(2, 2).T
-    eps = 1e-6 * pt.w
-    for k, (dhr, dw) in enumerate(((eps, 0.0), (0.0, eps))):
-        gk = np.array(lineshape.shape_gradients(u, pt.hr + dhr, pt.w + dw, derivative)[2:]) @ r
-        dg = (gk - g0) / eps
-        hess[0, k] -= c[0] * dg[0] + c[1] * dg[1]
-        hess[1, k] -= c[0] * dg[2] + c[1] * dg[3]
-    hess[:2, :2] = 0.5 * (hess[:2, :2] + hess[:2, :2].T)
-    d = np.sqrt(np.abs(np.diagonal(hess)))
-    d[d == 0] = 1.0
-    grad = (r @ jac) / d
-    try:
-        step = np.linalg.solve(hess / np.outer(d, d), grad)
-    except np.linalg.LinAlgError:
+    z_hr, z_w, z_hrhr, z_hrw, z_ww = pt.derivatives()
+    c_s, c_a = float(pt.coef[0]), float(pt.coef[1])
+    k = c_a - 1j * c_s  # Re(k*z) = V_S*Im(z) + V_A*Re(z)
+    r = pt.r
+    rz = np.array((z_hr, z_w, z_hrhr, z_hrw, z_ww)) @ r  # real parts dot A terms, imaginary parts S terms
+    # columns of the Jacobian (H_r, dH, V_A, V_S), background projected out
+    jac = np.empty((4, u.size))
+    jac[0] = (k * z_hr).real
+    jac[1] = (k * z_w).real
+    jac[2:] = pt._zf.T
+    jq = jac @ pt._bg.q
+    g = jac @ jac.T - jq @ jq.T
+    h_hh = g[0, 0] - (k * rz[2]).real
+    h_hw = g[0, 1] - (k * rz[3]).real
+    h_ww = g[1, 1] - (k * rz[4]).real
+    b = g[:2, 2:] - np.array(((rz[0].real, rz[0].imag), (rz[1].real, rz[1].imag)))  # (H_r, dH) x (V_A, V_S)
+    d_aa, d_as, d_ss = float(g[2, 2]), float(g[2, 3]), float(g[3, 3])
+    det_d = d_aa * d_ss - d_as * d_as
+    if not det_d > 0:
         return None
+    # Schur complement A - B D^-1 B^T and the gradient r . J (zero for the amplitudes at their optimum)
+    b0a, b0s, b1a, b1s = float(b[0, 0]), float(b[0, 1]), float(b[1, 0]), float(b[1, 1])
+    s00 = h_hh - (d_ss * b0a * b0a - 2.0 * d_as * b0a * b0s + d_aa * b0s * b0s) / det_d
+    s01 = h_hw - (d_ss * b0a * b1a - d_as * (b0a * b1s + b0s * b1a) + d_aa * b0s * b1s) / det_d
+    s11 = h_ww - (d_ss * b1a * b1a - 2.0 * d_as * b1a * b1s + d_aa * b1s * b1s) / det_d
+    g_h, g_w = float((k * rz[0]).real), float((k * rz[1]).real)
+    det_s = s00 * s11 - s01 * s01
+    if det_s == 0.0 or not np.isfinite(det_s):
+        return None
+    step = np.array(((s11 * g_h - s01 * g_w) / det_s, (s00 * g_w - s01 * g_h) / det_s))
     # a step against the gradient means the Hessian is not positive here
-    return (step / d)[:2] if step @ grad > 0 else None
+    return step if step[0] * g_h + step[1] * g_w > 0 else None
 
 
-def refine(u, y, hr, w, derivative, slope):
+def refine(u, y, hr, w, derivative, slope, known=()):
     """Newton on (H_r, dH) with the amplitudes re-solved exactly after each step.
 
     This is variable projection: only (hr, w) are iterated. The step is the
     Newton step of the full problem where its Hessian is positive, else the
     Gauss-Newton step; a step is halved while chi-square rises.
+    known: minima already found; the refinement stops (unconverged) as soon
+    as it enters the basin of one of them, where it would end.
     Returns (point, converged).
     """
     pt = _Point(u, y, hr, w, derivative, slope)
     for _ in range(MAX_ITER):
+        if any(_same_basin(pt.hr, pt.w, k) for k in known):
+            return pt, False
         step = _newton_step(pt, u, derivative)
         # Newton converges quadratically (error after a step s is about 2*s^2):
         # after a full step of 3e-4*dH the error is below 1e-6*dH.

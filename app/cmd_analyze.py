@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from stfmr.app.cmd_fit import add_column_options, spectrum_columns
 from stfmr.app.output_files import add_force_option, check_outputs, folder_files
 
 HELP = "analyse run folders: fits, Kittel, damping, AMR, rf current, torque efficiencies, report"
@@ -30,6 +31,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--g", type=float, metavar="G",
                         help="Lande g where the Kittel fit cannot determine it (default: the sample record's g, "
                              "else 2.1; README: Kittel and damping)")
+    add_column_options(parser)
+    parser.add_argument("--metadata", type=Path, metavar="FILE.csv",
+                        help="per-file table of the settings files lack: columns 'file', 'Frequency (GHz)', "
+                             "'Angle (deg)', 'Power (dBm)' (its values replace the files' own)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -45,9 +50,11 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--window-mT must be positive, got {args.window_mT}")
     if args.g is not None and not (math.isfinite(args.g) and args.g > 0):
         raise ValueError(f"--g must be a positive number, got {args.g}")
+    spec = spectrum_columns(args)  # a column without a known unit is refused before any file is read
     # nothing in an input run folder is ever overwritten; existing outputs only with --force.
     # Checked before the fits, so that a refusal costs nothing.
     inputs = [f for folder in args.run_dirs for f in folder_files(folder)]
+    metadata = _metadata(args.metadata, {f.name for f in inputs})
     if args.export is not None:
         check_outputs([args.export], option="--export", force=args.force, inputs=inputs)
     if args.report is not None:
@@ -69,11 +76,14 @@ def run(args: argparse.Namespace) -> int:
 
     results = []
     for folder in args.run_dirs:
-        run_data = read_run(folder, jobs=args.jobs)
+        run_data = read_run(folder, jobs=args.jobs, spectrum=spec, metadata=metadata)
         results.append(analyze_run(run_data, settings, jobs=args.jobs, progress=progress))
         if show:
             sys.stderr.write("\n")
-    summary = {"samples": [r.to_dict() for r in results]}
+    warned = _plausibility(results, spec.field_scale.symbol)
+    for message in warned:
+        print(f"stfmr analyze: warning: {message}", file=sys.stderr)
+    summary = {"samples": [r.to_dict() for r in results], "warnings": warned}
     report = None
     if args.report is not None:
         from stfmr.analysis.figures import plan_report
@@ -105,6 +115,29 @@ def run(args: argparse.Namespace) -> int:
         for r in results:
             _print_summary(r.to_dict())
     return 0
+
+
+def _metadata(path: Path | None, present: set[str]):
+    """The ``--metadata`` table, checked against the files of the run folders (None without the option)."""
+    if path is None:
+        return None
+    from stfmr.analysis.metadata_table import MetadataTable
+
+    try:
+        table = MetadataTable.read(path)
+    except OSError as exc:
+        raise ValueError(f"--metadata {path}: {exc.strerror or exc}") from None
+    table.check_files(present)
+    return table
+
+
+def _plausibility(results, unit: str) -> list[str]:
+    """Warnings for fitted resonances that the field column's unit makes unlikely, by file and branch."""
+    from stfmr.analysis.units import implausible
+
+    return [f"{r.run.name}: {file} ({'+' if fit.polarity > 0 else '-'}H): {message}"
+            for r in results for file, fits in r.fits.items() for fit in fits
+            for message in implausible(fit.values["H_r"], fit.values["dH"], unit)]
 
 
 def _same_path(a: Path, b: Path) -> bool:
@@ -144,6 +177,8 @@ def _print_summary(d: dict) -> None:
         at = f" (angular fit at {d['angular_frequency_GHz']:g} GHz)" if d.get("angular_frequency_GHz") else ""
         print(f"  V_S0         {_fmt(d.get('V_S0_V'), 1e6, ' uV')}{at}")
         print(f"  V_A0         {_fmt(d.get('V_A0_V'), 1e6, ' uV')}")
+    for line in _budget_lines(d.get("uncertainty_budget")):
+        print(line)
     if d.get("kittel") and d["kittel"]["g"]:
         from stfmr.analysis.resonance_series import describe_g
 
@@ -175,6 +210,22 @@ def _print_summary(d: dict) -> None:
         print(f"  note: {note}")
     for w in d.get("warnings") or []:
         print(f"  WARNING: {w}")
+
+
+def _budget_lines(budgets: dict | None) -> list[str]:
+    """ "  budget of xi_DL^E (0.84 %): I_0 97.9 %, V_S0 1.2 %, ...; exact: M_s t, length" per efficiency."""
+    from stfmr.analysis.budget import BUDGET_RESULTS
+
+    lines = []
+    for key, label in BUDGET_RESULTS.items():
+        b = (budgets or {}).get(key)
+        if not b or b["relative_stderr"] is None:
+            continue
+        parts = [f"{x['input']} {x['share'] * 100:.1f} %" for x in b["inputs"] if abs(x["share"]) >= 0.0005]
+        exact = [x["input"] for x in b["inputs"] if x["stderr"] == 0 and x["sensitivity"] != 0]
+        tail = f"; exact (no error given): {', '.join(exact)}" if exact else ""
+        lines.append(f"  budget       {label} +- {b['relative_stderr'] * 100:.2g} %: {', '.join(parts)}{tail}")
+    return lines
 
 
 def _fit_quality(fit: dict | None, note: str = "") -> str:

@@ -1,7 +1,7 @@
 """Detection of an amplitude-modulated rf drive: the one home of the lock-in and dc factors.
 
 Procedures divide the lock-in's X by this factor to record V_FMR as a
-dc-equivalent mixing voltage (PHYSICS.md section 2), and store the factor in
+dc-equivalent mixing voltage (docs/physics.md §2), and store the factor in
 every header. The simulator does not use it: its lock-ins demodulate the
 sampled modulation waveform (:mod:`stfmr.instruments.sim.waveform`), so the
 tests comparing the two check this closed form.

@@ -92,6 +92,8 @@ class KepcoFieldControl(RoleSettings, DriverRole):
         self.gaussmeter = gaussmeter
         self._output_expected: bool | None = None
         self._compliance_V: float | None = None
+        #: the setpoint (A) as read back after this program's last set_current; None until then
+        self._setpoint_read: float | None = None
 
     @classmethod
     def read_settings(cls, table: Table, spec: Any, base_dir: Path | None) -> dict[str, Any]:
@@ -140,11 +142,28 @@ class KepcoFieldControl(RoleSettings, DriverRole):
         value = check_finite("current", amps)
         if abs(value) > self.MAX_CURRENT_A:
             raise RoleArgumentError(f"current {value:g} A exceeds the BOP 36-12 range of +/-12 A")
+        self._setpoint_read = None
         self._io("set current", lambda: setattr(self.driver, "current_setpoint", value), parsing=False)
 
     def current_setpoint(self) -> float:
-        """Return the programmed current (A)."""
-        return self._query_float("current setpoint query", lambda: self.driver.current_setpoint)
+        """Return the programmed current (A), read from the supply."""
+        self._setpoint_read = None
+        value = self._query_float("current setpoint query", lambda: self.driver.current_setpoint)
+        self._setpoint_read = value
+        return value
+
+    def known_setpoint(self) -> float:
+        """The programmed current (A): the last read-back since this program set it, else read now.
+
+        The safety layer reads every ramp step back, so a ramp that starts where
+        the last one ended needs no query of its own (one GPIB exchange per point).
+        """
+        known = self._setpoint_read
+        return known if known is not None else self.current_setpoint()
+
+    def switched_on(self) -> bool:
+        """True when this program switched the output on and no trip has been seen since (no query)."""
+        return bool(self._output_expected)
 
     def current(self) -> float:
         """Return the measured output current (A); raises SupplyTrip if the output dropped by itself."""
@@ -208,7 +227,12 @@ class KepcoFieldControl(RoleSettings, DriverRole):
             info["gaussmeter"] = {"driver": self.gaussmeter.instrument, "address": self.gaussmeter.address}
         return info
 
+    def reconnect(self) -> None:
+        self._setpoint_read = None  # a new link: read the supply again before trusting a value
+        super().reconnect()
+
     def close(self) -> None:
+        self._setpoint_read = None
         if self.gaussmeter is not None:
             self.gaussmeter.close()
         super().close()

@@ -1,4 +1,4 @@
-"""AMR: R(phi) at a saturating field, for Delta_R_AMR (PHYSICS.md section 5)."""
+"""AMR: R(phi) at a saturating field, for Delta_R_AMR (docs/physics.md §5)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter, Parameter
 
 from stfmr.analysis import columns as col
-from stfmr.analysis.field_axis import field_axis, ordered_spectrum
+from stfmr.analysis.field_axis import field_axis, sweep_order
 from stfmr.analysis.measurement_design import fit_covariance, place_points
 from stfmr.analysis.spectrum_fit import SpectrumFit, SpectrumFitError, SpectrumFitWarning, fit_branches, fit_spectrum
 from stfmr.procedures.safety import LimitChecker
@@ -23,6 +23,9 @@ LIVE_FIT_MIN_POINTS = 15
 #: least wall time between live refits (s): a live view needs no more than ~20 per second,
 #: and with zero dwell the points would otherwise wait for the fits
 LIVE_FIT_INTERVAL_S = 0.05
+#: a refit waits at least this many times the CPU time the last one took, so live fits cost at most
+#: about 1/(1 + this) of the measuring thread however long the spectrum grows (a fit's cost grows with it)
+LIVE_FIT_COST_FACTOR = 4.0
 #: how FieldSweep places its fields (see FieldSweep.field_grid)
 FIELD_GRIDS = ("uniform", "list", "adaptive")
 #: an adaptive round adds this fraction of the branch's points so far (at least ADAPTIVE_MIN_BATCH)
@@ -132,7 +135,7 @@ class FieldSweep(SpectrumProcedure):
         self.readings_xy: list[tuple[float, float]] = []
         self.voltages: list[float] = []
         self.live_fits: list[SpectrumFit] = []
-        self._last_live_fit = -float("inf")
+        self._next_live_fit = -float("inf")
         self.stopped_because: dict[int, str] = {}
         if self.field_grid == "adaptive":
             for polarity in ((1, -1) if self.both_branches else (1,)):
@@ -140,7 +143,7 @@ class FieldSweep(SpectrumProcedure):
                     break
         else:
             self._measure_points(planned, len(planned))
-        fields, voltages = ordered_spectrum(self.set_H, self.measured_H, self.voltages)
+        fields, voltages = self._ordered(self.set_H, self.measured_H, self.voltages)
         self.final_fits = self._final_fit(fields, list(voltages))
         if self.final_fits and self.on_fit is not None:
             self.on_fit(self.final_fits)
@@ -207,8 +210,8 @@ class FieldSweep(SpectrumProcedure):
     def _branch_fit(self, polarity: int) -> SpectrumFit | None:
         """The fit of one branch's points so far (None if it cannot be fitted yet)."""
         mine = np.sign(self.set_H) == polarity
-        fields, voltages = ordered_spectrum(np.asarray(self.set_H)[mine], np.asarray(self.measured_H)[mine],
-                                            np.asarray(self.voltages)[mine])
+        fields, voltages = self._ordered(np.asarray(self.set_H)[mine], np.asarray(self.measured_H)[mine],
+                                         np.asarray(self.voltages)[mine])
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", SpectrumFitWarning)
@@ -240,26 +243,40 @@ class FieldSweep(SpectrumProcedure):
         # back on the candidate grid exactly (the map is linear, so this only undoes rounding)
         return [float(candidates[np.argmin(np.abs(candidates - h))]) for h in new]
 
+    @staticmethod
+    def _fit_axis(set_H, measured_H) -> np.ndarray:
+        """The gaussmeter's readings smoothed against the set field (see analysis.field_axis)."""
+        return field_axis(set_H, measured_H)
+
+    def _ordered(self, set_H, measured_H, voltages) -> tuple[np.ndarray, np.ndarray]:
+        """(field axis mT, voltage V) with each branch in set-field order, ready to fit (rows stay as measured)."""
+        order = sweep_order(set_H)
+        return np.asarray(self._fit_axis(set_H, measured_H))[order], np.asarray(voltages, dtype=float)[order]
+
     def _update_live_fit(self, set_H: list[float], measured_H: list[float], voltages: list[float]) -> None:
-        """Refit the spectrum so far (fast core, ~1 ms) and hand the result to ``on_fit``.
+        """Refit the spectrum so far (fast core, ~1 ms per few hundred points) and hand the result to ``on_fit``.
 
         Only when someone watches (a headless run records the final fit alone),
-        at most every LIVE_FIT_INTERVAL_S of wall time.
+        and within a CPU budget: the next refit waits LIVE_FIT_INTERVAL_S of wall
+        time and at least LIVE_FIT_COST_FACTOR times the CPU time this one took.
+        The field axis is built only for a fit that runs.
         """
         if self.on_fit is None or len(set_H) < LIVE_FIT_MIN_POINTS:
             return
-        now = time.perf_counter()
-        if now - self._last_live_fit < LIVE_FIT_INTERVAL_S:
+        if time.perf_counter() < self._next_live_fit:
             return
-        self._last_live_fit = now
-        fields, volts = ordered_spectrum(set_H, measured_H, voltages)
+        cpu = time.process_time()  # the process's: BLAS helper threads spin for a fit too
         try:
+            fields, volts = self._ordered(set_H, measured_H, voltages)
             with warnings.catch_warnings():
                 # the first points of the second branch are dropped as stray until it has enough
                 warnings.simplefilter("ignore", SpectrumFitWarning)
                 fits = fit_branches(fields, volts)
         except (SpectrumFitError, ValueError):
             return  # no resonance in the window yet
+        finally:
+            cost = time.process_time() - cpu
+            self._next_live_fit = time.perf_counter() + max(LIVE_FIT_INTERVAL_S, LIVE_FIT_COST_FACTOR * cost)
         self.live_fits = fits
         if self.on_fit is not None:
             self.on_fit(fits)

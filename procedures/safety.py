@@ -398,7 +398,7 @@ class SafetyGuard(LimitChecker):
     def _magnet_to_zero(self, part: PartState) -> str:
         field = self.bench.field
         self.on_status("ramping magnet to zero")
-        start = _setpoint(field)
+        start = float(field.current_setpoint())  # the safe ending reads the supply, never a remembered value
         part.state = f"setpoint {start:.4g} A"
         try:
             self._staircase(start, 0.0, _following(field), _setpoint_reader(field), self.limits.max_ramp_rate_A_per_s,
@@ -443,7 +443,8 @@ class SafetyGuard(LimitChecker):
     def _supply_output_on(self) -> None:
         """Switch the supply output on at zero setpoint, so enabling it never steps the coil."""
         field = self.bench.field
-        if field.output_enabled():
+        # switched on by this program: no query (a trip is caught by the point's current read)
+        if field.switched_on() or field.output_enabled():
             return
         field.set_current(0.0)
         self.clock.sleep(RAMP_STEP_S)
@@ -523,8 +524,8 @@ def _setpoint_reader(field: FieldControl) -> Callable[[], float]:
 
 
 def _setpoint(field: FieldControl) -> float:
-    """The supply's programmed current (the ramp's true starting point)."""
-    return float(field.current_setpoint())
+    """The supply's programmed current (the ramp's true starting point): the last step's read-back when known."""
+    return float(field.known_setpoint())
 
 
 def _output_on(field: FieldControl) -> bool:

@@ -132,7 +132,8 @@ STEP_KEYS: dict[str, set[str]] = {
     "frequency_sweep": _SPECTRUM_KEYS | {"frequencies_GHz", "angle_deg"},
     "dc_bias_sweep": (_SPECTRUM_KEYS - {"dc_current_mA"}) | {"frequency_GHz", "angle_deg", "dc_currents_mA"},
     "amr": {"field_mT", "angles_deg", "sense_current_mA"},
-    "rf_calibration": {"frequencies_GHz", "field_mT", "dc_max_mA", "dc_points", "powers_dBm", "sense_current_mA"},
+    "rf_calibration": {"frequencies_GHz", "field_mT", "dc_max_mA", "dc_points", "powers_dBm", "sense_current_mA",
+                       "design", "repeats"},
     "magnet_calibration": {"max_current_A", "points_per_branch", "settle_s", "calibration_file"},
     "frequency_scan": {"field_mT", "frequencies_GHz", "angle_deg", "power_dBm", "dwell_s", "both_branches",
                        "dc_current_mA", "g"},
@@ -148,6 +149,8 @@ _REQUIRED: dict[str, set[str]] = {
     "magnet_calibration": {"max_current_A"},
     "frequency_scan": {"field_mT", "frequencies_GHz", "power_dBm"},
 }
+#: how an rf_calibration step spreads its readings (see :func:`_rf_calibration_tasks`)
+RF_CALIBRATION_DESIGNS = ("precision", "grid")
 #: defaults of the optional step keys (one table for every kind)
 def _parameter_defaults() -> dict[str, Any]:
     """Defaults of the optional step keys: those of the procedures' pymeasure Parameters (their one home)."""
@@ -286,19 +289,41 @@ def _amr_tasks(n: int, step: Table) -> list[Task]:
 
 
 def _rf_calibration_tasks(n: int, step: Table) -> list[Task]:
+    """One RfCalibration per frequency, in the step's ``design`` (:data:`RF_CALIBRATION_DESIGNS`).
+
+    "precision" (the default): R(P) read ``repeats`` times at each end of ``powers_dBm``
+    through a 1 mA sense current, the dc part at ``dc_points`` = 5; "grid": every power of
+    ``powers_dBm`` read once through the resistance readings' 0.1 mA. Keys given explicitly
+    (sense_current_mA, dc_points) are used in either design.
+    """
+    from stfmr.procedures import rf_calibration as rf
+
+    design = step.one_of("design", RF_CALIBRATION_DESIGNS, "precision")
     powers = step.grid("powers_dBm")
     if len(powers) < 2:
         raise step.fail("powers_dBm", "R(P) needs at least 2 powers")
-    tasks = []
-    for k, f in enumerate(step.grid("frequencies_GHz")):
-        params = {"frequency_GHz": float(f), "field_mT": step.number("field_mT"),
-                  "dc_max_mA": step.number("dc_max_mA"),
-                  "dc_points": step.integer("dc_points", minimum=3),
-                  "power_start_dBm": float(powers[0]), "power_stop_dBm": float(powers[-1]),
-                  "power_points": len(powers),
-                  "sense_current_mA": step.number("sense_current_mA")}
-        tasks.append(Task(f"s{n}-{k}", n, "rf_calibration", "RfCalibration", params, f"{f:g}GHz"))
-    return tasks
+    params: dict[str, Any] = {"field_mT": step.number("field_mT"), "dc_max_mA": step.number("dc_max_mA"),
+                              "dc_points": step.integer("dc_points", minimum=3),
+                              "sense_current_mA": step.number("sense_current_mA")}
+    if design == "precision":
+        low, high = float(np.min(powers)), float(np.max(powers))
+        if low == high:
+            raise step.fail("powers_dBm", f"the precision design reads R(P) at the lowest and the highest power: "
+                                          f"give two different powers, got {powers.tolist()}")
+        repeats = step.integer("repeats", rf.PRECISION_REPEATS, minimum=1)
+        params |= {"power_start_dBm": low, "power_stop_dBm": high, "power_points": 2 * repeats,
+                   "power_design": "ends"}
+        if "sense_current_mA" not in step:
+            params["sense_current_mA"] = rf.PRECISION_SENSE_CURRENT_MA
+        if "dc_points" not in step:
+            params["dc_points"] = rf.PRECISION_DC_POINTS
+    else:
+        if "repeats" in step:
+            raise step.fail("repeats", 'applies to design = "precision" (the grid design reads each power once)')
+        params |= {"power_start_dBm": float(powers[0]), "power_stop_dBm": float(powers[-1]),
+                   "power_points": len(powers), "power_design": "grid"}
+    return [Task(f"s{n}-{k}", n, "rf_calibration", "RfCalibration", dict(params, frequency_GHz=float(f)), f"{f:g}GHz")
+            for k, f in enumerate(step.grid("frequencies_GHz"))]
 
 
 def _frequency_scan_tasks(n: int, step: Table) -> list[Task]:

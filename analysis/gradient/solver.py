@@ -1,4 +1,4 @@
-"""Drift-diffusion solve of the spin accumulation across a stack (PHYSICS.md section 6).
+"""Drift-diffusion solve of the spin accumulation across a stack (docs/physics.md §6.2, §6.3).
 
 With m = x the y and z polarizations combine into u+ = u_y + i*u_z (u = mu_s/2e,
 in V) obeying u+'' = kappa^2*u+ inside every slice, kappa^2 = 1/l_sf^2 +

@@ -2,7 +2,7 @@
 
 All quantities are per unit electric field E along x (the model is linear in E):
 torques in angular-frequency units, rad s^-1 per V m^-1; efficiencies xi^E in
-Ohm^-1 m^-1 (PHYSICS.md sections 4 and 6).
+Ohm^-1 m^-1 (docs/physics.md §4, §6.4 to §6.6).
 
 - Torque density N+ = N_y + i*N_z = (hbar/2e)*sigma*u+*(1/l_phi^2 - i*s_J/l_J^2)
   (J m^-3): the angular momentum the spin accumulation hands to the magnetization.
@@ -18,7 +18,7 @@ Ohm^-1 m^-1 (PHYSICS.md sections 4 and 6).
 - "macrospin": T = gamma*conj(sum(N_i dz))/sum(M_s,i dz); xi = (2e/hbar)*conj(sum(N_i dz)).
 - Oersted: B_y(z) = -(mu0/2)*(K_below(z) - K_above(z)), K the current per width
   (J = E/rho everywhere, sink included); the local torque is -gamma*B_y.
-  "macrospin": xi_Oe = (2e/hbar)*integral(-M_s*B_y dz)/E (PHYSICS.md's formula,
+  "macrospin": xi_Oe = (2e/hbar)*integral(-M_s*B_y dz)/E (docs/physics.md §6.6,
   the torque on the rigid total moment); "local-average": T_Oe = mean of
   -gamma*B_y over the slices, converted like the spin torques. The two differ
   only when M_s is graded, exactly as for the spin torques.

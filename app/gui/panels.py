@@ -1,14 +1,17 @@
 """The GUI's plot panels, as pymeasure TabWidgets so the browser drives them.
 
 - :class:`SpectrumPanel`: every spectrum of the series overlaid in its own
-  colour (one pymeasure ResultsCurve each, updated as points arrive), the
-  running fit over the newest one and its V_S, V_A, H_r, dH read out;
-- :class:`AngularPanel`: V_S(phi), V_A(phi) with the cos^2(phi)*sin(phi) and
-  general fits, and xi_DL^E, xi_FL+Oe^E once the calibrations exist;
+  colour (one pymeasure ResultsCurve each, updated as points arrive; the -H
+  branch in a darker shade of it, with triangles), the running fit over the
+  newest one and its V_S, V_A, H_r, dH read out;
+- :class:`AngularPanel`: V_S(phi), V_A(phi) of each field branch (+H blue, -H
+  red) with error bars, the cos^2(phi)*sin(phi) and general fits, and xi_DL^E,
+  xi_FL+Oe^E once the calibrations exist;
 - :class:`FrequencyPanel`: H_r(f) with the Kittel fit, dH(f) with the damping fit;
 - :class:`ModelPanel`: the measured efficiencies beside the gradient model's
   cases (the paper's Fig. 4h), stack composition table and weighting selectable.
 
+Legends sit in a row of their own under each plot, never over the data.
 Large series stay fast: curves clip to the view and downsample (peak mode).
 Every number shown comes from the analysis core (stfmr.analysis), so the GUI
 and ``stfmr analyze`` agree by construction.
@@ -23,7 +26,7 @@ import numpy as np
 import pyqtgraph as pg
 from pymeasure.display.curves import ResultsCurve
 from pymeasure.display.widgets import TabWidget
-from PyQt6 import QtCore, QtWidgets
+from PyQt6 import QtCore, QtGui, QtWidgets
 
 from stfmr.analysis import columns as col
 from stfmr.analysis.angular import fit_angular
@@ -38,6 +41,12 @@ def _sweep_column(procedure) -> str:
     return getattr(procedure, "SWEEP_COLUMN", FIELD)
 #: above this many points a spectrum is drawn as a line only: symbols cost ~5x more to paint
 SYMBOL_LIMIT = 1000
+#: how the two field branches are told apart wherever both are plotted (+1: +H, -1: -H)
+BRANCH_COLOURS = {1: "b", -1: "r"}
+BRANCH_SYMBOLS = {1: "o", -1: "t"}
+BRANCH_NAMES = {1: "+H", -1: "−H"}
+#: a spectrum's -H branch is drawn this much darker than its +H branch (Qt's darker(): 200 = half the value)
+NEGATIVE_BRANCH_DARKER = 200
 
 
 def _fmt(q: dict | None, unit: str = "", scale: float = 1.0) -> str:
@@ -78,20 +87,55 @@ def export_plot(plot: pg.PlotWidget, path_stem: Path) -> list[Path]:
     return paths
 
 
-def draw_spectrum(curve: pg.PlotDataItem, x: np.ndarray, voltage_V: np.ndarray, field_mT: np.ndarray | None = None) -> None:
-    """Set a spectrum's data, the line broken between branches (where the field changes sign).
+def legend_below(plot: pg.PlotWidget, columns: int = 4) -> pg.LegendItem:
+    """A legend in a row of its own under the plot's bottom axis, so it never covers data.
+
+    Plot items created with a ``name`` join it, as they would join ``addLegend``'s;
+    it is part of the plot, so exported images carry it.
+    """
+    item = plot.getPlotItem()
+    legend = pg.LegendItem(offset=None, colCount=columns, frame=False, labelTextSize="8pt")
+    item.layout.addItem(legend, 4, 1)
+    item.layout.setAlignment(legend, QtCore.Qt.AlignmentFlag.AlignHCenter)
+    item.legend = legend
+    return legend
+
+
+def negative_branch_colour(colour) -> QtGui.QColor:
+    """The colour of a spectrum's -H branch: a darker shade of its (+H) colour, so each branch differs
+    while the spectrum keeps its hue (the browser's swatch)."""
+    return pg.mkColor(colour).darker(NEGATIVE_BRANCH_DARKER)
+
+
+def draw_spectrum(curve: pg.PlotDataItem, negative: pg.PlotDataItem, x: np.ndarray, voltage_V: np.ndarray,
+                  field_mT: np.ndarray | None = None, positive_shown: int = -1) -> int:
+    """Set a spectrum's data: the +H branch on ``curve``, the -H branch on ``negative`` (its own colour).
 
     x: the swept quantity (the field, or the frequency of a frequency scan);
-    field_mT: the field per point when x is not the field.
+    field_mT: the (set) field per point, whose sign tells the branch; default x.
+    A -0.0 set field (the -H branch of a sweep from 0 mT) counts as -H.
+    positive_shown: +H points already on ``curve`` from these same rows (a file's rows
+    never change, only grow): if there are still that many, ``curve`` is left as it is,
+    so measuring the -H branch redraws only that. Returns the +H points shown.
     """
     field = x if field_mT is None else field_mT
-    flips = np.flatnonzero(np.diff(np.sign(field)) != 0) + 1
-    if flips.size:
-        x = np.insert(x, flips, np.nan)
-        voltage_V = np.insert(voltage_V, flips, np.nan)
-    if len(x) > SYMBOL_LIMIT and curve.opts["symbol"] is not None:
-        curve.setSymbol(None)
-    curve.setData(x, voltage_V, connect="finite")
+    on_negative = np.signbit(field)
+    if len(x) > SYMBOL_LIMIT:
+        for item in (curve, negative):
+            if item.opts["symbol"] is not None:
+                item.setSymbol(None)
+    if not on_negative.any():
+        if len(x) != positive_shown:
+            curve.setData(x, voltage_V)
+        if negative.xData is not None and len(negative.xData):
+            negative.setData([], [])
+        return len(x)
+    on_positive = ~on_negative
+    positive = int(np.count_nonzero(on_positive))
+    if positive != positive_shown:
+        curve.setData(x[on_positive], voltage_V[on_positive])
+    negative.setData(x[on_negative], voltage_V[on_negative])
+    return positive
 
 
 def _readable(procedure) -> bool:
@@ -151,7 +195,22 @@ class RowTail:
 
 
 class SpectrumCurve(ResultsCurve):
-    """A spectrum's ResultsCurve, always drawn with :func:`draw_spectrum` (branches broken apart)."""
+    """A spectrum's ResultsCurve (its +H branch), with its -H branch in :attr:`negative`.
+
+    Always drawn with :func:`draw_spectrum`; the panel adds and removes both items together.
+    """
+
+    def __init__(self, results, **kwargs) -> None:
+        super().__init__(results, **kwargs)
+        self.negative = pg.PlotDataItem(symbol=BRANCH_SYMBOLS[-1], symbolSize=4, symbolPen=None)
+        self.style_negative(self.color)
+
+    def style_negative(self, colour) -> None:
+        """Draw the -H branch in the darker shade of ``colour`` (the +H branch's colour)."""
+        dark = negative_branch_colour(colour)
+        self.negative.setPen(pg.mkPen(color=dark, width=1))
+        if self.negative.opts["symbol"] is not None:
+            self.negative.setSymbolBrush(dark)
 
     def redraw(self, force: bool = False) -> None:
         """Redraw if the file has grown (complete rows only, read incrementally), or always with ``force``."""
@@ -163,8 +222,9 @@ class SpectrumCurve(ResultsCurve):
         rows = tail.read()
         if rows == 0 or (not force and getattr(self, "_shown_rows", -1) == rows):
             return
-        field = tail.column(2) if x != FIELD and len(tail.wanted) == 3 else None
-        draw_spectrum(self, tail.column(0), tail.column(1), field)
+        branch_field = tail.column(2) if len(tail.wanted) == 3 else None  # the set field's sign: no noise
+        self._shown_positive = draw_spectrum(self, self.negative, tail.column(0), tail.column(1), branch_field,
+                                             -1 if force else getattr(self, "_shown_positive", -1))
         self._shown_rows = rows
 
     def update_data(self) -> None:
@@ -180,7 +240,13 @@ class SpectrumPanel(TabWidget, QtWidgets.QWidget):
         self.plot = pg.PlotWidget(background="w")
         self.plot.setLabel("bottom", FIELD)
         self.plot.setLabel("left", VOLTAGE)
-        self.plot.addLegend(offset=(10, 10))
+        legend_below(self.plot)
+        key = pg.mkColor("#606060")
+        self.plot.plot(pen=pg.mkPen(key), symbol=BRANCH_SYMBOLS[1], symbolSize=5, symbolPen=None, symbolBrush=key,
+                       name="+H: the spectrum's colour")
+        dark = negative_branch_colour(key)
+        self.plot.plot(pen=pg.mkPen(dark), symbol=BRANCH_SYMBOLS[-1], symbolSize=5, symbolPen=None, symbolBrush=dark,
+                       name="−H: a darker shade of it")
         self.fit_curves = [self.plot.plot(pen=pg.mkPen("k", width=2, style=QtCore.Qt.PenStyle.DashLine))
                            for _ in range(2)]
         self.readout = QtWidgets.QLabel("fit: waiting for a resonance")
@@ -197,16 +263,17 @@ class SpectrumPanel(TabWidget, QtWidgets.QWidget):
         if VOLTAGE not in results.procedure.DATA_COLUMNS:
             return None
         curve = SpectrumCurve(results, x=_sweep_column(results.procedure), y=VOLTAGE, pen=pg.mkPen(color=color, width=1),
-                             symbol="o", symbolSize=3, symbolPen=None, symbolBrush=color, wdg=self,
-                             connect="finite")
+                             symbol=BRANCH_SYMBOLS[1], symbolSize=3, symbolPen=None, symbolBrush=color, wdg=self)
         return curve
 
     def load(self, curve) -> None:
         if curve is None or curve in self.curves:
             return
         self.plot.addItem(curve)
+        self.plot.addItem(curve.negative)
         self.plot.setLabel("bottom", _sweep_column(curve.results.procedure))
         fast_curve(curve)  # clip/downsample need the curve inside the plot's ViewBox
+        fast_curve(curve.negative)
         self.curves.append(curve)
         if _readable(curve.results.procedure):
             self._update(curve)
@@ -214,12 +281,15 @@ class SpectrumPanel(TabWidget, QtWidgets.QWidget):
     def remove(self, curve) -> None:
         if curve in self.curves:
             self.plot.removeItem(curve)
+            self.plot.removeItem(curve.negative)
             self.curves.remove(curve)
 
     def set_color(self, curve, color) -> None:
         if curve is not None:
             curve.setPen(pg.mkPen(color=color, width=1))
             curve.setSymbolBrush(color)
+            curve.color = pg.mkColor(color)
+            curve.style_negative(color)
 
     # -- live updates --------------------------------------------------------------------------
 
@@ -276,12 +346,20 @@ class AngularPanel(TabWidget, QtWidgets.QWidget):
             plot = pg.PlotWidget(background="w", title=f"V_{comp}(φ)")
             plot.setLabel("bottom", "Angle (deg)")
             plot.setLabel("left", f"V_{comp} (V)")
-            plot.addLegend(offset=(10, 10))
+            legend_below(plot)
+            branches = {}
+            for polarity, colour in BRANCH_COLOURS.items():
+                errors = pg.ErrorBarItem(x=np.array([]), y=np.array([]), height=np.array([]),
+                                         pen=pg.mkPen(colour, width=1), beam=4.0)
+                plot.addItem(errors)
+                points = plot.plot(pen=None, symbol=BRANCH_SYMBOLS[polarity], symbolSize=7, symbolPen=None,
+                                   symbolBrush=colour, name=BRANCH_NAMES[polarity])
+                branches[polarity] = {"points": points, "errors": errors}
             self.plots[comp] = {
                 "widget": plot,
-                "points": plot.plot(pen=None, symbol="o", symbolSize=6, symbolBrush="b", name="data"),
+                "branches": branches,
                 "paper": plot.plot(pen=pg.mkPen("k", width=2), name="cos²φ sinφ"),
-                "general": plot.plot(pen=pg.mkPen("r", width=1, style=QtCore.Qt.PenStyle.DashLine), name="general"),
+                "general": plot.plot(pen=pg.mkPen("m", width=1, style=QtCore.Qt.PenStyle.DashLine), name="general"),
             }
             row.addWidget(plot)
         layout.addLayout(row)
@@ -294,12 +372,14 @@ class AngularPanel(TabWidget, QtWidgets.QWidget):
         fit = analysis.angular
         f = analysis.angular_frequency_GHz
         phi, vs, va = [], [], []
-        for s in analysis.run.spectra:
-            if f is not None and abs(s.frequency_GHz - f) < 1e-6 and s.file in analysis.fits:
+        fitted = []  # (phi in degrees, the branch's fit)
+        for s in analysis.run.spectra:  # a dc-biased spectrum belongs to the DC bias tab
+            if f is not None and abs(s.frequency_GHz - f) < 1e-6 and s.file in analysis.fits and s.dc_current_mA == 0:
                 for branch in analysis.fits[s.file]:
                     phi.append((s.angle_deg if branch.polarity == 1 else s.angle_deg + 180.0) % 360)
                     vs.append(branch.values["V_S"])
                     va.append(branch.values["V_A"])
+                    fitted.append((phi[-1], branch))
         fine = np.linspace(0, 360, 361)
         self.general_fit = None
         if len(phi) >= 8:
@@ -307,9 +387,15 @@ class AngularPanel(TabWidget, QtWidgets.QWidget):
                 self.general_fit = fit_angular(phi, vs, va, form="general", fit_offset=True)
             except FitInputError:
                 self.general_fit = None
-        for comp, data in (("S", vs), ("A", va)):
+        for comp in ("S", "A"):
             p = self.plots[comp]
-            p["points"].setData(phi, data)
+            for polarity, drawn in p["branches"].items():
+                mine = [(angle, fit) for angle, fit in fitted if fit.polarity == polarity]
+                x = np.array([angle for angle, _ in mine], dtype=float)
+                y = np.array([fit.values[f"V_{comp}"] for _, fit in mine], dtype=float)
+                error = np.array([fit.stderr[f"V_{comp}"] for _, fit in mine], dtype=float)
+                drawn["points"].setData(x, y)
+                drawn["errors"].setData(x=x, y=y, height=2 * error)  # +- one standard error
             p["paper"].setData(fine, fit.evaluate(fine, comp) if fit is not None else [])
             p["general"].setData(fine, self.general_fit.evaluate(fine, comp) if self.general_fit is not None else [])
         d = analysis.to_dict()
@@ -371,14 +457,14 @@ class FrequencyPanel(TabWidget, QtWidgets.QWidget):
 class DcBiasPanel(TabWidget, QtWidgets.QWidget):
     """dH against I_dc on each field branch with the fitted odd and even parts, and xi_DL^E from the slope."""
 
-    COLOURS = {1: "b", -1: "r"}
+    COLOURS = BRANCH_COLOURS
 
     def __init__(self, name: str = "DC bias", parent=None) -> None:
         TabWidget.__init__(self, name, parent)  # pymeasure's TabWidget (untyped) takes the tab name first
         self.plot = pg.PlotWidget(background="w", title="Linewidth against dc current")
         self.plot.setLabel("bottom", "I_dc (mA)")
         self.plot.setLabel("left", "dH (mT)")
-        self.plot.addLegend(offset=(10, 10))
+        legend_below(self.plot)
         self.items = {}
         for polarity, colour in self.COLOURS.items():
             sign = "+" if polarity > 0 else "−"

@@ -85,3 +85,29 @@ def load_results(path: str | Path) -> Results:
         raise
     except Exception as exc:  # pymeasure raises bare Exception for some header faults
         raise ValueError(f"{path}: not a readable {cls.__name__} results file: {exc}") from exc
+
+
+def progress_percent(results: Results) -> float | None:
+    """How far a stopped task had got (%): its rows over the points its procedure planned.
+
+    As the live progress bar showed it (whole percent, rounded down). None for a
+    procedure that does not say how many points it plans (spectra do: their
+    ``field_values``, times ``frequency_values`` for a frequency scan).
+    """
+    procedure = results.procedure
+    fields = getattr(procedure, "field_values", None)
+    if fields is None:
+        return None
+    frequencies = getattr(procedure, "frequency_values", None)
+    planned = len(fields()) * (len(frequencies()) if frequencies is not None else 1)
+    if planned <= 0:
+        return None
+    return float(min(100, (100 * _data_rows(Path(results.data_filename))) // planned))
+
+
+def _data_rows(path: Path) -> int:
+    """Complete data rows of a results file (comment lines and the column line not counted)."""
+    with open(path, "rb") as fh:
+        comment = Results.COMMENT.encode()
+        lines = sum(1 for line in fh if line.endswith(b"\n") and line.strip() and not line.startswith(comment))
+    return max(0, lines - 1)

@@ -34,7 +34,8 @@ from stfmr.procedures.sequence import Sequence, Task, load_sequence, parse_seque
 
 log = logging.getLogger(__name__)
 
-_STATUS = {COMPLETE: Procedure.FINISHED, FAILED: Procedure.FAILED, ABORTED: Procedure.ABORTED}
+#: a manifest entry's status -> the status pymeasure's browser shows for its task
+PROCEDURE_STATUS = {COMPLETE: Procedure.FINISHED, FAILED: Procedure.FAILED, ABORTED: Procedure.ABORTED}
 
 
 class GuiRun:
@@ -229,7 +230,7 @@ class ExecutorManager(Manager):
                 self.failed.emit(experiment)
             return
         if experiment is not None:
-            experiment.procedure.status = _STATUS[outcome.status]
+            experiment.procedure.status = PROCEDURE_STATUS[outcome.status]
             experiment.browser_item.setStatus(experiment.procedure.status)
             if outcome.status == COMPLETE:
                 experiment.browser_item.setProgress(100)
@@ -288,4 +289,4 @@ class ExecutorManager(Manager):
         return True
 
 
-__all__ = ["ExecutorManager", "GuiRun", "TaskQueue", "session_sequence", "unique_folder"]
+__all__ = ["PROCEDURE_STATUS", "ExecutorManager", "GuiRun", "TaskQueue", "session_sequence", "unique_folder"]

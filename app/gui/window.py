@@ -19,6 +19,7 @@ a terminal.
 
 from __future__ import annotations
 
+import html
 import logging
 import math
 import threading
@@ -32,14 +33,16 @@ from pymeasure.experiment import Procedure
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from stfmr.analysis.characterize import SampleAnalysis, analyze_run
-from stfmr.analysis.run_manifest import COMPLETE, FINISHED, MANIFEST, RUNNING, UNSAFE, load_manifest
+from stfmr.analysis.run_manifest import FINISHED, MANIFEST, RUNNING, UNSAFE, load_manifest
 from stfmr.analysis.run_reader import RunData, read_run
 from stfmr.analysis.sample import SampleMetadata
 from stfmr.app.gui.panels import AngularPanel, DcBiasPanel, FrequencyPanel, ModelPanel, SpectrumPanel
-from stfmr.app.gui.past_results import load_results
-from stfmr.app.gui.run_queue import ExecutorManager, GuiRun, session_sequence
+from stfmr.app.gui.past_results import load_results, progress_percent
+from stfmr.app.gui.run_log import read_run_log
+from stfmr.app.gui.run_queue import PROCEDURE_STATUS, ExecutorManager, GuiRun, session_sequence
 from stfmr.instruments.clock import VirtualClock
 from stfmr.instruments.roles import BenchLike
+from stfmr.procedures.executor import RunOutcome
 from stfmr.procedures.field_sweep import FieldSweep
 from stfmr.procedures.sequence import grid, load_sequence
 
@@ -68,17 +71,18 @@ class RunLogWidget(LogWidget):
         super().__init__(name, parent)
 
 
-class StatusPanel(QtWidgets.QGroupBox):
+class StatusPanel(QtWidgets.QWidget):
     """Instrument state, polled from the GUI thread through the role objects.
 
     Each role wrapper holds a lock for every exchange, so a poll never splits
-    a measurement's query; a failing poll is shown, never raised.
+    a measurement's query; a failing poll is shown, never raised. It has no
+    title of its own: the "Instruments" dock that holds it has one.
     """
 
     FIELDS = ("field", "current", "rf", "angle", "lock-in", "safety")
 
     def __init__(self, bench: BenchLike, parent=None) -> None:
-        super().__init__("Instruments", parent)
+        super().__init__(parent)
         self.bench = bench
         self.labels = {name: QtWidgets.QLabel("–") for name in self.FIELDS}
         form = QtWidgets.QFormLayout(self)
@@ -345,11 +349,11 @@ class StfmrWindow(ManagedWindowBase):
 
     def on_run_ended(self, run: GuiRun, outcome: Any) -> None:
         """Say why a run stopped; an unverified safe state in red with what to switch off by hand."""
+        text = run_end_message(run.path.name, outcome)
+        if text:
+            self.show_error(text)
         if outcome.state == UNSAFE:
-            self.show_error(f"DANGER: the bench could not be verified safe. Switch off by hand: {outcome.instructions}")
             self.show_status("NOT verified safe")
-        elif outcome.state != FINISHED and outcome.error and not outcome.by_operator:
-            self.show_error(f"{run.path.name} {outcome.state}: {outcome.error}")
 
     def update_analysis(self, run: RunData | None = None, background: bool = False) -> None:
         """Re-run the analysis core and redraw the panels.
@@ -402,28 +406,79 @@ class StfmrWindow(ManagedWindowBase):
             self.model_panel.set_measured([(result.run.name, eff.value("xi_DL_E"), eff.stderr("xi_DL_E"))])
 
     def open_run_folder(self, folder: str | Path) -> int:
-        """Show a past run folder in the browser and panels, as it was shown live (nothing is measured)."""
+        """Show a past run folder as the window showed it when the run ended (nothing is measured).
+
+        Each task's file in the browser with its end state (Finished at 100 %, or
+        Failed/Aborted where the manifest says so, at the share of points written),
+        the panels and the last spectrum's fit read out, the run's log in the Log
+        tab, and why the run stopped in the message bar. Return the files opened.
+        """
         folder = Path(folder)
-        if (folder / MANIFEST).exists():
-            manifest = load_manifest(folder)
-            paths = [folder / e["file"] for e in manifest.entries if e["status"] == COMPLETE]
+        self.message.setText("")  # what the window said before is not part of this run
+        manifest = load_manifest(folder) if (folder / MANIFEST).exists() else None
+        shown: list[tuple[Path, int]]  # (file, the procedure's status)
+        if manifest is not None:
+            shown = [(folder / e["file"], PROCEDURE_STATUS[e["status"]]) for e in manifest.entries
+                     if e["status"] in PROCEDURE_STATUS and (folder / e["file"]).exists()]
         else:
-            paths = [p for p in sorted(folder.glob("*.csv")) if ".incomplete" not in p.name]
+            shown = [(p, Procedure.FINISHED) for p in sorted(folder.glob("*.csv")) if ".incomplete" not in p.name]
         loaded = 0
-        for path in paths:
+        for path, status in shown:
             try:
                 results = load_results(path)  # imports nothing the file's header names
             except Exception as exc:
                 self.show_error(f"{path.name} not opened: {exc}")
                 continue
-            results.procedure.status = Procedure.FINISHED
+            results.procedure.status = status
             experiment = self.new_experiment(results)
             self.manager.load(experiment)
+            progress = 100.0 if status == Procedure.FINISHED else progress_percent(results)
+            if progress is not None:
+                experiment.browser_item.setProgress(progress)
             loaded += 1
+        self._show_run_log(folder)
         run = read_run(folder)  # the manifest's grouping, exactly as `stfmr analyze` sees the folder
         self.sample = run.sample or self.sample
         self.update_analysis(run)
+        if self.analysis is not None and self.analysis.run is run:
+            self.spectra_panel.show_fits(last_fits(self.analysis))
+        if manifest is not None:
+            self._show_run_end(folder.name, manifest)
         return loaded
+
+    def _show_run_log(self, folder: Path) -> None:
+        """Append the run's stfmr log records to the Log tab, formatted as the tab formatted them live."""
+        run_log = read_run_log(folder)
+        if run_log is None:
+            return
+        view, formatter = self.log_widget.view, self.log_widget.handler.formatter
+        lines = []
+        if view.document().characterCount() > 1:  # the window has a log of its own: say where the run's starts
+            lines.append(f"<b>{html.escape(str(run_log.path))}</b>")
+        if run_log.bytes_left_out or run_log.records_left_out:
+            lines.append(f"<i>({run_log.records_left_out} older records and {run_log.bytes_left_out} bytes at the "
+                         f"start of {run_log.path.name} not shown)</i>")
+        lines += [formatter.format(record) for record in run_log.records]
+        if not lines:
+            return
+        # one fragment of a paragraph per record (as appendHtml makes them live), ~15x faster than appending each
+        cursor = QtGui.QTextCursor(view.document())
+        cursor.movePosition(QtGui.QTextCursor.MoveOperation.End)
+        if view.document().characterCount() > 1:
+            cursor.insertBlock()
+        cursor.insertFragment(QtGui.QTextDocumentFragment.fromHtml("".join(f"<p>{line}</p>" for line in lines)))
+        view.verticalScrollBar().setValue(view.verticalScrollBar().maximum())
+
+    def _show_run_end(self, name: str, manifest: Any) -> None:
+        """Say how an opened run ended, as the window said it when the run ended."""
+        header = manifest.header
+        outcome = RunOutcome(manifest.state, len(manifest.complete_keys()), int(header.get("tasks", 0)),
+                             header.get("error"), header.get("unsafe"))
+        self.statusBar().showMessage(f"opened {name}: {outcome.state}, {outcome.completed} of {outcome.total} "
+                                     "tasks complete")
+        text = run_end_message(name, outcome)
+        if text:
+            self.show_error(text)
 
     def export_plots(self, folder: str | Path) -> list[Path]:
         from stfmr.app.gui.panels import export_plot
@@ -473,6 +528,25 @@ class StfmrWindow(ManagedWindowBase):
             self.refresh_timer.stop()
             logging.getLogger("stfmr").removeHandler(self._log_handler)
         super().closeEvent(event)
+
+
+def run_end_message(name: str, outcome: RunOutcome) -> str | None:
+    """What the message bar says when the run ``name`` ends this way (None: nothing to report)."""
+    if outcome.state == UNSAFE:
+        return (f"DANGER: the bench could not be verified safe at the end of {name}. "
+                f"Switch off by hand: {outcome.instructions}")
+    if outcome.state != FINISHED and outcome.error and not outcome.by_operator:
+        return f"{name} {outcome.state}: {outcome.error}"
+    return None
+
+
+def last_fits(analysis: SampleAnalysis) -> list:
+    """The fits of the run's last fitted field sweep: what the spectrum readout showed when the run ended."""
+    for spectrum in reversed(analysis.run.spectra):
+        fits = analysis.fits.get(spectrum.file)
+        if fits:
+            return fits
+    return []
 
 
 def _plain(value: Any) -> Any:

@@ -5,7 +5,7 @@ linearised Landau-Lifshitz-Gilbert equation solved at each field, never the
 closed-form Lorentzians of the analysis. The two are deliberately separate so
 that each checks the other.
 
-Geometry (PHYSICS.md section 1): current along x, film normal z, m0 in plane
+Geometry (docs/physics.md §1): current along x, film normal z, m0 in plane
 at angle phi from the current, saturated along the applied field. Local frame
 e1 = m0, e2 = z x e1 (in-plane transverse), e3 = z. A negative field reverses
 m0, i.e. phi -> phi + 180 deg.
@@ -18,9 +18,9 @@ B_DL > 0. The field-like torque is that of a field -B_FL*y: the Oersted field
 of current flowing in a layer below points along -y, and it counts as
 B_FL > 0. With these, the rectified voltage <I(t) R(t)> has V_S0 > 0 and
 V_A0 > 0 for a Pt/Py-like bilayer at positive field with Delta_R_AMR > 0, as
-measured by Liu et al. (PRL 106, 036601, 2011), and as PHYSICS.md section 1
-and section 4 require. (Section 3 writes sigma = +y, which would give V_S and
-V_A opposite signs for Pt/Py; tests/analysis pin the convention used here.)
+measured by Liu et al. (PRL 106, 036601, 2011), and as docs/physics.md §1
+and §3 require (sigma = +y would give V_S and V_A opposite signs for Pt/Py;
+tests/analysis and tests/physics pin the convention used here).
 
 A dc current adds a static damping-like field b_dc_dl (and a field-like/Oersted
 field b_dc_fl). Linearising gamma*b_dc_dl * m x (sigma x m) about m0 adds the
@@ -33,7 +33,7 @@ linewidth only in second order, but the mixing amplitude in first order in I_dc
 
 Inhomogeneous broadening mu0*dH0 enters as extra Gilbert-like damping
 alpha + gamma*mu0*dH0/omega, which at fixed frequency gives exactly the
-linewidth mu0*dH = mu0*dH0 + alpha*omega/gamma of PHYSICS.md section 5.
+linewidth mu0*dH = mu0*dH0 + alpha*omega/gamma of docs/physics.md §5.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Simulated SR830 and SR860 lock-in amplifiers reading the virtual sample.
 
-Signal chain (PHYSICS.md section 2): input = cw mixing voltage of the sample at
+Signal chain (docs/physics.md §2): input = cw mixing voltage of the sample at
 the present state x the lock-in response of the modulated rf, found by
 demodulating one sampled period of the mixing-voltage waveform (on/off pulses:
 X = sqrt(2)/pi per volt; see :mod:`stfmr.instruments.sim.waveform`), with the

@@ -1,7 +1,7 @@
 """The virtual sample: the physics every simulated instrument reads.
 
 A VirtualSample holds the true material and device parameters of an ST-FMR
-microstrip (PHYSICS.md section 8) and computes what the bench would measure:
+microstrip (docs/physics.md §8) and computes what the bench would measure:
 the dc mixing voltage from the exact LLG linear response
 (:mod:`stfmr.instruments.sim.llg`, never the closed forms of the analysis),
 the resistance with AMR and Joule heating, and the rf current reaching the

@@ -84,3 +84,12 @@ def test_files_without_a_table_are_refused(tmp_path, text):
 def test_a_missing_file_is_an_oserror(tmp_path):
     with pytest.raises(OSError):
         read_datafile(tmp_path / "absent.csv")
+
+
+def test_comment_and_encoding_are_pymeasures():
+    """The reader keeps pymeasure's Results format without importing pymeasure (start-up time)."""
+    from pymeasure.experiment.results import Results
+
+    from stfmr.analysis import datafile
+
+    assert (datafile.COMMENT, datafile.ENCODING) == (Results.COMMENT, Results.ENCODING)

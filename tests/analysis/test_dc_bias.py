@@ -1,4 +1,4 @@
-"""PHYSICS.md section 9 [derived]: the linewidth-vs-dc-current closed form against the exact LLG.
+"""docs/physics.md §9 [derived]: the linewidth-vs-dc-current closed form against the exact LLG.
 
 The spectra come from ``instruments/sim/llg.py`` with a dc damping-like torque in
 the linearised equations (never from the closed form); fitting their linewidths

@@ -1,4 +1,4 @@
-"""Absolute-method efficiencies: the PHYSICS section 4 formula, propagated uncertainties, polarity, ratio method, refusals."""
+"""Absolute-method efficiencies: the docs/physics.md §4 formula, propagated uncertainties, polarity, ratio method, refusals."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ BASE = dict(V_S0=12e-6, V_A0=9e-6, H_r_mT=110.0, dH_mT=4.5, mu0_Meff_T=0.85, I0_
 
 
 def physics_formula(V_S0, V_A0, H_r_mT, dH_mT, mu0_Meff_T, I0_A, delta_R_Ohm, R_Ohm, Ms_t, L):
-    """PHYSICS.md section 4, written out independently (vectorised)."""
+    """docs/physics.md §4, written out independently (vectorised)."""
     b_r, d_b, m = H_r_mT * 1e-3, dH_mT * 1e-3, mu0_Meff_T
     common = TWO_E_OVER_HBAR * Ms_t * L * (2 * b_r + m) * d_b / (I0_A**2 * R_Ohm * delta_R_Ohm)
     return common * V_S0 / np.sqrt(b_r * (b_r + m)), common * V_A0 / (b_r + m)

@@ -1,4 +1,4 @@
-"""Section 3's closed forms and section 4's absolute method against the exact LLG linear response.
+"""docs/physics.md §3's closed forms and §4's absolute method against the exact LLG linear response.
 
 The LLG spectra come from instruments/sim/llg.py (a 2x2 susceptibility); the
 symmetric and antisymmetric amplitudes are extracted by linear least squares

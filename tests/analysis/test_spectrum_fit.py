@@ -249,7 +249,8 @@ def test_lmfit_engine_and_report_agree_with_the_fast_core(rng):
 def test_to_dict_has_the_documented_schema(rng):
     y, _ = helpers.noisy(helpers.llg_spectrum(FIELD), 10.0, rng)
     d = fit_spectrum(FIELD, y).to_dict()
-    assert list(d) == ["polarity", *PARAM_NAMES, "redchi"]
+    assert list(d) == ["polarity", *PARAM_NAMES, "redchi", "noise_V", "chi2_noise", "npoints", "field_range_mT",
+                       "warnings"]
     assert d["polarity"] == 1
     for name in PARAM_NAMES:
         assert set(d[name]) == {"value", "stderr"}

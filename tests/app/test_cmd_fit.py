@@ -26,10 +26,12 @@ def _write(path, columns: dict[str, np.ndarray], header: str = "") -> Path:
 def test_example_fits_with_both_branches_in_the_json_schema(capsys):
     assert main(["fit", str(EXAMPLE), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert list(out) == ["branches"]
+    assert list(out) == ["branches", "failed_branches", "warnings"] and out["failed_branches"] == []
+    assert out["warnings"] == []  # H_r and dH plausible for a field in mT
     pos, neg = out["branches"]
     for branch in (pos, neg):
-        assert list(branch) == ["polarity", *PARAMS, "redchi"]
+        assert list(branch) == ["polarity", *PARAMS, "redchi", "noise_V", "chi2_noise", "npoints", "field_range_mT",
+                                "warnings"]
         for name in PARAMS:
             assert list(branch[name]) == ["value", "stderr"]
             assert branch[name]["stderr"] > 0

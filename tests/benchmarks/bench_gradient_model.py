@@ -12,7 +12,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
-
+from bench_gradient_batch import (
+    random_parameters,  # the same random stacks in both benchmarks
+)
 from stfmr.analysis.gradient.cases import CASE_NAMES, run_cases, sample_stack
 from stfmr.analysis.gradient.compositions import load_compositions
 from stfmr.analysis.gradient.stack import Stack
@@ -39,19 +41,11 @@ def bench_cases(table) -> None:
 
 
 def bench_sweep(table, n: int = 10_000) -> None:
-    rng = np.random.default_rng(0)
-    params = {
-        "theta_Ni": rng.uniform(0.0, 0.08, n),
-        "theta_Fe": rng.uniform(-0.05, 0.02, n),
-        "l_sf_nm": rng.uniform(1.5, 5.0, n),
-        "l_J_nm": rng.uniform(1.0, 2.0, n),
-        "l_phi_nm": rng.uniform(1.0, 4.0, n),
-        "sink_rho_uOhm_cm": rng.uniform(150.0, 250.0, n),
-    }
+    params = random_parameters(n)
     t0 = time.perf_counter()
     xi = np.empty(n)
     for i in range(n):
-        t = table.with_parameters(**{k: v[i] for k, v in params.items()})
+        t = table.with_parameters(**params[i])
         xi[i] = evaluate(sample_stack("A", t)).xi_DL_E
     dt = time.perf_counter() - t0
     print(

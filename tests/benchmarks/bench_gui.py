@@ -30,14 +30,17 @@ def plot_update_ms(app: QtWidgets.QApplication, n: int = 100_000, repeats: int =
     panel.resize(1000, 700)
     panel.show()
     curve = pg.PlotDataItem(pen=pg.mkPen("b", width=1), symbol="o", symbolSize=3, symbolPen=None, symbolBrush="b")
-    panel.plot.addItem(curve)
-    fast_curve(curve)
+    negative = pg.PlotDataItem(pen=pg.mkPen("darkblue", width=1), symbol="t", symbolSize=4, symbolPen=None,
+                               symbolBrush="darkblue")  # the -H branch, in its own colour
+    for item in (curve, negative):
+        panel.plot.addItem(item)
+        fast_curve(item)
     h = np.concatenate([np.linspace(20, 300, n // 2), -np.linspace(20, 300, n - n // 2)])  # both branches
     times = []
     for k in range(repeats):
         v = 1e-5 * np.sin(h / 7.0 + k) + 1e-7 * np.random.default_rng(k).normal(size=n)
         t0 = time.perf_counter()
-        draw_spectrum(curve, h, v)  # the panel's own path: branch break, line above SYMBOL_LIMIT
+        draw_spectrum(curve, negative, h, v)  # the panel's own path: branches split, line above SYMBOL_LIMIT
         panel.plot.viewport().repaint()
         app.processEvents()
         times.append((time.perf_counter() - t0) * 1e3)

@@ -2,23 +2,21 @@
 
 import numpy as np
 import pytest
-
-from stfmr.analysis.gradient.batch import FIELDS, _groups, evaluate_many, solve_group, solve_tridiagonal_batch
+from stfmr.analysis.gradient.batch import (
+    FIELDS,
+    _groups,
+    evaluate_many,
+    solve_group,
+    solve_tridiagonal_batch,
+)
 from stfmr.analysis.gradient.cases import CASE_NAMES, case_stack, sample_stack
 from stfmr.analysis.gradient.compositions import load_compositions
 from stfmr.analysis.gradient.solver import solve
 from stfmr.analysis.gradient.stack import Layer, Stack, StackError, stack_from_dict
 from stfmr.analysis.gradient.torques import evaluate
+from support.stacks import layer
 
 RTOL = 1e-12
-
-
-def layer(role, name, t, rho, theta, lsf, lj=None, lphi=None, ms=None, **kw):
-    d = {"name": name, "role": role, "thickness_nm": t, "rho_uOhm_cm": rho, "theta_SH": theta, "l_sf_nm": lsf}
-    if role == "ferromagnet":
-        d.update(l_J_nm=lj, l_phi_nm=lphi, mu0Ms_T=ms)
-    d.update(kw)
-    return d
 
 
 def random_stack(rng):
@@ -134,8 +132,11 @@ def test_bad_input_is_refused_with_a_named_problem():
 
 def test_fit_residuals_and_jacobian_in_one_batch_match_the_one_by_one_model():
     import lmfit
-
-    from stfmr.analysis.gradient.compare import forward_jacobian, model_values, residuals_many
+    from stfmr.analysis.gradient.compare import (
+        forward_jacobian,
+        model_values,
+        residuals_many,
+    )
 
     table = load_compositions()
     names = ["theta_Ni", "sink_rho_uOhm_cm"]

@@ -79,7 +79,7 @@ def test_what_the_defaults_give_where_they_differ_from_the_paper(local):
        (test_gradient_conventions.py, the README's gradient model section) finds a reversal
        only where t_N = 1 nm and theta_N = -0.1 nearly cancel the film's own spin current.
     2. The sign: with theta_Ni > 0 the local-average model gives xi_DL < 0 for type A (II-A),
-       the paper's type A is positive (PHYSICS.md section 6 anticipates this).
+       the paper's type A is positive (docs/physics.md §6.7 explains why).
     """
     dl = {k: v.xi_DL_E for k, v in local.items()}
     assert np.sign(dl["IV-A"]) == np.sign(dl["IV-B"]) == np.sign(dl["I-A"])

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from stfmr.analysis.constants import TWO_E_OVER_HBAR
 from stfmr.analysis.gradient.reference import (
     finite_difference_torque,
@@ -13,14 +12,7 @@ from stfmr.analysis.gradient.reference import (
 from stfmr.analysis.gradient.solver import NM, UOHM_CM, solve
 from stfmr.analysis.gradient.stack import stack_from_dict
 from stfmr.analysis.gradient.torques import evaluate, torque_from_xi, xi_from_torque
-
-
-def layer(role, name, t, rho, theta, lsf, lj=None, lphi=None, ms=None, **kw):
-    d = {"name": name, "role": role, "thickness_nm": t, "rho_uOhm_cm": rho, "theta_SH": theta, "l_sf_nm": lsf}
-    if role == "ferromagnet":
-        d.update(l_J_nm=lj, l_phi_nm=lphi, mu0Ms_T=ms)
-    d.update(kw)
-    return d
+from support.stacks import layer
 
 
 def make(layers, **model):
@@ -86,7 +78,7 @@ def pt_py(lphi, rho_f=20.0, t_f=5.0):
 
 
 def backflow_closed_form(lphi, rho_f=20.0, t_f=5.0, sign=1):
-    """xi_DL^E of section 6's Pt check including back-flow (derived for this test).
+    """xi_DL^E of docs/physics.md §6.5's Pt check including back-flow (derived for this test).
 
     Sink: u = theta*E*l*sinh(z/l) + B*cosh(z/l) (j = 0 at z = 0); the ferromagnet
     (no spin Hall, j = 0 at the oxide) takes j = G*u(t) with G = sigma_F*k*tanh(k*t_F).

@@ -96,9 +96,13 @@ def test_a_whole_characterization_through_the_gui_matches_the_analysis_core(wind
     assert shown["xi_FL_Oe_E"] == pytest.approx(reference["xi_FL_Oe_E"])
     assert f"{reference['xi_DL_E']['value']:.5g}" in window.angular_panel.efficiencies.text()
     assert reference["xi_DL_E"]["value"] == pytest.approx(32700, rel=0.05)
-    angular = window.angular_panel.plots["S"]["points"].getData()
-    # 6 angles, both branches, and the 10 GHz, 45 deg spectrum of the frequency sweep
-    assert len(angular[0]) == 13
+    branches = window.angular_panel.plots["S"]["branches"]
+    # 6 angles, both branches, and the 10 GHz, 45 deg spectrum of the frequency sweep (+H only)
+    assert [len(branches[polarity]["points"].getData()[0]) for polarity in (1, -1)] == [7, 6]
+    # measured live, each spectrum of the angle sweep shows its -H branch in a colour of its own
+    curve = window.spectra_panel.curves[-1]
+    assert len(curve.negative.getData()[0]) > 0 and (curve.getData()[0] > 0).all()
+    assert curve.negative.opts["pen"].color() != curve.opts["pen"].color()
     assert window.frequency_panel.items["hr_fit"].getData()[0] is not None
     helpers.assert_safe_end(window.bench)
 
@@ -181,10 +185,11 @@ def test_frequency_scans_plot_against_frequency_and_a_magnet_calibration_writes_
     qtbot.waitUntil(lambda: idle(window), timeout=120000)
     qtbot.waitUntil(lambda: all(getattr(c, "_settled", False) for c in window.spectra_panel.curves), timeout=20000)
     (curve,) = window.spectra_panel.curves  # the calibration has no V_FMR: no spectrum curve
-    x, _ = curve.getData()
-    x = x[np.isfinite(x)]
-    assert x.min() == pytest.approx(8.0) and x.max() == pytest.approx(12.4)  # GHz, both branches
-    assert np.isnan(curve.getData()[0]).sum() == 1  # the line breaks once, between the branches
+    # GHz; both branches over the same frequencies, each its own item (+H on the curve, -H in a darker shade)
+    for item in (curve, curve.negative):
+        x, _ = item.getData()
+        assert x.min() == pytest.approx(8.0) and x.max() == pytest.approx(12.4) and np.isfinite(x).all()
+    assert curve.negative.opts["pen"].color() != curve.opts["pen"].color()
     table = window.run_folder / "coil_calibration.csv"
     qtbot.waitUntil(table.exists, timeout=10000)
     assert "Branch" in table.read_text()

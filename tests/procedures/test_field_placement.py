@@ -156,7 +156,9 @@ def _run(text: str, folder, sample, seed: int = 0):
         assert outcome.state == "finished"
         [spectrum] = read_run(folder).spectra
         spectrum.rows = read_datafile(next(folder.glob("*10GHz*.csv")))  # the file as written
-        return bench, spectrum, fit_one(spectrum, FitSettings())
+        fits, failed = fit_one(spectrum, FitSettings())
+        assert not failed, failed
+        return bench, spectrum, fits
     finally:
         bench.close()
 

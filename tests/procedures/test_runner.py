@@ -69,6 +69,7 @@ field_points = 41
 both_branches = true
 """
     monkeypatch.setattr(fs, "LIVE_FIT_INTERVAL_S", 0.0)  # when live fits are on: one after every point
+    monkeypatch.setattr(fs, "LIVE_FIT_COST_FACTOR", 0.0)
     runs = {live: helpers.measure(text, tmp_path / str(live), live_fits=live) for live in (True, False)}
     entries = {live: read_manifest(m.folder)["entries"] for live, m in runs.items()}
     assert [e["status"] for e in entries[True]] == ["complete"] * 2
@@ -80,7 +81,7 @@ both_branches = true
         assert data[0] == data[1], with_fits["file"]
 
 
-def test_abort_mid_spectrum_keeps_the_data_and_leaves_the_bench_safe(tmp_path):
+def test_abort_mid_spectrum_keeps_the_data_and_leaves_the_bench_safe(tmp_path, monkeypatch):
     bench = open_simulated_bench("type-A")
     seq = load_sequence(helpers.write(tmp_path, helpers.ANGLES), bench.limits)
     stop = threading.Event()
@@ -91,11 +92,9 @@ def test_abort_mid_spectrum_keeps_the_data_and_leaves_the_bench_safe(tmp_path):
         if len(calls) == 3:
             stop.set()
 
-    fs.LIVE_FIT_INTERVAL_S, saved = 0.0, fs.LIVE_FIT_INTERVAL_S
-    try:
-        outcome = run_sequence(seq, bench, tmp_path / "run", progress=None, stop=stop, on_fit=on_fit)
-    finally:
-        fs.LIVE_FIT_INTERVAL_S = saved
+    monkeypatch.setattr(fs, "LIVE_FIT_INTERVAL_S", 0.0)  # a live fit after every point: the stop lands mid-spectrum
+    monkeypatch.setattr(fs, "LIVE_FIT_COST_FACTOR", 0.0)
+    outcome = run_sequence(seq, bench, tmp_path / "run", progress=None, stop=stop, on_fit=on_fit)
     assert outcome.state == "aborted"
     entry = read_manifest(tmp_path / "run")["entries"][-1]
     assert entry["status"] == "aborted"

@@ -59,7 +59,7 @@ def test_rf_current_rolls_off_and_heating_is_consistent():
     s = VirtualSample.preset("type-A")
     assert s.I0_A(0.0, 0.0) == pytest.approx(s.rf_I0_per_sqrtW_A * math.sqrt(1e-3))
     assert s.I0_A(s.rf_rolloff_GHz, 0.0) == pytest.approx(s.I0_A(0.0, 0.0) / math.sqrt(2))
-    # equal heating (PHYSICS.md section 5): I_rms^2 = c*P/k
+    # equal heating (docs/physics.md §5): I_rms^2 = c*P/k
     c = s.heating_c_Ohm_per_W(10.0)
     p_w = 0.01
     assert math.sqrt(2 * c * p_w / s.heating_k_Ohm_per_A2) == pytest.approx(s.I0_A(10.0, 10.0))
