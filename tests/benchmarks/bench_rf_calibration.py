@@ -11,6 +11,7 @@ Run: python tests/benchmarks/bench_rf_calibration.py [SEEDS]
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -20,16 +21,8 @@ from stfmr.instruments.bench import open_simulated_bench
 from stfmr.procedures.registry import build_procedure
 from stfmr.procedures.sequence import parse_sequence
 
-SAMPLE = """
-[sample]
-name = "type-A"
-Ms_t_A = 4.0e-3
-resistivity_uOhm_cm = 67.0
-length_um = 100.0
-width_um = 10.0
-stack = "Ta-B(3)/Ni-Fe(5)/MgO"
-setup_polarity = 1
-"""
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the shared test sequences
+from support.runs import SAMPLE  # noqa: E402  (the type-A sample record of the tests)
 STEP = """
 [[step]]
 kind = "rf_calibration"

@@ -20,17 +20,7 @@ from stfmr.procedures.sequence import parse_sequence  # noqa: E402
 from support import runs as helpers
 
 #: four angles, both field branches, 21 points each, then a short dc-bias sweep
-SEQUENCE = helpers.SAMPLE + """
-[[step]]
-kind = "angle_sweep"
-frequency_GHz = 10.0
-power_dBm = 15.0
-angles_deg = [30, 60, 120, 150]
-window_mT = 40.0
-mu0_Meff_T = 0.65
-field_points = 21
-both_branches = true
-""" + helpers.DC_BIAS_STEP
+SEQUENCE = helpers.FOUR_SPECTRA + "both_branches = true\n" + helpers.DC_BIAS_STEP
 
 
 @pytest.fixture
