@@ -1,6 +1,5 @@
 """A past run folder opened in the window looks as the window looked when the run ended (pytest-qt, offscreen)."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
