@@ -176,6 +176,7 @@ class KepcoFieldControl(RoleSettings, DriverRole):
         """Raise SupplyTrip if the output is off although this wrapper switched it on."""
         if self._output_expected and not self.output_enabled():
             self._output_expected = False
+            self._setpoint_read = None  # a tripped supply may have reset its setpoint: read it again
             raise self._error(SupplyTrip, "output switched off by the supply (trip): magnet current lost")
 
     def set_output(self, enabled: bool) -> None:
