@@ -85,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
             # an unverified ending hands the bench to the watchdog, which tries again on fresh connections
             heartbeat.end(safe=outcome is None or outcome.state != UNSAFE)
     print(f"run folder {out}: {outcome.state}, {outcome.completed} of {outcome.total} tasks complete"
-          + (" (SIMULATED bench)" if bench.simulated else ""))
+          + (" (SIMULATED bench)" if bench.simulated else "")
+          + (f"; {outcome.stopped}" if outcome.stopped else ""))
     for problem in outcome.safety_problems:
         print(f"note: on the way to the verified safe state: {problem}", file=sys.stderr)
     if outcome.state == UNSAFE:

@@ -17,7 +17,11 @@ The run stops (no further task starts) when a task fails, is aborted, meets a
 supply trip, or ends with a safe state that could not be verified; the
 manifest's state then says ``failed``, ``aborted`` or ``unsafe`` (with the
 instruments to switch off by hand). ``finished`` means every task of the
-sequence is complete and every ending was verified safe.
+sequence is complete and every ending was verified safe, or the sequence's
+``target`` was reached (the manifest's ``target`` record says so; see
+:mod:`stfmr.procedures.target`: at each step boundary the run so far is
+analysed, and when every task is done short of the target the marked steps
+are appended again).
 
 Ctrl-C and SIGTERM (on the main thread) only set the stop event: the running
 spectrum stops at its next point and the bench is made safe, whenever they
@@ -56,7 +60,8 @@ from stfmr.procedures.recording import RecordingWorker
 from stfmr.procedures.registry import build_procedure, recorded_parameters
 from stfmr.procedures.run_folder import RunFolder, now_iso
 from stfmr.procedures.safety import SafeEnd
-from stfmr.procedures.sequence import Sequence, Task, window_range
+from stfmr.procedures import target as run_target
+from stfmr.procedures.sequence import Sequence, SequenceError, Task, load_sequence, window_range
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +135,8 @@ class RunOutcome:
     unsafe: dict[str, Any] | None = None
     #: problems met on the way to a safe state that was still verified (retries, reconnects)
     safety_problems: tuple[str, ...] = ()
+    #: why a run with a target stopped ("target reached", "target not reached (...) after N rounds")
+    stopped: str | None = None
 
     @property
     def instructions(self) -> str:
@@ -206,6 +213,8 @@ class Executor:
         self.retry_s = retry_s
         self.worker: RecordingWorker | None = None
         self._settings_applied = False
+        #: the latest target check (None: none since the last task)
+        self._check: run_target.TargetCheck | None = None
 
     # -- the run --------------------------------------------------------------------------
 
@@ -222,23 +231,12 @@ class Executor:
             with stop_on_signals(self.stop):
                 self.observer.run_started(self.folder, outcome.total, outcome.completed)
                 self.apply_step_settings()
-                for task in tasks:
-                    if task.key in self.folder.completed_keys():
-                        continue
-                    if self.stop.is_set():
-                        outcome.state, outcome.error = ABORTED, ABORTED_BY_OPERATOR
+                stopped = self._reached_before(outcome) or self._measure(tasks, outcome, problems)
+                while not stopped and self.sequence.target is not None and outcome.state == RUNNING:
+                    more = self._next_round(outcome)
+                    if not more:
                         break
-                    result = self.run_task(task)
-                    if result.safe_end is not None:
-                        problems += result.safe_end.problems
-                    stop_state = self._stop_state(result)
-                    if result.status == COMPLETE:
-                        outcome.completed += 1
-                    if stop_state is not None:
-                        outcome.state, outcome.error = stop_state, result.error
-                        if result.unsafe:
-                            outcome.unsafe = _unsafe_record(result)
-                        break
+                    stopped = self._measure(more, outcome, problems)
         except KeyboardInterrupt:  # a signal handler could not be installed (not the main thread)
             self.stop.set()
             self._finish_worker()
@@ -250,6 +248,108 @@ class Executor:
             outcome.safety_problems = tuple(problems)
             self.conclude(outcome)
         return outcome
+
+    def _measure(self, tasks: list[Task], outcome: RunOutcome, problems: list[str]) -> bool:
+        """Run ``tasks`` in order; True when the run stops (a fault, an abort, the target reached)."""
+        for k, task in enumerate(tasks):
+            if task.key in self.folder.completed_keys():
+                continue
+            if self.stop.is_set():
+                outcome.state, outcome.error = ABORTED, ABORTED_BY_OPERATOR
+                return True
+            result = self.run_task(task)
+            self._check = None
+            if result.safe_end is not None:
+                problems += result.safe_end.problems
+            stop_state = self._stop_state(result)
+            if result.status == COMPLETE:
+                outcome.completed += 1
+            if stop_state is not None:
+                outcome.state, outcome.error = stop_state, result.error
+                if result.unsafe:
+                    outcome.unsafe = _unsafe_record(result)
+                return True
+            step_ends = k + 1 == len(tasks) or tasks[k + 1].step != task.step
+            if self.sequence.target is not None and step_ends and self._target_reached(outcome, task.step):
+                return True
+        return False
+
+    # -- the target -------------------------------------------------------------------------
+
+    def _reached_before(self, outcome: RunOutcome) -> bool:
+        """True when an earlier run of this folder stopped at its target (a resume measures nothing more)."""
+        record = self.folder.header.get(run_target.MANIFEST_KEY) or {}
+        if self.sequence.target is None or record.get("stopped") != run_target.REACHED:
+            return False
+        outcome.state, outcome.stopped = FINISHED, run_target.REACHED
+        log.info("the run reached its target before (xi_DL^E relative error %.3g): nothing more to measure",
+                 record.get("xi_DL_E_rel", float("nan")))
+        return True
+
+    def _target_check(self, after: str) -> run_target.TargetCheck:
+        """Analyse the run folder so far (once per task boundary) and log where xi_DL^E stands."""
+        if self._check is None:
+            self._check = run_target.check_run(self.folder.path)
+            assert self.sequence.target is not None
+            if self._check.rel is None:
+                log.info("target check after %s: no xi_DL^E yet (%s)", after, self._check.why_not)
+            else:
+                log.info("target check after %s: xi_DL^E relative error %.3g (target %g)", after, self._check.rel,
+                         self.sequence.target.xi_DL_E_rel)
+        return self._check
+
+    def _target_reached(self, outcome: RunOutcome, step: int) -> bool:
+        """At a step boundary: when the target is reached, record why the run stops and mark it finished."""
+        assert self.sequence.target is not None
+        check = self._target_check(f"step {step}")
+        if not check.reached(self.sequence.target.xi_DL_E_rel):
+            return False
+        record = run_target.record(self.folder.header, self.sequence)
+        record.update(stopped=run_target.REACHED, xi_DL_E_rel=check.rel, after_step=step, at=now_iso())
+        outcome.state, outcome.stopped = FINISHED, run_target.REACHED
+        log.info("target reached after step %d: xi_DL^E relative error %.3g <= %g: the run stops", step, check.rel,
+                 self.sequence.target.xi_DL_E_rel)
+        return True
+
+    def _next_round(self, outcome: RunOutcome) -> list[Task]:
+        """Every task done, the target not reached: append the marked steps the budget picks, or say why not."""
+        target = self.sequence.target
+        assert target is not None
+        if self.folder.completed_keys() < {t.key for t in self.sequence.tasks}:
+            return []  # a task was left out (the caller's list): conclude says so
+        check = self._target_check("every task")
+        record = run_target.record(self.folder.header, self.sequence)
+        if check.reached(target.xi_DL_E_rel):
+            record.update(stopped=run_target.REACHED, xi_DL_E_rel=check.rel, at=now_iso())
+            outcome.state, outcome.stopped = FINISHED, run_target.REACHED
+            return []
+        done = len(record["rounds"])
+        steps, why = run_target.choose_steps(self.sequence, check) if done < target.max_rounds else ([], "")
+        if not steps:
+            where = f"{check.rel:.3g} > {target.xi_DL_E_rel:g}" if check.rel is not None \
+                else f"xi_DL^E not derived: {check.why_not}"
+            outcome.stopped = f"target not reached ({where}) after {done} rounds" + (f"; {why}" if why else "")
+            record.update(stopped=outcome.stopped, xi_DL_E_rel=check.rel, at=now_iso())
+            log.warning("%s", outcome.stopped)
+            return []
+        known = {t.key for t in self.sequence.tasks}
+        try:
+            grown = self.sequence.with_steps(steps, self.bench.config)
+        except SequenceError as exc:
+            outcome.state, outcome.error = FAILED, f"target round {done + 1}: the repeated steps were refused: {exc}"
+            return []
+        added = [t for t in grown.tasks if t.key not in known]
+        record["rounds"].append({"round": done + 1, "steps": sorted({t.step for t in added}),
+                                 "kinds": list(dict.fromkeys(s["kind"] for s in steps)), "why": why,
+                                 "xi_DL_E_rel": check.rel, "at": now_iso()})
+        self.folder.extend(grown)  # the grown sequence text and the round, in one manifest write
+        self.sequence = grown
+        outcome.total = len(grown.tasks)
+        self._check = None
+        log.info("target round %d of %d: xi_DL^E relative error %s > %g: repeating %s (%d tasks); %s", done + 1,
+                 target.max_rounds, f"{check.rel:.3g}" if check.rel is not None else "unknown", target.xi_DL_E_rel,
+                 ", ".join(record["rounds"][-1]["kinds"]), len(added), why)
+        return added
 
     def conclude(self, outcome: RunOutcome) -> RunOutcome:
         """Settle the run's state and record it: a run still 'running' is finished only when every task is complete."""
@@ -287,8 +387,9 @@ class Executor:
             self.folder.set_state(outcome.state, outcome.error, outcome.unsafe)
         except OSError as exc:  # e.g. a full disk: say it, the journal already holds every entry
             log.error("could not record the run's state (%s) in %s: %s", outcome.state, self.folder.path, exc)
-        log.info("run %s %s: %d of %d tasks complete%s", self.folder.path, outcome.state, outcome.completed,
-                 outcome.total, f" ({outcome.error})" if outcome.error else "")
+        log.info("run %s %s: %d of %d tasks complete%s%s", self.folder.path, outcome.state, outcome.completed,
+                 outcome.total, f" ({outcome.error})" if outcome.error else "",
+                 f" ({outcome.stopped})" if outcome.stopped else "")
         if outcome.unsafe:
             log.critical("bench NOT verified safe: switch off by hand: %s", outcome.instructions)
 
@@ -468,6 +569,32 @@ def open_run_folder(sequence: Sequence, bench: BenchLike, out: str | Path, *, re
     return RunFolder.create(out, sequence, header)
 
 
+def grown_sequence(sequence: Sequence, out: Path, bench: BenchLike) -> Sequence:
+    """The run folder's own sequence when it is ``sequence`` grown by appended steps (a target's rounds).
+
+    A run with a target appends steps to its stored ``sequence.toml``; to resume
+    it with the original file, the stored text must begin with the file's text
+    and be the one the manifest names. Otherwise ``sequence`` itself is returned
+    (and the resume checks it as usual).
+    """
+    from stfmr.analysis.run_manifest import MANIFEST, SEQUENCE_COPY
+
+    try:
+        stored = (out / SEQUENCE_COPY).read_text(encoding="utf-8")
+        header = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return sequence
+    if stored == sequence.text or not stored.startswith(sequence.text.rstrip("\n") + "\n"):
+        return sequence
+    grown = load_sequence(out / SEQUENCE_COPY, bench.config)
+    if not isinstance(header, dict) or header.get("sequence_sha256") != grown.sha256:
+        return sequence
+    grown.source = sequence.source
+    log.info("resume: the run folder's sequence is %s with %d steps appended (its target's rounds)",
+             sequence.source, len({t.step for t in grown.tasks}) - len({t.step for t in sequence.tasks}))
+    return grown
+
+
 def run_sequence(
     sequence: Sequence,
     bench: BenchLike,
@@ -494,6 +621,8 @@ def run_sequence(
     if on_fit is not None:
         # this instance's fit replaced (mypy types the attribute as the unbound method, self included)
         observer.fit = on_fit  # type: ignore[method-assign, assignment]
+    if resume:
+        sequence = grown_sequence(sequence, Path(out), bench)
     folder = open_run_folder(sequence, bench, out, resume=resume, allow_bench_change=allow_bench_change)
     undo_log = configure_run_log(folder.path)
     try:
@@ -505,6 +634,7 @@ def run_sequence(
         folder.close()
 
 
-__all__ = ["Executor", "ExecutorObserver", "RunOutcome", "TaskOutcome", "open_run_folder", "run_sequence",
+__all__ = ["Executor", "ExecutorObserver", "RunOutcome", "TaskOutcome", "grown_sequence", "open_run_folder",
+           "run_sequence",
            "stop_on_signals"]
 

@@ -16,6 +16,11 @@ A sequence holds the sample record and a list of steps::
     mu0_Meff_T = 0.6              # ... from a Kittel fit of this run's spectra, or this value
     field_points = 121
 
+A top-level ``target = {xi_DL_E_rel = 0.01, max_rounds = 2}`` stops the run as
+soon as the running analysis reaches that relative error of xi_DL^E, and repeats
+the steps marked ``repeat_until_target = true`` (at most ``max_rounds`` times)
+when every task is done and it is not reached (:mod:`stfmr.procedures.target`).
+
 Grids are a list of numbers, or a table ``{start, stop, step}`` (step > 0) or
 ``{start, stop, points}``. Every step expands into *tasks*, one per Results file
 (one spectrum, one AMR sweep, one calibration per frequency), each checked
@@ -78,12 +83,35 @@ class Task:
         return f"{head}step {self.step} ({self.kind}) at {self.label}"
 
 
+#: the step kinds a repeat can improve xi_DL^E with, and the keys of ``target``
+REPEATABLE_KINDS = ("rf_calibration", "amr", "frequency_sweep", "angle_sweep")
+TARGET_KEYS = ("xi_DL_E_rel", "max_rounds")
+#: rounds of repeats a target allows by default, and at most
+DEFAULT_MAX_ROUNDS = 2
+MAX_ROUNDS_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class Target:
+    """When a run stops by itself: the relative standard error of xi_DL^E to reach, and the repeats allowed."""
+
+    xi_DL_E_rel: float  #: stderr / |value| of xi_DL^E, 0 < x < 1
+    max_rounds: int = DEFAULT_MAX_ROUNDS  #: how many times the marked steps may be appended again
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"xi_DL_E_rel": self.xi_DL_E_rel, "max_rounds": self.max_rounds}
+
+
 @dataclass
 class Sequence:
     source: str
     text: str
     sample: SampleMetadata
     tasks: list[Task] = field(default_factory=list)
+    #: the top-level ``target``, if any
+    target: Target | None = None
+    #: the steps marked ``repeat_until_target = true``: (step number, the step's table as the file holds it)
+    marked_steps: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     #: the bench (a BenchConfig or Limits) every task's plan was dry-run against, if any
     checked_against: Any = field(default=None, compare=False, repr=False)
 
@@ -400,9 +428,10 @@ def parse_sequence(text: str, source: str, bench: BenchConfig | Limits | PlanBen
     before any instrument is opened.
     """
     data = READER.loads(text, f"sequence {source}")
-    unknown = set(data) - {"sample", "step"}
+    unknown = set(data) - {"sample", "step", "target"}
     if unknown:
-        raise SequenceError(f"sequence {source}: unknown table {sorted(unknown)[0]!r} (allowed: [sample], [[step]])")
+        raise SequenceError(f"sequence {source}: unknown table {sorted(unknown)[0]!r} "
+                            "(allowed: [sample], [[step]], target)")
     if "sample" not in data:
         raise SequenceError(f"sequence {source}: the [sample] table (sample metadata) is missing")
     try:
@@ -414,14 +443,24 @@ def parse_sequence(text: str, source: str, bench: BenchConfig | Limits | PlanBen
         raise SequenceError(f"sequence {source}: no [[step]] to run")
     builders = {"amr": _amr_tasks, "rf_calibration": _rf_calibration_tasks,
                 "magnet_calibration": _magnet_calibration_tasks, "frequency_scan": _frequency_scan_tasks}
+    target = _target(data["target"], source) if "target" in data else None
     tasks: list[Task] = []
+    marked: list[tuple[int, dict[str, Any]]] = []
     for n, raw in enumerate(steps, start=1):
         kind = raw.get("kind") if isinstance(raw, dict) else None
         if kind not in STEP_KEYS:
             raise SequenceError(f"sequence {source}: step {n}: unknown kind {kind!r} "
                                 f"(known: {', '.join(STEP_KEYS)})")
         step = READER.table(raw, f"sequence {source}: step {n} ({kind})", STEP_DEFAULTS)
-        step.check_keys(allowed=STEP_KEYS[kind] | {"kind"}, required=_REQUIRED[kind])
+        step.check_keys(allowed=STEP_KEYS[kind] | {"kind", "repeat_until_target"}, required=_REQUIRED[kind])
+        if step.boolean("repeat_until_target", False):
+            if kind not in REPEATABLE_KINDS:
+                raise step.fail("repeat_until_target", f"a repeat of a {kind} step cannot lower the error of "
+                                                       f"xi_DL^E (repeatable: {', '.join(REPEATABLE_KINDS)})")
+            if target is None:
+                raise step.fail("repeat_until_target", "give the sequence a target (e.g. target = "
+                                                       "{xi_DL_E_rel = 0.01}) to repeat steps until")
+            marked.append((n, dict(raw)))
         if kind in builders:
             tasks += builders[kind](n, step)
         else:
@@ -431,13 +470,28 @@ def parse_sequence(text: str, source: str, bench: BenchConfig | Limits | PlanBen
     if repeated:
         raise SequenceError(f"sequence {source}: two magnet_calibration steps write {repeated[0]!r}: "
                             "give each its own calibration_file")
-    sequence = Sequence(source, text, sample, tasks)
+    if target is not None and not any(t.kind == "angle_sweep" for t in tasks):
+        raise SequenceError(f"sequence {source}: target: xi_DL^E is derived from an angle_sweep's spectra, and "
+                            "the sequence has no angle_sweep step")
+    sequence = Sequence(source, text, sample, tasks, target=target, marked_steps=marked)
     if bench is not None:
         from stfmr.procedures.plan_check import check_sequence
 
         check_sequence(sequence, bench)
         sequence.checked_against = bench
     return sequence
+
+
+def _target(raw: Any, source: str) -> Target:
+    """The top-level ``target`` table, checked: xi_DL_E_rel in (0, 1), max_rounds in 0..MAX_ROUNDS_LIMIT."""
+    table = READER.table(raw, f"sequence {source}: target")
+    table.check_keys(allowed=TARGET_KEYS, required=("xi_DL_E_rel",))
+    rel = table.number("xi_DL_E_rel")
+    if not 0 < rel < 1:
+        raise table.fail("xi_DL_E_rel", f"the relative standard error of xi_DL^E to reach must be between 0 and 1 "
+                                        f"(0.01 is 1 %), got {rel:g}")
+    rounds = table.integer("max_rounds", DEFAULT_MAX_ROUNDS, within=range(MAX_ROUNDS_LIMIT + 1))
+    return Target(rel, rounds)
 
 
 def load_sequence(path: str | Path, bench: BenchConfig | Limits | PlanBench | None = None) -> Sequence:
