@@ -17,7 +17,7 @@ from stfmr.procedures.sequence import SequenceError, parse_sequence
 from stfmr.procedures.target import check_run
 from tests.support import runs as helpers
 
-#: AMR, rf calibration (marked), two frequencies, a 4-angle sweep (marked), then a last spectrum at 12 GHz
+#: AMR, rf calibration, two frequencies, a 4-angle sweep (marked), then a last spectrum at 12 GHz
 STEPS = """
 [[step]]
 kind = "amr"
@@ -32,7 +32,6 @@ field_mT = 350.0
 dc_max_mA = 4.0
 powers_dBm = [0.0, 20.0]
 design = "DESIGN"
-repeat_until_target = true
 
 [[step]]
 kind = "frequency_sweep"
@@ -118,7 +117,8 @@ def budget_kinds(check) -> list[str]:
 
 @pytest.mark.parametrize("design", ["precision", "grid"])
 def test_an_unreachable_target_repeats_the_step_the_budget_picks_max_rounds_times(tmp_path, design):
-    """The precision rf calibration leaves the angle sweep dominant; the 0.1 mA grid design leaves I_0 dominant."""
+    """The precision rf calibration leaves the angle sweep dominant; the 0.1 mA grid design leaves I_0 dominant,
+    which no marked step can lower: the angle sweep is repeated and the reason names the rf calibration."""
     text = sequence_text("xi_DL_E_rel = 1e-6, max_rounds = 2" if design == "precision"
                          else "xi_DL_E_rel = 1e-6, max_rounds = 1", design)
     measured = helpers.measure(text, tmp_path / "run")
@@ -132,8 +132,10 @@ def test_an_unreachable_target_repeats_the_step_the_budget_picks_max_rounds_time
     assert [r["steps"] for r in record["rounds"]] == [[6 + k] for k in range(rounds)]
     folder = tmp_path / "run"
     shares_then = record["rounds"][0]["why"]
-    expected = "angle_sweep" if design == "precision" else "rf_calibration"
+    expected = "angle_sweep"
     assert record["rounds"][0]["kinds"] == [expected], shares_then
+    if design == "grid":
+        assert "the largest, rf_calibration" in shares_then and "has no marked step" in shares_then
     for r in record["rounds"]:
         assert r["kinds"] == [expected] and "share of xi_DL^E's variance" in r["why"]
     repeated = [e for e in manifest["entries"] if e["step"] >= 6]
@@ -141,14 +143,14 @@ def test_an_unreachable_target_repeats_the_step_the_budget_picks_max_rounds_time
     assert all(e["status"] == COMPLETE for e in manifest["entries"])
     # independent of the executor: the final budget ranks the same kind first among the marked ones
     final = check_run(folder)
-    assert budget_kinds(final)[0] == expected
+    assert budget_kinds(final)[0] == ("angle_sweep" if design == "precision" else "rf_calibration")
     assert record["xi_DL_E_rel"] == pytest.approx(final.rel, rel=1e-9)
     if expected == "angle_sweep":  # every spectrum at the sweep's frequency enters the angular fit
         assert final.rel < record["rounds"][0]["xi_DL_E_rel"]
     # the stored sequence holds the appended steps, unmarked, and is the one the manifest names
     stored = parse_sequence((folder / "sequence.toml").read_text(), "stored")
     assert stored.sha256 == manifest["sequence_sha256"] and manifest["tasks"] == len(stored.tasks)
-    assert [n for n, _ in stored.marked_steps] == [2, 4]
+    assert [n for n, _ in stored.marked_steps] == [4]
 
 
 class StopInRound(ExecutorObserver):
@@ -217,12 +219,16 @@ def test_repeat_until_target_is_refused_on_a_step_that_cannot_help_without_a_tar
     with pytest.raises(SequenceError, match=r"step 5 \(field_sweep\) repeat_until_target: a repeat of a field_sweep "
                                             r"step cannot lower the error of xi_DL\^E"):
         parse_sequence("target = {xi_DL_E_rel = 0.01}\n" + marked_field_sweep, "seq.toml")
-    with pytest.raises(SequenceError, match=r"step 2 \(rf_calibration\) repeat_until_target: give the sequence a "
+    with pytest.raises(SequenceError, match=r"step 4 \(angle_sweep\) repeat_until_target: give the sequence a "
                                             r"target"):
         parse_sequence(SAMPLE_AND_SWEEP, "seq.toml")
-    with pytest.raises(SequenceError, match=r"step 2 \(rf_calibration\) repeat_until_target: must be"):
+    with pytest.raises(SequenceError, match=r"step 4 \(angle_sweep\) repeat_until_target: must be"):
         parse_sequence("target = {xi_DL_E_rel = 0.01}\n" + SAMPLE_AND_SWEEP.replace(
             "repeat_until_target = true", 'repeat_until_target = "yes"', 1), "seq.toml")
+    marked_calibration = SAMPLE_AND_SWEEP.replace('design = "precision"\n', 'design = "precision"\nrepeat_until_target = true\n')
+    with pytest.raises(SequenceError, match=r"step 2 \(rf_calibration\) repeat_until_target: the analysis uses the "
+                                            r"first rf_calibration step only"):
+        parse_sequence("target = {xi_DL_E_rel = 0.01}\n" + marked_calibration, "seq.toml")
 
 
 def test_a_target_without_an_angle_sweep_is_refused():
@@ -238,5 +244,5 @@ def test_a_target_without_an_angle_sweep_is_refused():
 def test_a_sequence_with_a_target_records_it_and_its_marked_steps():
     sequence = parse_sequence("target = {xi_DL_E_rel = 0.02}\n" + SAMPLE_AND_SWEEP, "seq.toml")
     assert sequence.target is not None and sequence.target.to_dict() == {"xi_DL_E_rel": 0.02, "max_rounds": 2}
-    assert [(n, raw["kind"]) for n, raw in sequence.marked_steps] == [(2, "rf_calibration"), (4, "angle_sweep")]
+    assert [(n, raw["kind"]) for n, raw in sequence.marked_steps] == [(4, "angle_sweep")]
     assert parse_sequence(SAMPLE_AND_SWEEP.replace("repeat_until_target = true", ""), "s").target is None
