@@ -28,10 +28,29 @@ from stfmr.instruments.role_base import DriverRole, RoleArgumentError, check_fin
 from stfmr.instruments.role_settings import RoleSettings
 from stfmr.instruments.roles import Detection
 
-#: settling time to 99 % of a step, in time constants, per filter slope (dB/octave)
-#: (SR830/SR860 manuals: 6 dB 4.6, 12 dB 6.6, 18 dB 8.4, 24 dB 10 time constants)
-SETTLE_TAUS_99: dict[int, float] = {6: 4.6, 12: 6.6, 18: 8.4, 24: 10.0}
 FILTER_SLOPES_DB: tuple[int, ...] = (6, 12, 18, 24)
+#: the residual of a step that the plain settle time leaves (99 % settled, as the manuals quote)
+SETTLED_RESIDUAL = 0.01
+#: correlation time of the output noise, int_0^inf rho(t) dt, in time constants, per slope (dB/octave):
+#: 1/(4 ENBW tau) with the manuals' equivalent noise bandwidths 1/(4, 8, 32/3, 64/5 tau)
+NOISE_CORRELATION_TAUS: dict[int, float] = {6: 1.0, 12: 2.0, 18: 8.0 / 3.0, 24: 16.0 / 5.0}
+
+
+def settle_taus(slope_dB: int, residual: float = SETTLED_RESIDUAL) -> float:
+    """Time constants after which a step at the input of a 6n dB/oct filter is left ``residual`` of its size.
+
+    The filter is n equal first-order stages, whose step response leaves
+    exp(-x) * sum_{k<n} x^k / k! at x = t/tau (the Erlang survival function, the
+    regularised upper incomplete gamma Q(n, x)); this solves Q(n, x) = residual.
+    residual 0.01 gives the manuals' 4.6, 6.6, 8.4 and 10 time constants.
+    """
+    if slope_dB not in FILTER_SLOPES_DB:
+        raise RoleArgumentError(f"filter slope must be one of 6, 12, 18, 24 dB/octave, got {slope_dB!r}")
+    if not 0.0 < residual < 1.0:
+        raise RoleArgumentError(f"the residual of a settled step must be in (0, 1), got {residual!r}")
+    from scipy.special import gammainccinv  # at use: the instruments load without scipy.special
+
+    return float(gammainccinv(slope_dB // 6, residual))
 LINE_FREQUENCIES_HZ: tuple[int, ...] = (50, 60)
 
 #: the [detector] table's settings, the same for every detector (defaults; None: optional)
@@ -123,11 +142,22 @@ class LockInRole(RoleSettings, DriverRole):
         self._slope = self._io("filter slope query", self._read_slope)
         return self._slope
 
-    def settle_time(self) -> float:
-        """Return the time (s) for a step to settle to 99 %: a slope-dependent multiple of tau."""
+    def settle_time(self, residual: float = SETTLED_RESIDUAL) -> float:
+        """Return the time (s) after which a step is left ``residual`` of its size (0.01: 99 % settled)."""
         tau = self._tau if self._tau is not None else self.time_constant()
         slope = self._slope if self._slope is not None else self.filter_slope()
-        return SETTLE_TAUS_99[slope] * tau
+        return settle_taus(slope, residual) * tau
+
+    def reading_interval(self) -> float:
+        """Return the spacing (s) of repeated readings at one point: the output noise's correlation time.
+
+        Readings this far apart average almost as well as the continuous output
+        (12 dB/oct: correlation (1 + t/tau) exp(-t/tau), 0.41 at 2 tau); closer
+        ones repeat the same noise.
+        """
+        tau = self._tau if self._tau is not None else self.time_constant()
+        slope = self._slope if self._slope is not None else self.filter_slope()
+        return NOISE_CORRELATION_TAUS[slope] * tau
 
     # sensitivity and overload
 
@@ -310,10 +340,19 @@ class Keithley2182Detector(RoleSettings, DriverRole):
         self._nplc = self._query_float("NPLC query", lambda: self.driver.voltage_nplc)
         return self._nplc / self.line_frequency_Hz
 
-    def settle_time(self) -> float:
-        """Return two integration periods (s): one to flush the running one, one to measure."""
+    def settle_time(self, residual: float = SETTLED_RESIDUAL) -> float:
+        """Return two integration periods (s): one to flush the running one, one to measure.
+
+        An integrating voltmeter keeps nothing of a step after a whole period, so the
+        residual asked for does not change the wait.
+        """
         nplc = self._nplc if self._nplc is not None else self.time_constant() * self.line_frequency_Hz
         return 2.0 * nplc / self.line_frequency_Hz
+
+    def reading_interval(self) -> float:
+        """Return one integration period (s): successive readings integrate disjoint times."""
+        nplc = self._nplc if self._nplc is not None else self.time_constant() * self.line_frequency_Hz
+        return nplc / self.line_frequency_Hz
 
     def set_sensitivity(self, volts: float) -> None:
         """Set the channel-1 range (V), rounded up to the next range."""

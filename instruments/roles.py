@@ -107,8 +107,12 @@ class Detector(Role, Protocol):
         """Return (X, Y) in V as the instrument reports them (rms of the fundamental for a lock-in)."""
         ...
 
-    def settle_time(self) -> float:
-        """Return the wait (s) after a change before a reading is settled (e.g. 5 time constants)."""
+    def settle_time(self, residual: float = 0.01) -> float:
+        """Return the wait (s) after a step until it is left ``residual`` of its size (0.01: 99 % settled)."""
+        ...
+
+    def reading_interval(self) -> float:
+        """Return the spacing (s) at which repeated readings at one point carry nearly independent noise."""
         ...
 
     def set_phase(self, degrees: float) -> None: ...

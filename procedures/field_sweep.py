@@ -12,7 +12,10 @@ from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
 from stfmr.analysis import columns as col
 from stfmr.analysis.field_axis import field_axis, sweep_order
 from stfmr.analysis.measurement_design import fit_covariance, place_points
-from stfmr.analysis.spectrum_fit import SpectrumFit, SpectrumFitError, SpectrumFitWarning, fit_branches, fit_spectrum
+from stfmr.analysis.spectrum_fit import (
+    SpectrumFit, SpectrumFitError, SpectrumFitWarning, fit_branches, fit_spectrum, point_noise,
+)
+from stfmr.instruments.role_detector import SETTLED_RESIDUAL
 from stfmr.procedures.safety import LimitChecker
 from stfmr.procedures.spectrum import SpectrumProcedure
 
@@ -35,6 +38,13 @@ ADAPTIVE_MIN_BATCH = 4
 ADAPTIVE_CANDIDATES_PER_LINEWIDTH = 10
 #: ... and at least this many candidates per point of the budget (points cluster at the optimum)
 ADAPTIVE_CANDIDATES_PER_POINT = 4
+#: a placed point waits until what is left of the signal step from the last reading is at most
+#: this fraction of the point noise (never less than the detector's 99 % settle time)
+SETTLE_NOISE_FRACTION = 0.05
+#: ... and never leaves less than this of it (a noise-free reading would otherwise wait without end)
+SETTLE_RESIDUAL_FLOOR = 1e-5
+#: points of a coarse scan before its own point-to-point noise sets the waits (before: the plain settle)
+TREND_MIN_POINTS = 6
 
 
 def format_field_list(fields_mT) -> str:
@@ -148,14 +158,21 @@ class FieldSweep(SpectrumProcedure):
         if self.final_fits and self.on_fit is not None:
             self.on_fit(self.final_fits)
 
-    def _measure_points(self, fields, total: int) -> bool:
-        """Ramp to each set field (mT) in turn (through the guard) and read a point; False if stopped."""
+    def _measure_points(self, fields, total: int, predict=None) -> bool:
+        """Ramp to each set field (mT) in turn (through the guard) and read a point; False if stopped.
+
+        predict: (set field mT -> expected V_FMR (V), point noise (V)) from a fit, if there is
+        one: then each point waits as long as its signal step needs (:meth:`_step_settle`).
+        """
         for h_set in fields:
             if self.should_stop():
                 log.info("field sweep stopped at %d points", len(self.set_H))
                 return False
             self.guard.ramp_field(float(h_set))
-            self.bench.clock.sleep(self._settle)
+            settle = self._settle
+            if predict is not None and self.voltages:
+                settle = self._step_settle(*predict(float(h_set)), self.voltages[-1])
+            self.bench.clock.sleep(settle)
             row = self.read_point(self._factor, self._t0, float(h_set), self.frequency_GHz)
             self.set_H.append(float(h_set))
             self.measured_H.append(row[col.FIELD])
@@ -164,6 +181,35 @@ class FieldSweep(SpectrumProcedure):
             self.emit_progress(min(len(self.set_H), total), total)
             self._update_live_fit(self.set_H, self.measured_H, self.voltages)
         return True
+
+    def _step_settle(self, expected_V: float, noise_V: float, last_V: float) -> float:
+        """The wait (s) before reading a point whose signal is expected to step from last_V to expected_V.
+
+        A lock-in's filter leaves a fraction of every step in the next reading (1 % after
+        its usual settle time); on the large steps between the clusters of an adaptive
+        design that is many times the noise and biases the fit. The wait is the detector's
+        time for the step to fall to SETTLE_NOISE_FRACTION of the point noise, and never
+        shorter than the plain settle time, plus dwell_s.
+        """
+        step = abs(expected_V - last_V)
+        residual = SETTLE_NOISE_FRACTION * noise_V / step if step > 0 else 1.0
+        if not np.isfinite(residual) or residual >= SETTLED_RESIDUAL:
+            return self._settle
+        return self.bench.detector.settle_time(max(residual, SETTLE_RESIDUAL_FLOOR)) + self.dwell_s
+
+    def _trend_prediction(self, first: int):
+        """Predict a coarse scan's next point from its own readings (index ``first`` on): (V, noise V).
+
+        The next step as large as the last one (a uniform grid over a smooth line), the
+        noise the readings' point-to-point scatter; with fewer than TREND_MIN_POINTS
+        readings the noise is unknown (infinite), so the plain settle time applies.
+        """
+        def predict(_h_set: float) -> tuple[float, float]:
+            volts = self.voltages[first:]
+            if len(volts) < TREND_MIN_POINTS:
+                return (volts[-1] if volts else 0.0), float("inf")
+            return 2.0 * volts[-1] - volts[-2], point_noise(np.asarray(self.set_H[first:]), np.asarray(volts))
+        return predict
 
     def _adaptive_branch(self, polarity: int) -> bool:
         """One branch of an adaptive sweep: the coarse scan, then rounds of placed points; False if stopped.
@@ -176,7 +222,7 @@ class FieldSweep(SpectrumProcedure):
         budget = int(self.point_budget)
         total = budget * (2 if self.both_branches else 1)
         coarse = polarity * np.linspace(self.field_start_mT, self.field_stop_mT, int(self.field_points))
-        if not self._measure_points(coarse, total):
+        if not self._measure_points(coarse, total, self._trend_prediction(len(self.voltages))):
             return False
         lo, hi = sorted((polarity * self.field_start_mT, polarity * self.field_stop_mT))
         while True:
@@ -195,13 +241,17 @@ class FieldSweep(SpectrumProcedure):
                 self.stopped_because[polarity] = f"point budget {budget} spent: V_S relative error {rel:.3g}"
                 break
             batch = min(max(ADAPTIVE_MIN_BATCH, int(ADAPTIVE_BATCH_FRACTION * n)), budget - n)
-            new = self._place(fit, set_H, np.asarray(self.measured_H)[mine], lo, hi, batch)
+            slope, offset = np.polyfit(set_H, field_axis(set_H, np.asarray(self.measured_H)[mine]), 1)
+            new = self._place(fit, set_H, slope, offset, lo, hi, batch)
             if not new:
                 self.stopped_because[polarity] = "no free candidate field left in the window"
                 break
             if abs(new[-1] - self.set_H[-1]) < abs(new[0] - self.set_H[-1]):
                 new.reverse()  # sweep the round from the end nearer the magnet's field: shorter ramps
-            if not self._measure_points(new, total):
+            # both over-estimate the noise (point to point: the curvature of a coarse grid; the
+            # residual: any misfit), the smaller less so
+            noise = float(np.nanmin([fit.noise_V if fit.noise_V > 0 else np.inf, np.sqrt(fit.redchi)]))
+            if not self._measure_points(new, total, lambda h: (float(fit.evaluate(slope * h + offset)), noise)):
                 return False
         log.info("adaptive %+d branch at %g GHz, %g deg: %s", polarity, self.frequency_GHz, self.angle_deg,
                  self.stopped_because[polarity])
@@ -220,15 +270,14 @@ class FieldSweep(SpectrumProcedure):
             log.info("adaptive %+d branch: %s", polarity, exc)
             return None
 
-    def _place(self, fit: SpectrumFit, set_H: np.ndarray, measured_H: np.ndarray, lo: float, hi: float,
+    def _place(self, fit: SpectrumFit, set_H: np.ndarray, slope: float, offset: float, lo: float, hi: float,
                count: int) -> list[float]:
         """``count`` new set fields (mT) in [lo, hi] where they lower Var(V_S) most, in increasing field order.
 
         Candidates are spaced dH / ADAPTIVE_CANDIDATES_PER_LINEWIDTH or closer (see the
-        constants); the field at a set
-        field is predicted from the branch's readings (a straight line: offset and coil
-        constant), and a candidate closer than half a spacing to a measured set field is
-        not used, so no set field repeats.
+        constants); the field at a set field is slope * set + offset (mT), the straight line
+        through the branch's readings, and a candidate closer than half a spacing to a
+        measured set field is not used, so no set field repeats.
         """
         # fine enough that the whole budget fits on the grid several times over
         spacing = min(fit.values["dH"] / ADAPTIVE_CANDIDATES_PER_LINEWIDTH,
@@ -236,7 +285,6 @@ class FieldSweep(SpectrumProcedure):
         candidates = np.linspace(lo, hi, int(np.floor((hi - lo) / spacing)) + 1)
         taken = np.min(np.abs(candidates[:, None] - set_H[None, :]), axis=1) < spacing / 2
         candidates = candidates[~taken]
-        slope, offset = np.polyfit(set_H, field_axis(set_H, measured_H), 1)
         chosen = place_points(slope * candidates + offset, fit_covariance(fit), fit.values,
                               np.sqrt(fit.redchi), count)
         new = sorted((h - offset) / slope for h in chosen)

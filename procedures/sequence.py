@@ -153,7 +153,7 @@ def grid(value: Any, where: str) -> np.ndarray:
 
 _SPECTRUM_KEYS = {"power_dBm", "field_points", "both_branches", "dwell_s", "field_start_mT", "field_stop_mT",
                   "window_mT", "mu0_Meff_T", "g", "dc_current_mA", "fields_mT", "field_grid", "target_rel_error",
-                  "point_budget"}
+                  "point_budget", "readings_per_point"}
 #: keys of an adaptive field grid, beside field_grid = "adaptive"
 _ADAPTIVE_KEYS = ("target_rel_error", "point_budget")
 STEP_KEYS: dict[str, set[str]] = {
@@ -167,7 +167,7 @@ STEP_KEYS: dict[str, set[str]] = {
                        "design", "repeats"},
     "magnet_calibration": {"max_current_A", "points_per_branch", "settle_s", "calibration_file"},
     "frequency_scan": {"field_mT", "frequencies_GHz", "angle_deg", "power_dBm", "dwell_s", "both_branches",
-                       "dc_current_mA", "g"},
+                       "dc_current_mA", "g", "readings_per_point"},
 }
 _REQUIRED: dict[str, set[str]] = {
     "field_sweep": {"frequency_GHz", "power_dBm"},
@@ -192,7 +192,7 @@ def _parameter_defaults() -> dict[str, Any]:
     from stfmr.procedures.rf_calibration import RfCalibration
 
     owners = {"field_points": FieldSweep, "both_branches": FieldSweep, "dwell_s": FieldSweep,
-              "dc_current_mA": FieldSweep, "angle_deg": FieldSweep, "g": FrequencyScan,
+              "readings_per_point": FieldSweep, "dc_current_mA": FieldSweep, "angle_deg": FieldSweep, "g": FrequencyScan,
               "sense_current_mA": AmrSweep, "dc_max_mA": RfCalibration, "dc_points": RfCalibration,
               "points_per_branch": MagnetCalibration, "settle_s": MagnetCalibration,
               "field_grid": FieldSweep, "target_rel_error": FieldSweep, "point_budget": FieldSweep}
@@ -207,6 +207,7 @@ def _spectrum_tasks(n: int, kind: str, step: Table) -> list[Task]:
                               "field_points": step.integer("field_points", minimum=3),
                               "both_branches": step.boolean("both_branches"),
                               "dwell_s": step.non_negative("dwell_s"),
+                              "readings_per_point": step.integer("readings_per_point", minimum=1),
                               "dc_current_mA": step.number("dc_current_mA")}
     window = None
     has_window = "window_mT" in step
@@ -370,6 +371,7 @@ def _frequency_scan_tasks(n: int, step: Table) -> list[Task]:
               "angle_deg": step.number("angle_deg"),
               "both_branches": step.boolean("both_branches"),
               "dwell_s": step.non_negative("dwell_s"),
+              "readings_per_point": step.integer("readings_per_point", minimum=1),
               "dc_current_mA": step.number("dc_current_mA"),
               "g": step.number("g")}
     tasks = []

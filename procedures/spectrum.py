@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymeasure.experiment import BooleanParameter, FloatParameter
+from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter
 
 from stfmr.analysis import columns as col
 from stfmr.procedures.base import BenchProcedure
@@ -24,6 +24,8 @@ class SpectrumProcedure(BenchProcedure):
     both_branches = BooleanParameter(col.BOTH_BRANCHES_PARAM, default=False)
     dc_current_mA = FloatParameter("DC current", units="mA", default=0.0, minimum=-1000.0, maximum=1000.0)
     dwell_s = FloatParameter("Extra dwell", units="s", default=0.0, minimum=0.0, maximum=3600.0)
+    #: lock-in readings averaged into each point, a noise correlation time apart (see read_detector)
+    readings_per_point = IntegerParameter(col.READINGS_PARAM, default=1, minimum=1, maximum=10000)
 
     def check_settings(self, guard: LimitChecker, where: str) -> None:
         """Check the rf power, dc current and angle against the limits."""
@@ -50,7 +52,7 @@ class SpectrumProcedure(BenchProcedure):
         factor: lock-in X per dc mixing volt; t0: the clock's time (s) at the start.
         """
         bench = self.bench
-        x, y = bench.detector.read_xy()
+        x, y = self.read_detector()
         bench.detector.check_overload()
         row = {
             col.FIELD_SET: float(field_set_mT),
@@ -67,6 +69,27 @@ class SpectrumProcedure(BenchProcedure):
         }
         self.emit("results", row)
         return row
+
+    def read_detector(self) -> tuple[float, float]:
+        """Return the mean (X, Y) (V) of ``readings_per_point`` readings, the first now.
+
+        The readings are the detector's reading_interval apart (a lock-in's noise
+        correlation time, 2 tau at 12 dB/oct): after one settle time per point, each
+        further reading adds almost independent noise for 2 tau of bench time, where a
+        new point would cost the whole settle time (6.6 tau) again. The state does not
+        change within a point, so the one overload check after the last reading covers
+        them all (the SR830's status bits also latch).
+        """
+        n = int(self.readings_per_point)
+        detector = self.bench.detector
+        x_sum = y_sum = 0.0
+        for k in range(n):
+            if k:
+                self.bench.clock.sleep(detector.reading_interval())
+            x, y = detector.read_xy()
+            x_sum += x
+            y_sum += y
+        return x_sum / n, y_sum / n
 
     def emit_progress(self, done: int, total: int) -> None:
         """Emit progress when the percentage changes: at most 100 events, since each repaints a GUI bar."""

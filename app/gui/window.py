@@ -49,7 +49,7 @@ from stfmr.procedures.sequence import grid, load_sequence
 log = logging.getLogger(__name__)
 
 INPUTS = ["frequency_GHz", "power_dBm", "angle_deg", "field_start_mT", "field_stop_mT", "field_points",
-          "both_branches", "dc_current_mA", "dwell_s"]
+          "both_branches", "dc_current_mA", "dwell_s", "readings_per_point"]
 
 
 class Bridge(QtCore.QObject):

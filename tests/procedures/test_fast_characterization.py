@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from stfmr.app import cli
@@ -13,15 +14,18 @@ from support import runs as helpers
 
 EXAMPLE = helpers.EXAMPLES / "fast-characterization.toml"
 FULL = helpers.EXAMPLES / "full-characterization.toml"
+#: relative agreement of xi_DL^E between the closed-form analysis and the LLG simulator (1 sigma)
+MODEL_AGREEMENT = 0.002
 
 
 def test_the_lean_example_passes_the_plan_check_with_ten_spectra_and_calibrations():
     limits = default_simulated_config().limits
     tasks = load_sequence(EXAMPLE, limits).tasks
-    assert [t.kind for t in tasks] == ["autophase", "amr", "rf_calibration"] + ["frequency_sweep"] * 2 \
-        + ["angle_sweep"] * 5
+    assert [t.kind for t in tasks] == ["autophase"] + ["frequency_sweep"] * 2 + ["angle_sweep"] * 5 \
+        + ["amr", "rf_calibration"]
     angles = [t.parameters for t in tasks if t.kind == "angle_sweep"]
-    assert all(p["field_grid"] == "adaptive" and p["both_branches"] for p in angles)
+    assert all(p["field_grid"] == "adaptive" and p["both_branches"] and p["readings_per_point"] > 1
+               for p in angles)
     assert len(tasks) < len(load_sequence(FULL, limits).tasks) / 3
 
 
@@ -40,7 +44,11 @@ def test_the_lean_example_runs_to_the_same_outputs_and_recovers_the_preset(tmp_p
         assert sample[key]["stderr"] > 0, key
     truth = VirtualSample.preset("type-A")
     value, stderr = sample["xi_DL_E"]["value"], sample["xi_DL_E"]["stderr"]
-    assert abs(value - truth.xi_DL_E) < 3 * stderr, f"xi_DL^E = {value} +- {stderr}, preset {truth.xi_DL_E}"
+    # at the preset noise the lean design's error (0.04 %) is below the agreement of the analysis's
+    # closed forms with the simulator's exact LLG response: a noise-free run of this file reads
+    # +0.16 % (a 40 mT window: +0.31 %); that floor is added to the 3 sigma
+    tolerance = 3 * np.hypot(stderr, MODEL_AGREEMENT * truth.xi_DL_E)
+    assert abs(value - truth.xi_DL_E) < tolerance, f"xi_DL^E = {value} +- {stderr}, preset {truth.xi_DL_E}"
     assert sample["mu0_M_eff_T"]["value"] == pytest.approx(truth.mu0_Meff_T, rel=0.01)
     assert sample["alpha"]["value"] == pytest.approx(truth.alpha, rel=0.05)
     assert not sample["failed_fits"]
