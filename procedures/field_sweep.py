@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter, Parameter
@@ -29,6 +30,8 @@ LIVE_FIT_INTERVAL_S = 0.05
 #: a refit waits at least this many times the CPU time the last one took, so live fits cost at most
 #: about 1/(1 + this) of the measuring thread however long the spectrum grows (a fit's cost grows with it)
 LIVE_FIT_COST_FACTOR = 4.0
+#: (set field mT -> (expected V_FMR V, point noise V)): what a point about to be read should show
+Prediction = Callable[[float], tuple[float, float]]
 #: how FieldSweep places its fields (see FieldSweep.field_grid)
 FIELD_GRIDS = ("uniform", "list", "adaptive")
 #: an adaptive round adds this fraction of the branch's points so far (at least ADAPTIVE_MIN_BATCH)
@@ -158,7 +161,7 @@ class FieldSweep(SpectrumProcedure):
         if self.final_fits and self.on_fit is not None:
             self.on_fit(self.final_fits)
 
-    def _measure_points(self, fields, total: int, predict=None) -> bool:
+    def _measure_points(self, fields, total: int, predict: Prediction | None = None) -> bool:
         """Ramp to each set field (mT) in turn (through the guard) and read a point; False if stopped.
 
         predict: (set field mT -> expected V_FMR (V), point noise (V)) from a fit, if there is
@@ -171,7 +174,8 @@ class FieldSweep(SpectrumProcedure):
             self.guard.ramp_field(float(h_set))
             settle = self._settle
             if predict is not None and self.voltages:
-                settle = self._step_settle(*predict(float(h_set)), self.voltages[-1])
+                expected, noise = predict(float(h_set))
+                settle = self._step_settle(expected, noise, self.voltages[-1])
             self.bench.clock.sleep(settle)
             row = self.read_point(self._factor, self._t0, float(h_set), self.frequency_GHz)
             self.set_H.append(float(h_set))
@@ -197,7 +201,7 @@ class FieldSweep(SpectrumProcedure):
             return self._settle
         return self.bench.detector.settle_time(max(residual, SETTLE_RESIDUAL_FLOOR)) + self.dwell_s
 
-    def _trend_prediction(self, first: int):
+    def _trend_prediction(self, first: int) -> Prediction:
         """Predict a coarse scan's next point from its own readings (index ``first`` on): (V, noise V).
 
         The next step as large as the last one (a uniform grid over a smooth line), the
