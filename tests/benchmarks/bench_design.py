@@ -22,7 +22,11 @@ run is checked unbiased: the preset's xi_DL^E within 3 reported sigmas.
 Cramer-Rao: for every branch of the final angle sweep, the V_S error that the Fisher
 information of the measured fields allows (the spectrum model's gradient at the fit, the
 true per-point noise of the simulated lock-in, :mod:`stfmr.analysis.measurement_design`),
-against the fit's reported V_S error: the printed ratio is their mean.
+against the fit's reported V_S error: the printed ratio is their mean. And xi_DL^E's
+reported error over its Cramer-Rao bounds (:mod:`stfmr.analysis.design_bound`, the same
+noise): "chain", the analysis's propagation with every spectrum fit at its bound, and
+"joint", the bound of all the angular frequency's spectra together (one V_S0, V_A0, dH);
+both on the spectrum part, the other inputs at their reported errors.
 
 Run: python tests/benchmarks/bench_design.py [SEEDS] [NOISE]
 """
@@ -39,6 +43,7 @@ import numpy as np
 
 from stfmr.analysis.budget import efficiency_budgets
 from stfmr.analysis.characterize import analyze_run
+from stfmr.analysis.design_bound import BOUNDS, design_bound
 from stfmr.analysis.measurement_design import GRADIENT_NAMES, model_gradient
 from stfmr.analysis.run_reader import read_run
 from stfmr.instruments.bench import open_simulated_bench
@@ -84,6 +89,12 @@ def crb_ratio(analysis: Any, sigma_V: float) -> float:
     return float(np.mean(out)) if out else float("nan")
 
 
+def crb_xi_ratios(analysis: Any, sigma_V: float) -> dict[str, float]:
+    """xi_DL^E's reported error over each of its Cramer-Rao bounds ("chain", "joint"), points of noise sigma_V (V)."""
+    bound = design_bound(analysis, sigma_V)
+    return {which: bound.ratio("xi_DL_E", which) for which in BOUNDS}
+
+
 def run_design(path: Path, seed: int, noise: float) -> dict[str, Any]:
     """Measure and analyse one design on one seed: bench times, xi_DL^E, its budget and the CRB ratio."""
     preset = VirtualSample.preset(PRESET)
@@ -103,10 +114,11 @@ def run_design(path: Path, seed: int, noise: float) -> dict[str, Any]:
         analysis = analyze_run(read_run(Path(tmp) / "run"))
         budget = efficiency_budgets(analysis.efficiencies)["xi_DL_E"]
         crb = crb_ratio(analysis, sigma_V)
+        crb_xi = crb_xi_ratios(analysis, sigma_V)
     angle = clock.by_kind.get("angle_sweep", 0.0)
     return {"T": total, "T_angle": angle, "value": budget.value, "stderr": budget.stderr,
             "rel": budget.stderr / abs(budget.value), "pull": (budget.value - preset.xi_DL_E) / budget.stderr,
-            "shares": {s.name: s.share for s in budget.inputs}, "crb": crb}
+            "shares": {s.name: s.share for s in budget.inputs}, "crb": crb, "crb_xi": crb_xi}
 
 
 def main(seeds: int = 3, noise: float = 30.0) -> None:
@@ -128,6 +140,8 @@ def main(seeds: int = 3, noise: float = 30.0) -> None:
         print("         budget: " + ", ".join(f"{k} {v:.1%}" for k, v in shares.items() if abs(v) >= 0.0005))
         print(f"         time to {TARGET:.0%}: {t_target:7.1f} s (angle sweep scaled), {t_all:7.1f} s (all scaled); "
               f"V_S error / Cramer-Rao bound of its fields: {np.mean([r['crb'] for r in runs]):.3f}")
+        print("         xi_DL^E error / its Cramer-Rao bound: " + ", ".join(
+            f"{which} {np.mean([r['crb_xi'][which] for r in runs]):.3f}" for which in BOUNDS))
     (d_target, d_all), (l_target, l_all) = summary["default"], summary["lean"]
     print(f"default/lean bench time to {TARGET:.0%}: {d_target / l_target:.1f}x (angle sweep scaled), "
           f"{d_all / l_all:.1f}x (all scaled); target >= 15x")
