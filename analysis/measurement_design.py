@@ -100,3 +100,45 @@ def fit_covariance(fit) -> np.ndarray:
     err = np.array([fit.stderr[n] for n in fit.names])
     cov[np.ix_(idx, idx)] = np.asarray(fit.correlation) * np.outer(err, err)
     return cov
+
+
+def fisher_information(field_mT, values: dict[str, float], noise_V, names=GRADIENT_NAMES) -> np.ndarray:
+    """The Fisher information of the spectrum parameters ``names`` from points at ``field_mT`` (mT).
+
+    values: the parameters the model is evaluated at (as for :func:`model_gradient`);
+    noise_V: the standard deviation (V) of each point's independent Gaussian noise, one
+    value or one per point. Returns G^T G (len(names) square, 1/(unit_i unit_j)), G the
+    model's gradient divided by the noise: the inverse of the least covariance any
+    unbiased estimate of those parameters from these points can have.
+    """
+    h = np.atleast_1d(np.asarray(field_mT, dtype=float))
+    noise = np.broadcast_to(np.asarray(noise_V, dtype=float), h.shape)
+    if not np.all(np.isfinite(noise) & (noise > 0)):
+        raise ValueError(f"noise_V must be positive and finite at every point, got {noise_V!r}")
+    unknown = [n for n in names if n not in GRADIENT_NAMES]
+    if unknown:
+        raise ValueError(f"unknown spectrum parameter(s) {unknown}; use names from {GRADIENT_NAMES}")
+    grad = model_gradient(h, values)[:, [GRADIENT_NAMES.index(n) for n in names]] / noise[:, None]
+    return grad.T @ grad
+
+
+def cramer_rao_covariance(field_mT, values: dict[str, float], noise_V, names=GRADIENT_NAMES) -> np.ndarray:
+    """The Cramer-Rao covariance (``names`` order; mT, V) of a spectrum fit: the inverse Fisher information.
+
+    Arguments as for :func:`fisher_information`. Raises ValueError when the points do
+    not determine the parameters (a singular information matrix).
+    """
+    info = fisher_information(field_mT, values, noise_V, names)
+    return inverse_information(info, f"{len(np.atleast_1d(field_mT))} points at these fields", names)
+
+
+def inverse_information(info: np.ndarray, what: str, names) -> np.ndarray:
+    """The inverse of a Fisher information matrix whose parameters' units differ by decades (mT next to V).
+
+    Inverted in its correlation form, so the scales do not count as ill-conditioning.
+    Raises ValueError "<what> do not determine <names>" when it is singular.
+    """
+    scale = np.sqrt(np.diag(info))
+    if np.any(scale == 0) or np.linalg.cond(info / np.outer(scale, scale)) > 1e12:
+        raise ValueError(f"{what} do not determine {tuple(names)}")
+    return np.linalg.inv(info / np.outer(scale, scale)) / np.outer(scale, scale)

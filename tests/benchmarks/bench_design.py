@@ -23,7 +23,11 @@ Cramer-Rao: for every branch of the final angle sweep, the V_S error that the Fi
 information of the measured fields allows (the spectrum model's gradient at the fit, the
 true per-point noise of the simulated lock-in: one reading's, times what averaging the
 point's correlated readings leaves of it, :mod:`stfmr.analysis.measurement_design`),
-against the fit's reported V_S error: the printed ratio is their mean.
+against the fit's reported V_S error: the printed ratio is their mean. And xi_DL^E's
+reported error over its Cramer-Rao bounds (:mod:`stfmr.analysis.design_bound`, the same
+noise): "chain", the analysis's propagation with every spectrum fit at its bound, and
+"joint", the bound of all the angular frequency's spectra together (one V_S0, V_A0, dH);
+both on the spectrum part, the other inputs at their reported errors.
 
 Run: python tests/benchmarks/bench_design.py [SEEDS] [NOISE]
 """
@@ -40,6 +44,7 @@ import numpy as np
 
 from stfmr.analysis.budget import efficiency_budgets
 from stfmr.analysis.characterize import analyze_run
+from stfmr.analysis.design_bound import BOUNDS, design_bound
 from stfmr.analysis.measurement_design import GRADIENT_NAMES, model_gradient
 from stfmr.analysis.run_reader import read_run
 from stfmr.instruments.bench import open_simulated_bench
@@ -97,6 +102,15 @@ def point_noise_factor(readings: int, spacing_taus: float, stages: int) -> float
     return float(np.sqrt(np.sum(rho[lags]))) / readings
 
 
+def crb_xi_ratios(analysis: Any, sigma_V: Any) -> dict[str, float]:
+    """xi_DL^E's reported error over each of its Cramer-Rao bounds ("chain", "joint"), points of noise sigma_V (V).
+
+    sigma_V: one value, or a function of a spectrum giving it.
+    """
+    bound = design_bound(analysis, sigma_V)
+    return {which: bound.ratio("xi_DL_E", which) for which in BOUNDS}
+
+
 def run_design(path: Path, seed: int, noise: float) -> dict[str, Any]:
     """Measure and analyse one design on one seed: bench times, xi_DL^E, its budget and the CRB ratio."""
     preset = VirtualSample.preset(PRESET)
@@ -111,20 +125,22 @@ def run_design(path: Path, seed: int, noise: float) -> dict[str, Any]:
             total = bench.clock.now() - t0
             assert outcome.state == "finished", outcome.state
             lockin = bench.virtual.instrument("SR830")
-            readings = max(int(t.parameters.get("readings_per_point", 1)) for t in sequence.tasks
-                           if t.kind == "angle_sweep")
             spacing = bench.detector.reading_interval() / bench.detector.time_constant()
-            sigma_V = lockin.noise_rms() / lockin_factor("pulse") * point_noise_factor(
-                readings, spacing, lockin.slope_dB // 6)
+            reading_V = lockin.noise_rms() / lockin_factor("pulse")
+            # each step's points: the noise of the mean of its readings
+            by_kind = {t.kind: reading_V * point_noise_factor(int(t.parameters.get("readings_per_point", 1)),
+                                                              spacing, lockin.slope_dB // 6)
+                       for t in sequence.tasks}
         finally:
             bench.close()
         analysis = analyze_run(read_run(Path(tmp) / "run"))
         budget = efficiency_budgets(analysis.efficiencies)["xi_DL_E"]
-        crb = crb_ratio(analysis, sigma_V)
+        crb = crb_ratio(analysis, by_kind["angle_sweep"])
+        crb_xi = crb_xi_ratios(analysis, lambda spectrum: by_kind.get(spectrum.kind, reading_V))
     angle = clock.by_kind.get("angle_sweep", 0.0)
     return {"T": total, "T_angle": angle, "value": budget.value, "stderr": budget.stderr,
             "rel": budget.stderr / abs(budget.value), "pull": (budget.value - preset.xi_DL_E) / budget.stderr,
-            "shares": {s.name: s.share for s in budget.inputs}, "crb": crb}
+            "shares": {s.name: s.share for s in budget.inputs}, "crb": crb, "crb_xi": crb_xi}
 
 
 def main(seeds: int = 3, noise: float = 30.0) -> None:
@@ -146,6 +162,8 @@ def main(seeds: int = 3, noise: float = 30.0) -> None:
         print("         budget: " + ", ".join(f"{k} {v:.1%}" for k, v in shares.items() if abs(v) >= 0.0005))
         print(f"         time to {TARGET:.0%}: {t_target:7.1f} s (angle sweep scaled), {t_all:7.1f} s (all scaled); "
               f"V_S error / Cramer-Rao bound of its fields: {np.mean([r['crb'] for r in runs]):.3f}")
+        print("         xi_DL^E error / its Cramer-Rao bound: " + ", ".join(
+            f"{which} {np.mean([r['crb_xi'][which] for r in runs]):.3f}" for which in BOUNDS))
     (d_target, d_all), (l_target, l_all) = summary["default"], summary["lean"]
     print(f"default/lean bench time to {TARGET:.0%}: {d_target / l_target:.1f}x (angle sweep scaled), "
           f"{d_all / l_all:.1f}x (all scaled); target >= 15x")
