@@ -10,18 +10,23 @@ A LabVIEW ``.lvm`` file has ``***End_of_Header***`` blocks (:func:`read_lvm`).
 Units in the names are converted by the readers of columns
 (:mod:`stfmr.analysis.spectrum_columns`), not here.
 
-The table is read as pymeasure's ``Results`` reads it (pandas, comment
+The table is read with the conventions of pymeasure's ``Results`` (comment
 character ``Results.COMMENT``, encoding ``Results.ENCODING``; held here as
-COMMENT and ENCODING, since importing pymeasure costs a one-file fit much of its
-start-up), but without ``Results.load``, which imports the procedure class
-named in the header: a file must be readable on a machine that does not have
-that class.
+COMMENT and ENCODING) and the cell rules of the pandas reader it uses (blank and
+``NA``-style cells are NaN, a short row ends in NaN, text after ``#`` is a
+comment), but by numpy and the standard library: importing pymeasure or pandas
+would cost a one-file ``stfmr fit`` most of its start-up. ``Results.load`` is not
+used either, since it imports the procedure class named in the header: a file
+must be readable on a machine that does not have that class.
 """
 
 from __future__ import annotations
 
 import csv
+import math
 import re
+import warnings
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,19 +143,24 @@ def read_datafile(path: str | Path, columns: Iterable[str] | None = None) -> Dat
     names_line = None
     names_lineno = 0
     first_row = None
-    with open(path, encoding=ENCODING) as f:
-        for names_lineno, raw in enumerate(f, start=1):
-            if raw.startswith(COMMENT):
-                header_lines.append(raw[len(COMMENT):].rstrip("\r\n"))
-            elif raw.strip():
-                names_line = raw
-                break
-        for raw in f:
-            if raw.strip() and not raw.startswith(COMMENT):
-                first_row = raw
-                break
+    try:
+        with open(path, encoding=ENCODING) as f:
+            for names_lineno, raw in enumerate(f, start=1):
+                if raw.startswith(COMMENT):
+                    header_lines.append(raw[len(COMMENT):].rstrip("\r\n"))
+                elif raw.strip():
+                    names_line = raw
+                    break
+            for raw in f:
+                if raw.strip() and not raw.startswith(COMMENT):
+                    first_row = raw
+                    break
+    except UnicodeDecodeError as exc:
+        raise DataFileError(f"{path}: not a readable table: {exc}") from exc
     if names_line is None:
         raise DataFileError(f"{path}: no data table (only a header, or an empty file)")
+    if first_row is None:
+        raise DataFileError(f"{path}: the table has column names but no rows")
     sep = _delimiter(names_line)
     names = _split_names(names_line, sep, first_row)
     table = _read_table(path, names, _wanted(names, columns), skip=names_lineno, nrows=None,
@@ -163,38 +173,121 @@ def read_datafile(path: str | Path, columns: Iterable[str] | None = None) -> Dat
 def _read_table(path: Path, names: list[str], keep: list[int], *, skip: int, nrows: int | None,
                 sep: str | None, names_lineno: int, comment: str | None = None,
                 decimal: str = ".") -> dict[str, np.ndarray]:
-    """Read the columns ``keep`` (indices into ``names``) of the rows after line ``skip``, as floats."""
-    import pandas as pd
+    """Read the columns ``keep`` (indices into ``names``) of the rows after line ``skip``, as floats.
+
+    A table of plain numbers is read by numpy's C reader; any other table
+    (blank or ``NA`` cells, short rows, text, a decimal comma) line by line
+    (:func:`_read_rows`), which gives the same numbers and places a bad cell by
+    its line. No columns wanted: no columns read.
+    """
+    if not keep:
+        return {}
+    if decimal == ".":
+        try:
+            with open(path, encoding=ENCODING) as f, warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "input contained no data": refused below
+                block = np.loadtxt(f, dtype=float, delimiter=sep, comments=comment, skiprows=skip,
+                                   max_rows=nrows, usecols=keep, quotechar='"', ndmin=2)
+        except ValueError:  # a cell or row numpy does not read (UnicodeDecodeError is one): read it line by line
+            pass
+        else:
+            if block.shape[0] == 0:
+                raise DataFileError(f"{path}: the table has column names but no rows")
+            block = np.ascontiguousarray(block.T)  # one contiguous row per column
+            return {names[i]: block[k] for k, i in enumerate(keep)}
+    return _read_rows(path, names, keep, skip=skip, nrows=nrows, sep=sep, names_lineno=names_lineno,
+                      comment=comment, decimal=decimal)
+
+
+#: cells read as NaN (pandas' default ``na_values`` that a comment mark does not cut short)
+_NA_CELLS = frozenset({"", "NA", "N/A", "n/a", "<NA>", "NULL", "null", "NaN", "-NaN", "nan", "-nan", "None"})
+#: cells of a column of truth values (read as 1 and 0 when every cell of the column is one: pandas' rule)
+_TRUE_CELLS = frozenset({"True", "TRUE", "true"})
+_FALSE_CELLS = frozenset({"False", "FALSE", "false"})
+
+
+def _odd_cell(text: str, column: int, lineno: int, bad_line: dict[int, int],
+              truth: dict[int, tuple[int, int]]) -> float:
+    """The value of a cell that ``float`` did not read as it stands: NaN for a blank or ``NA`` cell,
+    1 or 0 for a truth value (counted in ``truth``), else NaN with its line noted in ``bad_line``."""
+    text = text.strip()
+    if text in _NA_CELLS:
+        return math.nan
+    if text in _TRUE_CELLS or text in _FALSE_CELLS:
+        count, first = truth.get(column, (0, lineno))
+        truth[column] = (count + 1, first)
+        return 1.0 if text in _TRUE_CELLS else 0.0
+    if text.isascii() and "_" not in text:  # a number between non-ASCII spaces, as numpy reads it
+        try:
+            return float(text)
+        except ValueError:
+            pass
+    bad_line.setdefault(column, lineno)
+    return math.nan
+
+
+def _cells(line: str, sep: str | None) -> list[str]:
+    """The cells of one line: split at ``sep`` (quotes respected), or at runs of whitespace."""
+    if '"' not in line:
+        return line.split(sep)
+    if sep is None:
+        return [c[1:-1] if len(c) > 1 and c[0] == c[-1] == '"' else c for c in line.split()]
+    return next(csv.reader([line], delimiter=sep, skipinitialspace=True))
+
+
+def _read_rows(path: Path, names: list[str], keep: list[int], *, skip: int, nrows: int | None,
+               sep: str | None, names_lineno: int, comment: str | None, decimal: str) -> dict[str, np.ndarray]:
+    """Read the columns ``keep`` line by line, as :func:`_read_table` describes.
+
+    Text after ``comment`` is dropped and blank lines are skipped; a row shorter
+    than ``keep`` reads NaN in the cells it lacks. A cell that is no number
+    raises DataFileError naming its line and column (never quoting it: the file
+    may be anything), the first such cell of the leftmost column with one.
+    """
+    columns = [(i, array("d")) for i in keep]
+    width = max(keep) + 1
+    bad_line: dict[int, int] = {}  # column index -> line of its first cell that is no number
+    truth: dict[int, tuple[int, int]] = {}  # column index -> (its True/False cells, the line of the first)
+    point = decimal not in (".", sep)  # a decimal comma: read as a point
+    rows = 0
     try:
-        frame = pd.read_csv(
-            path, comment=comment, encoding=ENCODING, sep=sep if sep else r"\s+",
-            skipinitialspace=True, header=None, skiprows=skip, nrows=nrows, usecols=keep,
-            names=list(range(len(names))), index_col=False, decimal=decimal,
-        )
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        with open(path, encoding=ENCODING) as f:
+            for lineno, line in enumerate(f, start=1):
+                if lineno <= skip:
+                    continue
+                if comment and comment in line:
+                    line = line[: line.index(comment)]
+                if not line or line.isspace():
+                    continue
+                if nrows is not None and rows >= nrows:
+                    break
+                if point:
+                    line = line.replace(decimal, ".")
+                cells = _cells(line, sep)
+                if len(cells) < width:
+                    cells += [""] * (width - len(cells))
+                for i, out in columns:
+                    text = cells[i]
+                    try:
+                        value = float(text)
+                        if "_" in text or not text.isascii():  # float() reads 1_000 and other scripts' digits
+                            raise ValueError(text)
+                    except ValueError:
+                        value = _odd_cell(text, i, lineno, bad_line, truth)
+                    out.append(value)
+                rows += 1
+    except UnicodeDecodeError as exc:
         raise DataFileError(f"{path}: not a readable table: {exc}") from exc
-    except pd.errors.EmptyDataError:
-        frame = pd.DataFrame(columns=keep)
-    if frame.shape[0] == 0:
+    if rows == 0:
         raise DataFileError(f"{path}: the table has column names but no rows")
-    columns: dict[str, np.ndarray] = {}
-    for i in keep:
-        raw = frame[i]
-        if raw.dtype.kind in "fiub":  # parsed as numbers already: nothing to check
-            columns[names[i]] = raw.to_numpy(dtype=float)
-            continue
-        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-        blank = raw.isna().to_numpy() | raw.astype(str).str.strip().str.lower().isin(["nan", ""]).to_numpy()
-        bad = np.isnan(values) & ~blank
-        if bad.any():
-            # named by line and column number, not quoted: the text may be anything (a file that is no table)
-            row = int(np.flatnonzero(bad)[0])
-            raise DataFileError(
-                f"{path}: {_row_place(path, skip, row, comment)}, column {i + 1}: "
-                f"expected a number under the column names of line {names_lineno}"
-            )
-        columns[names[i]] = values
-    return columns
+    for i, (count, first) in truth.items():
+        if count < rows:  # truth values among numbers or blanks: the first of them is a bad cell too
+            bad_line[i] = min(first, bad_line.get(i, first))
+    if bad_line:
+        i = min(bad_line)
+        raise DataFileError(f"{path}: line {bad_line[i]}, column {i + 1}: "
+                            f"expected a number under the column names of line {names_lineno}")
+    return {names[i]: np.frombuffer(out, dtype=float) for i, out in columns}
 
 
 # -- LabVIEW measurement files --------------------------------------------------------------
@@ -315,16 +408,3 @@ def header_quantity(header: dict[str, str], name: str, table: dict[str, float]) 
         if factor is not None:
             return float(m.group("x")) * factor
     return float("nan")
-
-
-def _row_place(path: Path, skip: int, row: int, comment: str | None) -> str:
-    """Where table row ``row`` (from 0, after line ``skip``) is in the file: "line N", else "row k of the table"."""
-    seen = -1
-    with open(path, encoding=ENCODING) as f:
-        for lineno, raw in enumerate(f, start=1):
-            if lineno <= skip or (comment and raw.startswith(comment)) or not raw.strip():
-                continue
-            seen += 1
-            if seen == row:
-                return f"line {lineno}"
-    return f"row {row + 1} of the table"

@@ -39,8 +39,12 @@ EXIT_BAD_INPUT = 2
 EXIT_INSTRUMENT = 3
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser with every installed subcommand."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Return the argument parser with every installed subcommand, or with the subcommand ``only``.
+
+    Building one subcommand imports one ``cmd_`` module: ``stfmr fit FILE``
+    then does not pay for the imports of ``run``, ``watchdog`` and the rest.
+    """
     parser = argparse.ArgumentParser(
         prog="stfmr",
         description="Spin-torque FMR: measure, fit, and model spin-orbit torques.",
@@ -49,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in COMMANDS.items():
-        if importlib.util.find_spec(module_name) is None:
+        if (only is not None and name != only) or importlib.util.find_spec(module_name) is None:
             continue
         module = importlib.import_module(module_name)
         p = sub.add_parser(name, help=module.HELP, description=module.HELP, formatter_class=DefaultsHelpFormatter)
@@ -58,9 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` runs when only ``--debug`` precedes it, else None (help, version, a typo)."""
+    for token in argv:
+        if token != "--debug":
+            return token if token in COMMANDS else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``stfmr``; return the exit status."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only=chosen_command(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()

@@ -265,6 +265,15 @@ def _plot(args: argparse.Namespace, field, voltage, result) -> None:
     print(f"stfmr fit: wrote {args.plot}", file=sys.stderr)
 
 
+def _is_frequency_scan(columns) -> bool:
+    """:func:`~stfmr.analysis.frequency_scan.is_frequency_scan`, importing that module only for a file it can be."""
+    if col.FREQUENCY not in columns:
+        return False
+    from stfmr.analysis.frequency_scan import is_frequency_scan
+
+    return is_frequency_scan(columns)
+
+
 def run(args: argparse.Namespace) -> int:
     """Fit the file and print the result; return the exit status. Every refusal names the file."""
     try:
@@ -279,7 +288,6 @@ def _fit_and_print(args: argparse.Namespace) -> int:
     """Fit the file and print the result; return the exit status."""
     from stfmr.analysis.datafile import read_datafile
     from stfmr.analysis.field_axis import field_axis
-    from stfmr.analysis.frequency_scan import is_frequency_scan
     from stfmr.analysis.spectrum_fit import SpectrumFitError, fit_each_branch, lmfit_result
 
     if args.plot is not None:
@@ -287,7 +295,7 @@ def _fit_and_print(args: argparse.Namespace) -> int:
     spec = spectrum_columns(args)  # a unit missing from a column's name is refused before reading
     # only the columns used: a 10^6-row file then costs its two or three columns, not every column
     data = read_datafile(args.file, columns={*spec.wanted(), col.FIELD, col.FREQUENCY, col.V_FMR})
-    if args.field_column == DEFAULT_FIELD_COLUMN and is_frequency_scan(data.columns):
+    if args.field_column == DEFAULT_FIELD_COLUMN and _is_frequency_scan(data.columns):
         if args.plot is not None:
             raise ValueError(f"{args.file}: --plot draws field sweeps; this is a frequency scan")
         return _run_frequency_scan(args, data)
