@@ -9,6 +9,9 @@ R and Delta_R_AMR, M_eff and g): each such pair's covariance term is split
 evenly between the two, so a share can be slightly negative where a correlation
 lowers the variance. The sensitivity d ln(result)/d ln(input) says how a
 relative error of the input becomes one of the result (xi^E goes as 1/I_0^2: -2).
+The inputs' errors are the analysis's own: I_0, Delta_R_AMR and R pooled over every
+repeated rf calibration and AMR sweep (:mod:`stfmr.analysis.pooling`), so a repeat
+lowers its input's share.
 """
 
 from __future__ import annotations

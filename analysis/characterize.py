@@ -4,7 +4,8 @@ The chain (docs/physics.md §2 to §5): fit every spectrum, both branches (in
 parallel over processes); Kittel and damping fits of H_r(f), dH(f); the
 angular fit of V_S(phi), V_A(phi) at the frequency of the angle sweep (the
 negative branch enters at phi + 180 deg); AMR; the rf current at that
-frequency and power; then the absolute method. Every formula lives in the
+frequency and power, every repeat of the AMR and the rf calibration pooled
+(:mod:`stfmr.analysis.pooling`); then the absolute method. Every formula lives in the
 modules imported here; this one only routes data between them. The records
 (:class:`FitSettings`, :class:`SampleAnalysis`) live in :mod:`stfmr.analysis.records`
 and are importable from here too.
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from stfmr.analysis.angular import fit_angular
-from stfmr.analysis.calibration import calibrate_rf_current, fit_amr
+from stfmr.analysis.calibration import fit_amr, fit_dc_heating, fit_rf_heating, pool_amr, pool_rf_calibrations
 from stfmr.analysis.constants import DEFAULT_G
 from stfmr.analysis.dc_bias import analyze_dc_bias, inverse_variance_mean
 from stfmr.analysis.efficiency import efficiencies_from_fits, spectrum_ufloats
@@ -242,29 +243,84 @@ def _angular(result: SampleAnalysis) -> None:
 
 
 def _calibrations(result: SampleAnalysis) -> None:
-    run = result.run
-    if run.amr:
-        try:
-            amr = run.amr[0]
-            result.amr = fit_amr(amr.angle_deg, amr.resistance_Ohm)
-        except FitInputError as exc:
-            result.missing.append(f"AMR fit: {exc}")
-    else:
-        result.missing.append("no AMR measurement: Delta_R_AMR unknown")
+    """The AMR and the rf current at the angular fit's frequency, every repeat of each pooled."""
+    _amr(result)
     f = result.angular_frequency_GHz
-    if f is None:
+    if f is not None:
+        _rf_current(result, f)
+
+
+def _amr(result: SampleAnalysis) -> None:
+    """R_perp and Delta_R_AMR from every AMR sweep (:func:`~stfmr.analysis.calibration.pool_amr`)."""
+    run = result.run
+    if not run.amr:
+        result.missing.append("no AMR measurement: Delta_R_AMR unknown")
         return
-    cal = next((c for c in run.rf_calibrations if abs(c.frequency_GHz - f) < 1e-6), None)
-    if cal is None:
-        result.missing.append(f"no rf calibration at {f:g} GHz: I_0 unknown")
+    fits = {}
+    for amr in run.amr:
+        try:
+            fits[amr.file] = fit_amr(amr.angle_deg, amr.resistance_Ohm)
+        except FitInputError as exc:
+            result.missing.append(f"AMR fit{_of(amr.file, run.amr)}: {exc}")
+    if not fits:
         return
     try:
-        result.rf = calibrate_rf_current(cal.I_dc_mA, cal.R_dc_Ohm, cal.power_dBm, cal.R_rf_Ohm, freq_GHz=f)
+        result.amr = pool_amr(fits)
+    except FitInputError as exc:
+        result.missing.append(f"AMR: {exc}")
+        return
+    _report_pooling(result, [result.amr.pooling])
+
+
+def _rf_current(result: SampleAnalysis, f: float) -> None:
+    """I_0 at ``f`` GHz from every rf calibration (:func:`~stfmr.analysis.calibration.pool_rf_calibrations`).
+
+    c (R(P)) from every calibration at ``f``; k (R(I_dc)), the device's own and the
+    same at every frequency, from every calibration of the run.
+    """
+    run = result.run
+    at_f = [c for c in run.rf_calibrations if abs(c.frequency_GHz - f) < 1e-6]
+    if not at_f:
+        result.missing.append(f"no rf calibration at {f:g} GHz: I_0 unknown")
+        return
+    dc_fits, rf_fits = {}, {}
+    for cal in run.rf_calibrations:
+        try:
+            dc_fits[cal.file] = fit_dc_heating(cal.I_dc_mA, cal.R_dc_Ohm, positive=False)
+        except FitInputError as exc:
+            result.missing.append(f"rf calibration at {cal.frequency_GHz:g} GHz{_of(cal.file, run.rf_calibrations)}: "
+                                  f"{exc}")
+    for cal in at_f:
+        try:
+            rf_fits[cal.file] = fit_rf_heating(cal.power_dBm, cal.R_rf_Ohm, positive=False)
+        except FitInputError as exc:
+            result.missing.append(f"rf calibration at {f:g} GHz{_of(cal.file, at_f)}: {exc}")
+    if not dc_fits or not rf_fits:
+        return
+    try:
+        result.rf = pool_rf_calibrations(dc_fits, rf_fits, freq_GHz=f)
     except FitInputError as exc:
         result.missing.append(f"rf calibration at {f:g} GHz: {exc}")
         return
+    _report_pooling(result, list(result.rf.pooling.values()))
     powers = {round(s.power_dBm, 6) for s in run.spectra if abs(s.frequency_GHz - f) < 1e-6 and s.file in result.fits}
     result.rf_power_dBm = max(powers) if powers else None
+
+
+def _of(file: str, repeats: list) -> str:
+    """ " of FILE (left out)" where repeats are pooled (the message names the one that failed), else "". """
+    return f" of {file} (left out)" if len(repeats) > 1 else ""
+
+
+def _report_pooling(result: SampleAnalysis, poolings: list) -> None:
+    """A note for every pooled quantity, a warning where its repeats disagree beyond their errors."""
+    for pooling in poolings:
+        if pooling is None:
+            continue
+        if (note := pooling.note()) is not None:
+            result.notes.append(note)
+        if (warning := pooling.warning()) is not None:
+            result.warnings.append(warning)
 
 
 def _efficiencies(result: SampleAnalysis) -> None:

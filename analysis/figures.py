@@ -150,11 +150,11 @@ def angular_figure(r: SampleAnalysis) -> Figure | None:
 def amr_figure(r: SampleAnalysis) -> Figure | None:
     if r.amr is None or not r.run.amr:
         return None
-    a = r.run.amr[0]
     fig = Figure(figsize=(5, 3.6))
     ax = fig.add_subplot(1, 1, 1)
-    ax.plot(a.angle_deg, a.resistance_Ohm, "o", ms=3)
-    fine = np.linspace(a.angle_deg.min(), a.angle_deg.max(), 361)
+    for a in r.run.amr:  # every sweep: the fit pools them
+        ax.plot(a.angle_deg, a.resistance_Ohm, "o", ms=3)
+    fine = np.linspace(min(a.angle_deg.min() for a in r.run.amr), max(a.angle_deg.max() for a in r.run.amr), 361)
     ax.plot(fine, r.amr.resistance_Ohm(fine), "k-", lw=1)
     ax.set_xlabel("phi (deg)")
     ax.set_ylabel("R (Ohm)")

@@ -100,8 +100,11 @@ class SampleAnalysis:
             "kittel": self._kittel_record(),
             "damping": self._damping_record(),
             "I_rf_peak_mA": None if i0 is None else {"value": i0[0] * 1e3, "stderr": i0[1] * 1e3},
+            "rf_calibration_pooling": {k: v.to_dict() for k, v in self.rf.pooling.items()} or None
+            if self.rf is not None else None,
             "Delta_R_AMR_Ohm": q(*_param(self.amr, "delta_R_Ohm")),
             "R_perp_Ohm": q(*_param(self.amr, "R_perp_Ohm")),
+            "amr_pooling": self.amr.pooling.to_dict() if self.amr is not None and self.amr.pooling else None,
             "V_S0_V": q(*_param(self.angular, "V_S0")) if self.angular else None,
             "V_A0_V": q(*_param(self.angular, "V_A0")) if self.angular else None,
             "angular_frequency_GHz": self.angular_frequency_GHz,

@@ -83,11 +83,9 @@ class Task:
         return f"{head}step {self.step} ({self.kind}) at {self.label}"
 
 
-#: the step kinds a repeat can improve xi_DL^E with, and the keys of ``target``. The analysis
-#: reads the first rf calibration at a frequency and the first AMR sweep, so repeats of those
-#: would cost bench time and lower nothing: they are refused with that reason.
-REPEATABLE_KINDS = ("frequency_sweep", "angle_sweep")
-UNUSED_REPEATS = {"rf_calibration": "I_0", "amr": "Delta_R_AMR"}
+#: the step kinds a repeat can improve xi_DL^E with (the analysis pools every rf calibration at the
+#: angle sweep's frequency and every AMR sweep), and the keys of ``target``
+REPEATABLE_KINDS = ("frequency_sweep", "angle_sweep", "rf_calibration", "amr")
 TARGET_KEYS = ("xi_DL_E_rel", "max_rounds")
 #: rounds of repeats a target allows by default, and at most
 DEFAULT_MAX_ROUNDS = 2
@@ -459,11 +457,6 @@ def parse_sequence(text: str, source: str, bench: BenchConfig | Limits | PlanBen
         step = READER.table(raw, f"sequence {source}: step {n} ({kind})", STEP_DEFAULTS)
         step.check_keys(allowed=STEP_KEYS[kind] | {"kind", "repeat_until_target"}, required=_REQUIRED[kind])
         if step.boolean("repeat_until_target", False):
-            if kind in UNUSED_REPEATS:
-                raise step.fail("repeat_until_target", f"the analysis uses the first {kind} step only, so a "
-                                                       f"repeat cannot lower {UNUSED_REPEATS[kind]}'s error; "
-                                                       "measure it more precisely once instead (rf_calibration: "
-                                                       "design = \"precision\" with more repeats)")
             if kind not in REPEATABLE_KINDS:
                 raise step.fail("repeat_until_target", f"a repeat of a {kind} step cannot lower the error of "
                                                        f"xi_DL^E (repeatable: {', '.join(REPEATABLE_KINDS)})")

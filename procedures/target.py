@@ -6,7 +6,10 @@ xi_DL^E's standard error over its magnitude is at or below the target, the run
 stops: no further task, state ``finished``. When every task is done and the
 target is not reached, the steps marked ``repeat_until_target = true`` are
 appended again, those whose inputs carry the largest share of xi_DL^E's
-variance (:mod:`stfmr.analysis.budget`), at most ``max_rounds`` times.
+variance (:mod:`stfmr.analysis.budget`), at most ``max_rounds`` times. Every
+repeat enters the analysis: the spectra of an angle or frequency sweep as more
+points, a repeated rf calibration (I_0) or AMR sweep (Delta_R_AMR, R) pooled with
+the earlier ones (:mod:`stfmr.analysis.pooling`).
 
 The manifest's ``target`` record holds the target, every round (the steps
 repeated and why) and, once the run ends, why it stopped.
@@ -42,6 +45,8 @@ class TargetCheck:
 
     rel: float | None  #: stderr / |xi_DL^E| (None: not derived yet)
     shares: dict[str, float] = field(default_factory=dict)  #: step kind -> share of xi_DL^E's variance
+    #: input (analysis.efficiency.INPUT_NAMES) -> its share, for the inputs a step kind measures
+    input_shares: dict[str, float] = field(default_factory=dict)
     why_not: str = ""  #: why rel is None
 
     def reached(self, target: float) -> bool:
@@ -65,11 +70,13 @@ def check_run(folder: Path) -> TargetCheck:
     if budget.value == 0:
         return TargetCheck(None, why_not="xi_DL^E is zero")
     shares: dict[str, float] = {}
+    inputs: dict[str, float] = {}
     for part in budget.inputs:
         kind = STEP_OF_INPUT.get(part.name)
         if kind is not None:
             shares[kind] = shares.get(kind, 0.0) + part.share
-    return TargetCheck(budget.stderr / abs(budget.value), shares)
+            inputs[part.name] = part.share
+    return TargetCheck(budget.stderr / abs(budget.value), shares, inputs)
 
 
 def choose_steps(sequence: Sequence, check: TargetCheck) -> tuple[list[dict[str, Any]], str]:
@@ -88,7 +95,7 @@ def choose_steps(sequence: Sequence, check: TargetCheck) -> tuple[list[dict[str,
         ranked = sorted(marked_kinds, key=lambda k: -check.shares.get(k, 0.0))
         top = check.shares.get(ranked[0], 0.0)
         kinds = [k for k in ranked if k == ranked[0] or (top > 0 and check.shares.get(k, 0.0) >= COMPANION_SHARE * top)]
-        parts = ", ".join(f"{k} {100 * check.shares.get(k, 0.0):.1f} %" for k in ranked)
+        parts = ", ".join(f"{k} {100 * check.shares.get(k, 0.0):.1f} %{_measured(k, check)}" for k in ranked)
         why = f"share of xi_DL^E's variance by marked step: {parts}"
         largest = max(check.shares, key=lambda k: check.shares[k]) if check.shares else None
         if largest is not None and largest not in marked_kinds:
@@ -98,6 +105,13 @@ def choose_steps(sequence: Sequence, check: TargetCheck) -> tuple[list[dict[str,
         if raw["kind"] in kinds:
             steps.append({k: v for k, v in raw.items() if k != "repeat_until_target"})
     return steps, why
+
+
+def _measured(kind: str, check: TargetCheck) -> str:
+    """ " (I_0)": the inputs of xi_DL^E that steps of ``kind`` measure, largest share first."""
+    names = sorted((n for n, k in STEP_OF_INPUT.items() if k == kind and n in check.input_shares),
+                   key=lambda n: -abs(check.input_shares[n]))
+    return f" ({', '.join(names)})" if names else ""
 
 
 def record(header: dict[str, Any], sequence: Sequence) -> dict[str, Any]:

@@ -153,6 +153,46 @@ def test_an_unreachable_target_repeats_the_step_the_budget_picks_max_rounds_time
     assert [n for n, _ in stored.marked_steps] == [4]
 
 
+def test_a_run_dominated_by_i0_repeats_its_rf_calibration_and_pools_it(tmp_path):
+    """The 0.1 mA grid calibration leaves I_0 dominant: the marked rf calibration is repeated, the analysis
+    pools both calibrations, and xi_DL^E's error and I_0's share fall."""
+    text = sequence_text("xi_DL_E_rel = 1e-6, max_rounds = 1", "grid")
+    text = text.replace('design = "grid"\n', 'design = "grid"\nrepeat_until_target = true\n')
+    measured = helpers.measure(text, tmp_path / "run")
+    measured.bench.close()
+    folder = tmp_path / "run"
+    manifest = read_manifest(folder)
+    record = manifest["target"]
+    assert manifest["state"] == "finished" and record["stopped"].endswith("after 1 rounds")
+    (first,) = record["rounds"]
+    assert first["kinds"] == ["rf_calibration"] and first["steps"] == [6]
+    assert first["why"].startswith("share of xi_DL^E's variance by marked step: rf_calibration ")
+    assert "% (I_0), angle_sweep " in first["why"] and "has no marked step" not in first["why"]
+    assert [e["kind"] for e in manifest["entries"] if e["step"] == 6] == ["rf_calibration"]
+    result = analyze_run(read_run(folder))
+    pooling = result.to_dict()["rf_calibration_pooling"]
+    files = sorted(c.file for c in result.run.rf_calibrations)
+    assert len(files) == 2
+    for slope in ("k_Ohm_per_A2", "c_Ohm_per_W"):
+        assert pooling[slope]["repeats"] == 2 and sorted(pooling[slope]["files"]) == files
+    assert any(n.startswith("rf heating slope c at 10 GHz: inverse-variance mean of 2 repeats") for n in result.notes)
+    final = check_run(folder)
+    assert final.rel is not None and final.rel < 0.85 * first["xi_DL_E_rel"]
+    assert record["xi_DL_E_rel"] == pytest.approx(final.rel, rel=1e-9)
+    # the budget holds the pooled I_0 error, smaller than the single calibration's of the first check
+    budget = result.uncertainty_budgets()["xi_DL_E"]
+    i0 = next(x for x in budget.inputs if x.name == "I_0")
+    assert i0.stderr == pytest.approx(result.rf.I0_A(result.rf_power_dBm)[1], rel=1e-9)
+    assert final.shares["rf_calibration"] < check_shares_in(first["why"])["rf_calibration"]
+
+
+def check_shares_in(why: str) -> dict[str, float]:
+    """{kind: share} from a round's reason ("...: rf_calibration 87.3 % (I_0), angle_sweep 12.6 % (...)")."""
+    import re
+
+    return {m.group(1): float(m.group(2)) / 100 for m in re.finditer(r"(\w+) (-?[\d.]+) %", why)}
+
+
 class StopInRound(ExecutorObserver):
     """Stops the run when the first task of an appended step (a target round) starts."""
 
@@ -164,8 +204,15 @@ class StopInRound(ExecutorObserver):
             self.stop.set()
 
 
-def test_a_run_stopped_mid_round_resumes_with_its_appended_steps(tmp_path, capsys):
-    text = sequence_text("xi_DL_E_rel = 1e-6, max_rounds = 2")
+@pytest.mark.parametrize("marked", ["angle_sweep", "rf_calibration"])
+def test_a_run_stopped_mid_round_resumes_with_its_appended_steps(tmp_path, capsys, marked):
+    """Stopped in the first round's step (an angle sweep, or with I_0 dominant and the rf calibration marked,
+    a repeat of the calibration), resumed: both rounds complete; a stopped calibration's file is not pooled."""
+    if marked == "angle_sweep":
+        text = sequence_text("xi_DL_E_rel = 1e-6, max_rounds = 2")
+    else:
+        text = sequence_text("xi_DL_E_rel = 1e-6, max_rounds = 2", "grid").replace(
+            'design = "grid"\n', 'design = "grid"\nrepeat_until_target = true\n')
     path = helpers.write(tmp_path, text)
     out = tmp_path / "run"
     stop = threading.Event()
@@ -192,6 +239,11 @@ def test_a_run_stopped_mid_round_resumes_with_its_appended_steps(tmp_path, capsy
     assert complete == {t.key for t in stored.tasks}
     assert {t.step for t in stored.tasks} == set(range(1, 8))
     assert len(json.loads((out / "manifest.json").read_text())["resumed"]) == 1
+    assert all(r["kinds"] == [marked] for r in record["rounds"])
+    if marked == "rf_calibration":  # the first, and one of each round: the stopped one is not among them
+        stopped = {p.name for p in out.glob("*rf_calibration*.incomplete.csv")}
+        pooled = analyze_run(read_run(out)).to_dict()["rf_calibration_pooling"]["c_Ohm_per_W"]
+        assert len(stopped) == 1 and pooled["repeats"] == 3 and not stopped & set(pooled["files"])
 
 
 SAMPLE_AND_SWEEP = helpers.SAMPLE + STEPS.replace("DESIGN", "precision")
@@ -215,6 +267,7 @@ def test_bad_target_values_are_refused_naming_the_key(target, problem):
 
 
 def test_repeat_until_target_is_refused_on_a_step_that_cannot_help_without_a_target_or_not_boolean():
+    """A field_sweep gives no input of xi_DL^E; every marked step needs a target; the mark is a boolean."""
     marked_field_sweep = SAMPLE_AND_SWEEP.rstrip() + "\nrepeat_until_target = true\n"
     with pytest.raises(SequenceError, match=r"step 5 \(field_sweep\) repeat_until_target: a repeat of a field_sweep "
                                             r"step cannot lower the error of xi_DL\^E"):
@@ -225,10 +278,6 @@ def test_repeat_until_target_is_refused_on_a_step_that_cannot_help_without_a_tar
     with pytest.raises(SequenceError, match=r"step 4 \(angle_sweep\) repeat_until_target: must be"):
         parse_sequence("target = {xi_DL_E_rel = 0.01}\n" + SAMPLE_AND_SWEEP.replace(
             "repeat_until_target = true", 'repeat_until_target = "yes"', 1), "seq.toml")
-    marked_calibration = SAMPLE_AND_SWEEP.replace('design = "precision"\n', 'design = "precision"\nrepeat_until_target = true\n')
-    with pytest.raises(SequenceError, match=r"step 2 \(rf_calibration\) repeat_until_target: the analysis uses the "
-                                            r"first rf_calibration step only"):
-        parse_sequence("target = {xi_DL_E_rel = 0.01}\n" + marked_calibration, "seq.toml")
 
 
 def test_a_target_without_an_angle_sweep_is_refused():
@@ -245,4 +294,10 @@ def test_a_sequence_with_a_target_records_it_and_its_marked_steps():
     sequence = parse_sequence("target = {xi_DL_E_rel = 0.02}\n" + SAMPLE_AND_SWEEP, "seq.toml")
     assert sequence.target is not None and sequence.target.to_dict() == {"xi_DL_E_rel": 0.02, "max_rounds": 2}
     assert [(n, raw["kind"]) for n, raw in sequence.marked_steps] == [(4, "angle_sweep")]
+    # the analysis pools every rf calibration and AMR sweep: those steps may be marked too
+    every = SAMPLE_AND_SWEEP.replace("sense_current_mA = 1.0\n", "sense_current_mA = 1.0\nrepeat_until_target = true\n")
+    every = every.replace('design = "precision"\n', 'design = "precision"\nrepeat_until_target = true\n')
+    sequence = parse_sequence("target = {xi_DL_E_rel = 0.02}\n" + every, "seq.toml")
+    assert [(n, raw["kind"]) for n, raw in sequence.marked_steps] == [(1, "amr"), (2, "rf_calibration"),
+                                                                      (4, "angle_sweep")]
     assert parse_sequence(SAMPLE_AND_SWEEP.replace("repeat_until_target = true", ""), "s").target is None
