@@ -21,7 +21,9 @@ sequence is complete and every ending was verified safe, or the sequence's
 ``target`` was reached (the manifest's ``target`` record says so; see
 :mod:`stfmr.procedures.target`: at each step boundary the run so far is
 analysed, and when every task is done short of the target the marked steps
-are appended again).
+are appended again). ``stfmr run`` and the GUI's queue, which hands the
+executor one task at a time, share that logic: :meth:`Executor.after_task`
+(stop here?) and :meth:`Executor.next_round`.
 
 Ctrl-C and SIGTERM (on the main thread) only set the stop event: the running
 spectrum stops at its next point and the bench is made safe, whenever they
@@ -148,6 +150,10 @@ class RunOutcome:
         return self.state == ABORTED and self.error == ABORTED_BY_OPERATOR
 
 
+class TargetRoundError(Exception):
+    """The steps a target's round would append were refused (the run stops, failed)."""
+
+
 def predicted_resonance_mT(task: Task, resonances: list[tuple[float, float]]) -> tuple[float, str]:
     """Centre of a task's window: a Kittel fit (g fixed) of the run's spectra, or the configured M_eff."""
     assert task.window is not None
@@ -215,6 +221,9 @@ class Executor:
         self._settings_applied = False
         #: the latest target check (None: none since the last task)
         self._check: run_target.TargetCheck | None = None
+        #: why the run stopped at its target ("target reached", "target not reached (...) after N rounds"); None: it
+        #: did not (yet)
+        self.stopped: str | None = None
 
     # -- the run --------------------------------------------------------------------------
 
@@ -231,16 +240,19 @@ class Executor:
             with stop_on_signals(self.stop):
                 self.observer.run_started(self.folder, outcome.total, outcome.completed)
                 self.apply_step_settings()
-                stopped = self._reached_before(outcome) or self._measure(tasks, outcome, problems)
-                while not stopped and self.sequence.target is not None and outcome.state == RUNNING:
-                    more = self._next_round(outcome)
+                stopped = self.reached_before() or self._measure(tasks, outcome, problems)
+                while not stopped and outcome.state == RUNNING:
+                    more = self.next_round()
                     if not more:
                         break
+                    outcome.total = len(self.sequence.tasks)
                     stopped = self._measure(more, outcome, problems)
         except KeyboardInterrupt:  # a signal handler could not be installed (not the main thread)
             self.stop.set()
             self._finish_worker()
             outcome.state, outcome.error = ABORTED, "interrupted"
+        except TargetRoundError as exc:
+            outcome.state, outcome.error = FAILED, str(exc)
         except (OSError, RunFolderError) as exc:
             outcome.state, outcome.error = FAILED, f"run folder {self.folder.path}: {exc}"
             log.error("%s", outcome.error)
@@ -251,14 +263,13 @@ class Executor:
 
     def _measure(self, tasks: list[Task], outcome: RunOutcome, problems: list[str]) -> bool:
         """Run ``tasks`` in order; True when the run stops (a fault, an abort, the target reached)."""
-        for k, task in enumerate(tasks):
+        for task in tasks:
             if task.key in self.folder.completed_keys():
                 continue
             if self.stop.is_set():
                 outcome.state, outcome.error = ABORTED, ABORTED_BY_OPERATOR
                 return True
             result = self.run_task(task)
-            self._check = None
             if result.safe_end is not None:
                 problems += result.safe_end.problems
             stop_state = self._stop_state(result)
@@ -269,22 +280,52 @@ class Executor:
                 if result.unsafe:
                     outcome.unsafe = _unsafe_record(result)
                 return True
-            step_ends = k + 1 == len(tasks) or tasks[k + 1].step != task.step
-            if self.sequence.target is not None and step_ends and self._target_reached(outcome, task.step):
+            if self.after_task(result):
                 return True
         return False
 
-    # -- the target -------------------------------------------------------------------------
+    # -- the target (the command line's run and the GUI's queue alike) ----------------------------
 
-    def _reached_before(self, outcome: RunOutcome) -> bool:
+    def reached_before(self) -> bool:
         """True when an earlier run of this folder stopped at its target (a resume measures nothing more)."""
         record = self.folder.header.get(run_target.MANIFEST_KEY) or {}
         if self.sequence.target is None or record.get("stopped") != run_target.REACHED:
             return False
-        outcome.state, outcome.stopped = FINISHED, run_target.REACHED
+        self.stopped = run_target.REACHED
         log.info("the run reached its target before (xi_DL^E relative error %.3g): nothing more to measure",
                  record.get("xi_DL_E_rel", float("nan")))
         return True
+
+    def step_ends(self, task: Task) -> bool:
+        """True when no task of ``task``'s step is left to measure (the step boundary a target is checked at)."""
+        done = self.folder.completed_keys()
+        return not any(t.step == task.step and t.key not in done for t in self.sequence.tasks)
+
+    def after_task(self, result: TaskOutcome) -> bool:
+        """After a task that did not stop the run: stop here? True when its step ends at the target.
+
+        At a step boundary of a sequence with a target the run folder so far is
+        analysed; when xi_DL^E's relative error is at most the target, the
+        manifest's target record says why the run stops (:meth:`conclude`
+        writes it, the run ``finished``). Call :meth:`next_round` when every
+        task is done and this never said stop.
+        """
+        if not self._checks_after(result):
+            return False
+        return self._target_reached(result.task.step)
+
+    def check_target(self, result: TaskOutcome) -> None:
+        """Run ahead, in the caller's thread, the analysis :meth:`after_task` will need for this task (if any).
+
+        The analysis is the slow part (a second or so); the GUI runs it in its
+        worker thread and calls :meth:`after_task` (then quick) in its own.
+        """
+        if self._checks_after(result):
+            self._target_check(f"step {result.task.step}")
+
+    def _checks_after(self, result: TaskOutcome) -> bool:
+        """True when the target is checked after this task: it completed the last task of its step."""
+        return self.sequence.target is not None and result.status == COMPLETE and self.step_ends(result.task)
 
     def _target_check(self, after: str) -> run_target.TargetCheck:
         """Analyse the run folder so far (once per task boundary) and log where xi_DL^E stands."""
@@ -298,53 +339,59 @@ class Executor:
                          self.sequence.target.xi_DL_E_rel)
         return self._check
 
-    def _target_reached(self, outcome: RunOutcome, step: int) -> bool:
-        """At a step boundary: when the target is reached, record why the run stops and mark it finished."""
+    def _target_reached(self, step: int) -> bool:
+        """At a step boundary: when the target is reached, record why the run stops."""
         assert self.sequence.target is not None
         check = self._target_check(f"step {step}")
         if not check.reached(self.sequence.target.xi_DL_E_rel):
             return False
         record = run_target.record(self.folder.header, self.sequence)
         record.update(stopped=run_target.REACHED, xi_DL_E_rel=check.rel, after_step=step, at=now_iso())
-        outcome.state, outcome.stopped = FINISHED, run_target.REACHED
+        self.stopped = run_target.REACHED
         log.info("target reached after step %d: xi_DL^E relative error %.3g <= %g: the run stops", step, check.rel,
                  self.sequence.target.xi_DL_E_rel)
         return True
 
-    def _next_round(self, outcome: RunOutcome) -> list[Task]:
-        """Every task done, the target not reached: append the marked steps the budget picks, or say why not."""
+    def next_round(self) -> list[Task]:
+        """Every task done short of the target: append the marked steps the budget picks; return their tasks.
+
+        The grown sequence goes into the run folder (``sequence.toml`` and the
+        manifest's target record), so ``stfmr run --resume`` continues it. An
+        empty list when there is no target, a task is left to measure, the
+        target is reached, or no round is left (:attr:`stopped` then says why).
+        Raises :class:`TargetRoundError` when the repeated steps are refused.
+        """
         target = self.sequence.target
-        assert target is not None
+        if target is None or self.stopped is not None:
+            return []
         if self.folder.completed_keys() < {t.key for t in self.sequence.tasks}:
             return []  # a task was left out (the caller's list): conclude says so
         check = self._target_check("every task")
         record = run_target.record(self.folder.header, self.sequence)
         if check.reached(target.xi_DL_E_rel):
             record.update(stopped=run_target.REACHED, xi_DL_E_rel=check.rel, at=now_iso())
-            outcome.state, outcome.stopped = FINISHED, run_target.REACHED
+            self.stopped = run_target.REACHED
             return []
         done = len(record["rounds"])
         steps, why = run_target.choose_steps(self.sequence, check) if done < target.max_rounds else ([], "")
         if not steps:
             where = f"{check.rel:.3g} > {target.xi_DL_E_rel:g}" if check.rel is not None \
                 else f"xi_DL^E not derived: {check.why_not}"
-            outcome.stopped = f"target not reached ({where}) after {done} rounds" + (f"; {why}" if why else "")
-            record.update(stopped=outcome.stopped, xi_DL_E_rel=check.rel, at=now_iso())
-            log.warning("%s", outcome.stopped)
+            self.stopped = f"target not reached ({where}) after {done} rounds" + (f"; {why}" if why else "")
+            record.update(stopped=self.stopped, xi_DL_E_rel=check.rel, at=now_iso())
+            log.warning("%s", self.stopped)
             return []
         known = {t.key for t in self.sequence.tasks}
         try:
             grown = self.sequence.with_steps(steps, self.bench.config)
         except SequenceError as exc:
-            outcome.state, outcome.error = FAILED, f"target round {done + 1}: the repeated steps were refused: {exc}"
-            return []
+            raise TargetRoundError(f"target round {done + 1}: the repeated steps were refused: {exc}") from exc
         added = [t for t in grown.tasks if t.key not in known]
         record["rounds"].append({"round": done + 1, "steps": sorted({t.step for t in added}),
                                  "kinds": list(dict.fromkeys(s["kind"] for s in steps)), "why": why,
                                  "xi_DL_E_rel": check.rel, "at": now_iso()})
         self.folder.extend(grown)  # the grown sequence text and the round, in one manifest write
         self.sequence = grown
-        outcome.total = len(grown.tasks)
         self._check = None
         log.info("target round %d of %d: xi_DL^E relative error %s > %g: repeating %s (%d tasks); %s", done + 1,
                  target.max_rounds, f"{check.rel:.3g}" if check.rel is not None else "unknown", target.xi_DL_E_rel,
@@ -352,8 +399,15 @@ class Executor:
         return added
 
     def conclude(self, outcome: RunOutcome) -> RunOutcome:
-        """Settle the run's state and record it: a run still 'running' is finished only when every task is complete."""
+        """Settle the run's state and record it: a run still 'running' is finished only when every task is complete.
+
+        A run that stopped at its target (:attr:`stopped`) is finished with tasks left, and says why.
+        """
         keys = {t.key for t in self.sequence.tasks}
+        if self.stopped is not None and outcome.state in (RUNNING, FINISHED):
+            outcome.stopped = self.stopped
+            if self.stopped == run_target.REACHED:
+                outcome.state = FINISHED
         if outcome.state == RUNNING:
             complete = self.folder.completed_keys() >= keys
             outcome.state = FINISHED if complete else ABORTED
@@ -414,6 +468,9 @@ class Executor:
     def run_task(self, task: Task) -> TaskOutcome:
         """Measure one task into its Results file and record the outcome in the journal."""
         folder = self.folder
+        if self.stopped is not None:  # tasks queued after the run stopped at its target: the run goes on
+            self.stopped = None
+            (folder.header.get(run_target.MANIFEST_KEY) or {}).pop("stopped", None)
         index = len(folder.entries)
         where = task.where()
         entry: dict[str, Any] = {"index": index, "key": task.key, "step": task.step, "kind": task.kind,
@@ -510,6 +567,7 @@ class Executor:
         if safe_end is not None and (safe_end.problems or not safe_end.safe):
             entry["safe_end"] = safe_end.to_dict()
         self.folder.record(entry)
+        self._check = None  # the run folder holds more than the last target check saw
         outcome = TaskOutcome(task, entry, status, message, safe_end)
         self.observer.task_finished(task, outcome)
         return outcome
@@ -634,7 +692,8 @@ def run_sequence(
         folder.close()
 
 
-__all__ = ["Executor", "ExecutorObserver", "RunOutcome", "TaskOutcome", "grown_sequence", "open_run_folder",
+__all__ = ["Executor", "ExecutorObserver", "RunOutcome", "TargetRoundError", "TaskOutcome", "grown_sequence",
+           "open_run_folder",
            "run_sequence",
            "stop_on_signals"]
 

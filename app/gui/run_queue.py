@@ -7,6 +7,12 @@ nothing itself: it hands each queued task to the run's
 ``stfmr run`` does. So a GUI run is a run folder like any other: manifest and
 journal, windows centred when the task starts, the same file names, the same
 verified safe endings, resumable with ``stfmr run --resume`` or from the GUI.
+A sequence's ``target`` holds as it does for ``stfmr run``: after each task
+the executor's :meth:`~stfmr.procedures.executor.Executor.after_task` says
+whether the run stops at its target (its queued tasks are then not run), and
+when a targeted run's queue is done short of the target,
+:meth:`~stfmr.procedures.executor.Executor.next_round` appends the next round,
+which is queued.
 
 The Results file of a task exists only once it starts; the browser and the
 plots show it from then on.
@@ -45,7 +51,6 @@ class GuiRun:
                  observer: ExecutorObserver) -> None:
         self.bench = bench
         self.folder = folder
-        self.sequence = sequence
         self.executor = Executor(bench, folder, sequence, stop=stop, observer=observer)
         self._undo_log = configure_run_log(folder.path)
         self.closed = False
@@ -53,6 +58,11 @@ class GuiRun:
     @property
     def path(self) -> Path:
         return self.folder.path
+
+    @property
+    def sequence(self) -> Sequence:
+        """The run's sequence as it stands (steps queued from the GUI and a target's rounds appended)."""
+        return self.executor.sequence
 
     @classmethod
     def create(cls, bench: Any, parent: Path, name: str, sequence: Sequence, stop: threading.Event,
@@ -74,7 +84,7 @@ class GuiRun:
         known = {t.key for t in self.sequence.tasks}
         sequence = self.sequence.with_steps(steps, self.bench.config)
         self.folder.extend(sequence)
-        self.sequence = self.executor.sequence = sequence
+        self.executor.sequence = sequence
         return [t for t in sequence.tasks if t.key not in known]
 
     def pending(self) -> list[Task]:
@@ -154,7 +164,8 @@ class ExecutorManager(Manager):
     """
 
     task_started = QtCore.pyqtSignal(object)
-    task_ended = QtCore.pyqtSignal(object, object, object)
+    #: (GuiRun, Task, TaskOutcome or the exception that ended it, the exception of its target check or None)
+    task_ended = QtCore.pyqtSignal(object, object, object, object)
     progressed = QtCore.pyqtSignal(float)
     fitted = QtCore.pyqtSignal(object)
     safety_status = QtCore.pyqtSignal(str)
@@ -200,13 +211,21 @@ class ExecutorManager(Manager):
         self._thread.start()
 
     def _work(self, run: GuiRun, task: Task) -> None:
+        check_error: Exception | None = None
         try:
             outcome: Any = run.executor.run_task(task)
         except Exception as exc:  # noqa: BLE001 - e.g. the journal could not be written: shown, run stopped
             log.error("%s: %s", task.where(), exc)
             outcome = exc
+        else:
+            if run.executor.stop_state(outcome) is None:
+                try:  # the target's analysis at a step boundary runs here, not in the GUI thread
+                    run.executor.check_target(outcome)
+                except Exception as exc:  # noqa: BLE001 - shown, run stopped
+                    log.error("%s: target check: %s", task.where(), exc)
+                    check_error = exc
         try:
-            self.task_ended.emit(run, task, outcome)
+            self.task_ended.emit(run, task, outcome, check_error)
         except RuntimeError:
             pass  # the window closed meanwhile
 
@@ -219,7 +238,8 @@ class ExecutorManager(Manager):
         experiment.browser_item.setStatus(Procedure.RUNNING)
         self.running.emit(experiment)
 
-    def _on_ended(self, run: GuiRun, task: Task, outcome: TaskOutcome | Exception) -> None:
+    def _on_ended(self, run: GuiRun, task: Task, outcome: TaskOutcome | Exception,
+                  check_error: Exception | None = None) -> None:
         if self._thread is not None:
             self._thread.join()
         self._thread, self._current = None, None
@@ -251,10 +271,43 @@ class ExecutorManager(Manager):
             else:
                 self.failed.emit(experiment)
         if stop_state is None:
-            if not any(r is run for r, _ in self.pending):
+            if check_error is not None:
+                self._stop(run, task, FAILED, f"target check after {task.where()}: {check_error}", None)
+                return
+            if run.executor.after_task(outcome):  # the same step boundary as `stfmr run`'s, analysed already
+                self._drop(run)
+                self.run_ended.emit(run, run.conclude())
+            elif not any(r is run for r, _ in self.pending) and not self._queue_round(run, task):
                 self.run_ended.emit(run, run.conclude())
             if self._is_continuous:
                 self.next()
+
+    def _drop(self, run: GuiRun) -> None:
+        """The run stopped at its target: its queued tasks are not run (they stay in its sequence, never measured)."""
+        left = [task for r, task in self.pending if r is run]
+        if not left:
+            return
+        kept = [(r, task) for r, task in self.pending if r is not run]
+        self.pending.clear()
+        self.pending.extend(kept)
+        log.info("%s: target reached: %d queued task%s not run (%s)", run.path.name, len(left),
+                 "" if len(left) == 1 else "s",
+                 ", ".join(task.where() for task in left[:4]) + (", ..." if len(left) > 4 else ""))
+        self.queued.emit(None)
+
+    def _queue_round(self, run: GuiRun, task: Task) -> bool:
+        """The run's queue is done: queue the next round of its target, if any; True when one was queued."""
+        try:
+            tasks = run.executor.next_round()
+        except Exception as exc:  # noqa: BLE001 - the round's steps refused, or the folder not written: run stopped
+            self._stop(run, task, FAILED, str(exc), None)
+            return True  # the run's end is recorded
+        if not tasks:
+            return False
+        for queued in tasks:
+            self.pending.append((run, queued))
+        self.queued.emit(None)
+        return True
 
     def _stop(self, run: GuiRun, task: Task, state: str, error: str | None, unsafe: dict[str, Any] | None) -> None:
         """Pause the queue, keep the stopped task first in it, and record why the run stopped."""

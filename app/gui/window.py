@@ -45,6 +45,8 @@ from stfmr.instruments.roles import BenchLike
 from stfmr.procedures.executor import RunOutcome
 from stfmr.procedures.field_sweep import FieldSweep
 from stfmr.procedures.sequence import grid, load_sequence
+from stfmr.procedures.target import MANIFEST_KEY as TARGET_KEY
+from stfmr.procedures.target import REACHED as TARGET_REACHED
 
 log = logging.getLogger(__name__)
 
@@ -326,12 +328,17 @@ class StfmrWindow(ManagedWindowBase):
         """Continue a run folder (stopped, aborted, or measured by ``stfmr run``); return the tasks queued."""
         try:
             run = self._add_run(GuiRun.resume(self.bench, Path(folder), self.manager.stop_event, self.manager.relay))
+            # as `stfmr run --resume`: a run that reached its target measures nothing more, one whose tasks are
+            # all done short of it continues with its target's next round
+            executor = run.executor
+            tasks = [] if executor.reached_before() else run.pending() or executor.next_round()
         except Exception as exc:
             self.show_error(f"run folder not resumed: {exc}")
             return 0
         self.sample = run.sequence.sample
         self._session = run
-        tasks = run.pending()
+        if not tasks and run.executor.stopped is not None:
+            self.on_run_ended(run, run.conclude())
         self.manager.submit(run, tasks)
         return len(tasks)
 
@@ -352,6 +359,9 @@ class StfmrWindow(ManagedWindowBase):
         text = run_end_message(run.path.name, outcome)
         if text:
             self.show_error(text)
+        target = target_message(run.folder.header.get(TARGET_KEY)) if outcome.stopped else None
+        if target:
+            self.show_status(f"{run.path.name}: {target}")
         if outcome.state == UNSAFE:
             self.show_status("NOT verified safe")
 
@@ -474,8 +484,9 @@ class StfmrWindow(ManagedWindowBase):
         header = manifest.header
         outcome = RunOutcome(manifest.state, len(manifest.complete_keys()), int(header.get("tasks", 0)),
                              header.get("error"), header.get("unsafe"))
+        target = target_message(header.get(TARGET_KEY))
         self.statusBar().showMessage(f"opened {name}: {outcome.state}, {outcome.completed} of {outcome.total} "
-                                     "tasks complete")
+                                     "tasks complete" + (f"; {target}" if target else ""))
         text = run_end_message(name, outcome)
         if text:
             self.show_error(text)
@@ -538,6 +549,16 @@ def run_end_message(name: str, outcome: RunOutcome) -> str | None:
     if outcome.state != FINISHED and outcome.error and not outcome.by_operator:
         return f"{name} {outcome.state}: {outcome.error}"
     return None
+
+
+def target_message(record: dict[str, Any] | None) -> str | None:
+    """Why a run stopped at its target, from the manifest's target record (None: it has not stopped at one)."""
+    stopped = (record or {}).get("stopped")
+    if not stopped:
+        return None
+    if stopped == TARGET_REACHED and record is not None and record.get("xi_DL_E_rel") is not None:
+        return f"{TARGET_REACHED}: xi_DL^E relative error {record['xi_DL_E_rel']:.3g} <= {record['target']:g}"
+    return str(stopped)
 
 
 def last_fits(analysis: SampleAnalysis) -> list:
