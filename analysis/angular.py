@@ -68,17 +68,32 @@ def angular_voltage(angle_deg, amplitudes: dict[str, float], component: str, for
     return out if np.ndim(angle_deg) else float(out[0])
 
 
+def amplitude_weights(angle_deg, sigma, form: str = "paper", offset_deg: float = 0.0) -> np.ndarray:
+    """Weights W (n_amp x n) with amplitudes = W @ V: the weighted least-squares solution at a fixed phi_0.
+
+    angle_deg: the points' angles (deg); sigma: their standard errors (V). With phi_0
+    fixed the angular fit is linear in the voltages, so its amplitudes are exactly these
+    combinations of them, and carry any correlation of the voltages with other quantities.
+    """
+    phi = np.radians(np.asarray(angle_deg, dtype=float) - offset_deg)
+    basis = _basis(phi, form)
+    w = 1.0 / np.asarray(sigma, dtype=float) ** 2
+    return np.linalg.solve(basis.T @ (w[:, None] * basis), basis.T * w)
+
+
 @dataclass(frozen=True)
 class AngularFit(ParamFit):
     """Angular fit result: amplitudes in V ("V_S0", "V_A0" or "S_y", ..., "A_z") and "phi_0_deg" (deg).
 
     form: "paper" or "general"; components: the fitted ones ("S", "A" or both);
-    offset_fitted: phi_0 was a free parameter.
+    offset_fitted: phi_0 was a free parameter; weighted: the voltages' standard errors
+    were given (the covariance is then not scaled by the reduced chi-square).
     """
 
     form: str
     components: tuple[str, ...]
     offset_fitted: bool
+    weighted: bool = False
 
     def amplitude(self, component: str):
         """The cos^2(phi)*sin(phi) amplitude V_S0 or V_A0 (V) as a correlated ``uncertainties`` variable.
@@ -98,6 +113,26 @@ class AngularFit(ParamFit):
             if c not in self.components:
                 raise AngularFitError(f"component {c!r} was not fitted (fitted: {self.components})")
         return get("S"), get("A")
+
+    def amplitudes_of(self, angle_deg, V_S, V_A) -> tuple[Any, Any]:
+        """(V_S0, V_A0) as the same least-squares combinations of voltages given as ``uncertainties`` variables.
+
+        The fit's points (angles in deg, the voltages it was given): for a fit with phi_0
+        fixed and weighted by the voltages' errors, the values equal :meth:`amplitudes`' and
+        so do the errors when the voltages are independent; any correlation of the
+        voltages with other quantities (dH of the same spectra) is kept. Otherwise (phi_0
+        fitted, unweighted) :meth:`amplitudes`.
+        """
+        if self.offset_fitted or not self.weighted:
+            return self.amplitudes()
+        angles = np.asarray(angle_deg, dtype=float)
+        out = []
+        for c, volts in (("S", V_S), ("A", V_A)):
+            sigma = [float(v.std_dev) for v in volts]
+            weights = amplitude_weights(angles, sigma, self.form, self.values["phi_0_deg"])
+            amps = [sum(float(wk) * v for wk, v in zip(row, volts)) for row in weights]
+            out.append(amps[0] if self.form == "paper" else 2.0 * amps[0])  # general: V_S0 = 2 S_y
+        return out[0], out[1]
 
     def evaluate(self, angle_deg, component: str):
         """Return the fitted V_S(phi) or V_A(phi) (V) at angles in degrees."""
@@ -184,4 +219,5 @@ def fit_angular(
 
     npoints = sum(y.size for y, _ in arrays.values())
     base = run_lmfit(residual, params, npoints, weighted, "angular fit")
-    return AngularFit(**base.base_fields(), form=form, components=tuple(arrays), offset_fitted=fit_offset)
+    return AngularFit(**base.base_fields(), form=form, components=tuple(arrays), offset_fitted=fit_offset,
+                      weighted=weighted)

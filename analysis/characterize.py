@@ -25,7 +25,7 @@ from stfmr.analysis.angular import fit_angular
 from stfmr.analysis.calibration import fit_amr, fit_dc_heating, fit_rf_heating, pool_amr, pool_rf_calibrations
 from stfmr.analysis.constants import DEFAULT_G
 from stfmr.analysis.dc_bias import analyze_dc_bias, inverse_variance_mean
-from stfmr.analysis.efficiency import efficiencies_from_fits, spectrum_ufloats
+from stfmr.analysis.efficiency import branch_ufloats, efficiencies_from_fits
 from stfmr.analysis.field_axis import field_axis
 from stfmr.analysis.fit_common import FitInputError
 from stfmr.analysis.frequency_scan import FrequencyScanFitError, fit_frequency_scan
@@ -45,7 +45,7 @@ from stfmr.analysis.spectrum_fit import (
 )
 
 __all__ = ["FitSettings", "SampleAnalysis", "analyze_run", "combined_linewidth", "fit_all", "fit_one",
-           "sink_thickness_nm"]
+           "sink_thickness_nm", "spectrum_inputs", "strongest_branch"]
 
 
 def fit_one(spectrum: Spectrum, settings: FitSettings) -> tuple[list[SpectrumFit], list[FailedFit]]:
@@ -227,17 +227,15 @@ def _angular(result: SampleAnalysis) -> None:
         result.missing.append("the angular fit needs spectra at 3 or more angles at one frequency")
         return
     f, spectra = max(candidates.items(), key=lambda kv: len(kv[1]))
-    phi, vs, va, ss, sa = [], [], [], [], []
-    for s in spectra:
-        for fit in result.fits[s.file]:
-            phi.append(s.angle_deg if fit.polarity == 1 else s.angle_deg + 180.0)
-            vs.append(fit.values["V_S"])
-            va.append(fit.values["V_A"])
-            ss.append(fit.stderr["V_S"])
-            sa.append(fit.stderr["V_A"])
+    branches = [(s.angle_deg if fit.polarity == 1 else s.angle_deg + 180.0, fit)
+                for s in spectra for fit in result.fits[s.file]]
     try:
-        result.angular = fit_angular(phi, vs, va, sigma_S=ss, sigma_A=sa)
+        result.angular = fit_angular([phi for phi, _ in branches], [fit.values["V_S"] for _, fit in branches],
+                                     [fit.values["V_A"] for _, fit in branches],
+                                     sigma_S=[fit.stderr["V_S"] for _, fit in branches],
+                                     sigma_A=[fit.stderr["V_A"] for _, fit in branches])
         result.angular_frequency_GHz = f
+        result.angular_branches = branches
     except FitInputError as exc:
         result.missing.append(f"angular fit at {f:g} GHz: {exc}")
 
@@ -334,17 +332,46 @@ def _efficiencies(result: SampleAnalysis) -> None:
     fits = [fit for s in result.run.spectra
             if s.file in result.fits and abs(s.frequency_GHz - f) < 1e-6 and s.kind in ("angle_sweep", "spectrum")
             and s.dc_current_mA == 0 for fit in result.fits[s.file]]
-    pairs = [spectrum_ufloats(fit) for fit in fits]  # (H_r, dH) of each branch fit, correlated within each
-    # H_r from the branch with the strongest signal; dH, the same at every angle, from all of them
-    strongest = max(range(len(fits)), key=lambda k: abs(fits[k].values["V_S"]) / fits[k].stderr["V_S"])
-    dh, scale = combined_linewidth([w for _, w in pairs])
-    result.linewidth, result.linewidth_fits, result.linewidth_error_scale = dh, len(pairs), scale
+    amplitudes, h_r, dh, scale = spectrum_inputs(angular, result.angular_branches, fits)
+    result.linewidth, result.linewidth_fits, result.linewidth_error_scale = dh, len(fits), scale
     try:
         result.efficiencies = efficiencies_from_fits(
-            angular=angular, spectrum=(pairs[strongest][0], dh), kittel=kittel, I0_A=rf.I0(power), amr=amr,
-            R_Ohm=amr.ufloats()["R_perp_Ohm"], sample=result.run.sample)
+            angular=angular, spectrum=(h_r, dh), amplitudes=amplitudes, kittel=kittel, I0_A=rf.I0(power),
+            amr=amr, R_Ohm=amr.ufloats()["R_perp_Ohm"], sample=result.run.sample)
     except FitInputError as exc:
         result.missing.append(f"efficiencies: {exc}")
+
+
+def strongest_branch(fits: list[SpectrumFit]) -> int:
+    """Index of the branch fit with the largest |V_S| / its error (whose H_r the efficiencies use)."""
+    return max(range(len(fits)), key=lambda k: abs(fits[k].values["V_S"]) / fits[k].stderr["V_S"])
+
+
+def spectrum_inputs(angular, angular_branches: list[tuple[float, SpectrumFit]], linewidth_fits: list[SpectrumFit],
+                    scale_by_scatter: bool = True) -> tuple[tuple[Any, Any], Any, Any, float]:
+    """The spectra's part of the efficiencies' inputs: ((V_S0, V_A0) V, H_r mT, dH mT, dH's error scale).
+
+    angular_branches: (magnetization angle deg, fit) of every point of ``angular``;
+    linewidth_fits: the branch fits at its frequency. Each fit's V_S, V_A, H_r and dH
+    are made once as correlated variables (:func:`branch_ufloats`); V_S0 and V_A0 are
+    the angular fit's combinations of them (:meth:`AngularFit.amplitudes_of`), dH their
+    inverse-variance mean (:func:`combined_linewidth`, or unscaled), H_r that of the
+    strongest branch. So the anti-correlation of V_S and dH within each spectrum reaches
+    xi_DL^E, which goes as V_S0*dH: taken as independent, they overstated its error.
+    """
+    made: dict[int, dict[str, Any]] = {}
+
+    def of(fit: SpectrumFit) -> dict[str, Any]:
+        if id(fit) not in made:
+            made[id(fit)] = branch_ufloats(fit)
+        return made[id(fit)]
+
+    amplitudes = angular.amplitudes_of([phi for phi, _ in angular_branches],
+                                       [of(fit)["V_S"] for _, fit in angular_branches],
+                                       [of(fit)["V_A"] for _, fit in angular_branches])
+    widths = [of(fit)["dH"] for fit in linewidth_fits]
+    dh, scale = combined_linewidth(widths) if scale_by_scatter else (inverse_variance_mean(widths), 1.0)
+    return amplitudes, of(linewidth_fits[strongest_branch(linewidth_fits)])["H_r"], dh, scale
 
 
 def combined_linewidth(half_widths: list) -> tuple[Any, float]:

@@ -43,9 +43,8 @@ import uncertainties
 from stfmr.analysis.angular import AngularFit, angular_voltage, fit_angular
 from stfmr.analysis.budget import UncertaintyBudget, efficiency_budgets
 from stfmr.analysis.calibration import AmrFit, RfCurrentCalibration
-from stfmr.analysis.characterize import combined_linewidth
-from stfmr.analysis.dc_bias import inverse_variance_mean
-from stfmr.analysis.efficiency import Efficiencies, efficiencies_from_fits, spectrum_ufloats
+from stfmr.analysis.characterize import spectrum_inputs, strongest_branch
+from stfmr.analysis.efficiency import Efficiencies, efficiencies_from_fits
 from stfmr.analysis.field_axis import field_axis
 from stfmr.analysis.fit_common import FitInputError
 from stfmr.analysis.measurement_design import (
@@ -173,11 +172,6 @@ def _magnetization_angle_deg(spectrum: Spectrum, fit: SpectrumFit) -> float:
     return spectrum.angle_deg if fit.polarity == 1 else spectrum.angle_deg + 180.0
 
 
-def _strongest(fits: list[SpectrumFit]) -> int:
-    """The branch whose H_r the efficiencies use: the largest |V_S| / its error."""
-    return max(range(len(fits)), key=lambda k: abs(fits[k].values["V_S"]) / fits[k].stderr["V_S"])
-
-
 FitOf = Callable[[Spectrum, SpectrumFit], SpectrumFit]
 
 
@@ -192,9 +186,9 @@ class _Amplitudes:
         return self.v_s0, self.v_a0
 
 
-def _efficiencies(results: _Results, angular, h_r, dh, kittel: KittelFit) -> Efficiencies:
+def _efficiencies(results: _Results, angular, h_r, dh, kittel: KittelFit, amplitudes=None) -> Efficiencies:
     """The efficiencies as the analysis computes them, from these spectrum results and its other inputs."""
-    return efficiencies_from_fits(angular=angular, spectrum=(h_r, dh), kittel=kittel,
+    return efficiencies_from_fits(angular=angular, spectrum=(h_r, dh), amplitudes=amplitudes, kittel=kittel,
                                   I0_A=results.rf.I0(results.power_dBm), amr=results.amr,
                                   R_Ohm=results.amr.ufloats()["R_perp_Ohm"], sample=results.sample)
 
@@ -217,10 +211,8 @@ def chain_efficiencies(analysis: SampleAnalysis, fit_of: FitOf, kittel: KittelFi
     except FitInputError as exc:
         raise DesignBoundError(f"angular fit: {exc}") from None
     fits = [fit_of(s, fit) for s, fit in _linewidth_branches(analysis, results.frequency_GHz)]
-    pairs = [spectrum_ufloats(fit) for fit in fits]
-    widths = [w for _, w in pairs]
-    dh = combined_linewidth(widths)[0] if scale_by_scatter else inverse_variance_mean(widths)
-    return _efficiencies(results, fitted, pairs[_strongest(fits)][0], dh, kittel)
+    amplitudes, h_r, dh, _ = spectrum_inputs(fitted, angular, fits, scale_by_scatter)
+    return _efficiencies(results, fitted, h_r, dh, kittel, amplitudes)
 
 
 def bounded_kittel(analysis: SampleAnalysis, fit_of: FitOf) -> KittelFit | None:
@@ -286,7 +278,7 @@ def joint_covariance(analysis: SampleAnalysis, branch_of: Callable[[Spectrum, Sp
         info += t.T @ branch_info @ t
         h_r_column.append(first + own.index("H_r"))
         first += len(own)
-    k = _strongest([fit for _, fit in pairs])
+    k = strongest_branch([fit for _, fit in pairs])
     try:
         cov = inverse_information(info, f"the {len(pairs)} branches at {results.frequency_GHz:g} GHz",
                                   ("V_S0", "V_A0", "dH", "H_r of every branch", "backgrounds"))

@@ -303,18 +303,28 @@ def absolute_efficiencies(
     return Efficiencies(**inputs.evaluate(), setup_polarity=pol, inputs=inputs)
 
 
+def branch_ufloats(spectrum_fit, names: tuple[str, ...] = ("V_S", "V_A", "H_r", "dH")) -> dict[str, Any]:
+    """Parameters of a SpectrumFit (V_S, V_A in V; H_r, dH in mT) as correlated ``uncertainties`` variables.
+
+    Made together from the fit's covariance, so anything computed from several of them
+    (xi_DL^E goes as V_S0*dH, and V_S and dH of a spectrum are anti-correlated) keeps it.
+    """
+    fitted = list(spectrum_fit.names)
+    idx = [fitted.index(n) for n in names]
+    s = np.array([spectrum_fit.stderr[n] for n in names])
+    cov = np.asarray(spectrum_fit.correlation)[np.ix_(idx, idx)] * np.outer(s, s)
+    return dict(zip(names, uncertainties.correlated_values([spectrum_fit.values[n] for n in names], cov)))
+
+
 def spectrum_ufloats(spectrum_fit) -> tuple[Any, Any]:
     """(H_r, dH) (mT) of a SpectrumFit as correlated ``uncertainties`` variables."""
-    names = list(spectrum_fit.names)
-    idx = [names.index("H_r"), names.index("dH")]
-    s = np.array([spectrum_fit.stderr["H_r"], spectrum_fit.stderr["dH"]])
-    cov = np.asarray(spectrum_fit.correlation)[np.ix_(idx, idx)] * np.outer(s, s)
-    h, w = uncertainties.correlated_values([spectrum_fit.values["H_r"], spectrum_fit.values["dH"]], cov)
-    return h, w
+    u = branch_ufloats(spectrum_fit, ("H_r", "dH"))
+    return u["H_r"], u["dH"]
 
 
 def efficiencies_from_fits(
-    *, angular, spectrum, kittel, I0_A: Quantity, amr, R_Ohm: Quantity, sample: SampleMetadata, **kw
+    *, angular, spectrum, kittel, I0_A: Quantity, amr, R_Ohm: Quantity, sample: SampleMetadata,
+    amplitudes: tuple[Any, Any] | None = None, **kw
 ) -> Efficiencies:
     """Absolute efficiencies from fit results, keeping each fit's covariance.
 
@@ -322,9 +332,11 @@ def efficiencies_from_fits(
     (H_r, dH), or an (H_r, dH) pair (mT) such as :func:`spectrum_ufloats` gives (e.g.
     with dH the mean over every spectrum at that frequency); kittel: KittelFit
     (mu0*M_eff, g); I0_A: e.g. ``RfCurrentCalibration.I0(power_dBm)``; amr: AmrFit
-    (Delta_R); R_Ohm: device resistance. Further keywords go to :func:`absolute_efficiencies`.
+    (Delta_R); R_Ohm: device resistance; amplitudes: (V_S0, V_A0) to use instead of the
+    angular fit's own (e.g. built from the spectra's correlated values, so that their
+    correlation with dH and H_r is kept). Further keywords go to :func:`absolute_efficiencies`.
     """
-    v_s, v_a = angular.amplitudes()
+    v_s, v_a = angular.amplitudes() if amplitudes is None else amplitudes
     h_r, dh = spectrum if isinstance(spectrum, tuple) else spectrum_ufloats(spectrum)
     k = kittel.ufloats()
     return absolute_efficiencies(

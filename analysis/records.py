@@ -58,6 +58,8 @@ class SampleAnalysis:
     resonance_frequencies: int = 0  #: distinct frequencies of the Kittel and damping fits
     angular: AngularFit | None = None
     angular_frequency_GHz: float | None = None
+    #: the angular fit's points: (magnetization angle deg, branch fit), in its order
+    angular_branches: list[tuple[float, SpectrumFit]] = field(default_factory=list)
     amr: AmrFit | None = None
     rf: RfCurrentCalibration | None = None
     rf_power_dBm: float | None = None

@@ -24,7 +24,7 @@ import math
 import numpy as np
 from scipy.special import gammainc
 
-__all__ = ["CascadeNoise", "transition", "step_covariance", "autocorrelation"]
+__all__ = ["CascadeNoise", "transition", "step_covariance", "autocorrelation", "mean_noise_factor"]
 
 
 def transition(n: int, s: float) -> np.ndarray:
@@ -61,6 +61,13 @@ def autocorrelation(n: int, s: np.ndarray | float) -> np.ndarray:
     stationary = step_covariance(n, math.inf)
     lags = np.atleast_1d(np.asarray(s, dtype=float))
     return np.array([(transition(n, abs(x)) @ stationary)[n - 1, n - 1] for x in lags])
+
+
+def mean_noise_factor(n: int, readings: int, spacing: float) -> float:
+    """Noise of the mean of ``readings`` readings ``spacing`` tau apart, over one reading's (n stages)."""
+    lags = np.abs(np.subtract.outer(np.arange(readings), np.arange(readings)))
+    rho = autocorrelation(n, spacing * np.arange(readings))
+    return float(np.sqrt(np.sum(rho[lags]))) / readings
 
 
 def _square_root(cov: np.ndarray) -> np.ndarray:

@@ -91,17 +91,6 @@ def crb_ratio(analysis: Any, sigma_V: float) -> float:
     return float(np.mean(out)) if out else float("nan")
 
 
-def point_noise_factor(readings: int, spacing_taus: float, stages: int) -> float:
-    """Noise of the mean of ``readings`` lock-in readings spacing_taus apart over that of one reading.
-
-    From the simulated filter's own autocorrelation (an n-stage cascade), so the benchmark's
-    bound uses the noise the simulated points really carry.
-    """
-    lags = np.abs(np.subtract.outer(np.arange(readings), np.arange(readings)))
-    rho = filter_noise.autocorrelation(stages, spacing_taus * np.arange(readings))
-    return float(np.sqrt(np.sum(rho[lags]))) / readings
-
-
 def crb_xi_ratios(analysis: Any, sigma_V: Any) -> dict[str, float]:
     """xi_DL^E's reported error over each of its Cramer-Rao bounds ("chain", "joint"), points of noise sigma_V (V).
 
@@ -128,9 +117,8 @@ def run_design(path: Path, seed: int, noise: float) -> dict[str, Any]:
             spacing = bench.detector.reading_interval() / bench.detector.time_constant()
             reading_V = lockin.noise_rms() / lockin_factor("pulse")
             # each step's points: the noise of the mean of its readings
-            by_kind = {t.kind: reading_V * point_noise_factor(int(t.parameters.get("readings_per_point", 1)),
-                                                              spacing, lockin.slope_dB // 6)
-                       for t in sequence.tasks}
+            by_kind = {t.kind: reading_V * filter_noise.mean_noise_factor(
+                lockin.slope_dB // 6, int(t.parameters.get("readings_per_point", 1)), spacing) for t in sequence.tasks}
         finally:
             bench.close()
         analysis = analyze_run(read_run(Path(tmp) / "run"))

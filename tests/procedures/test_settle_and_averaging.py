@@ -101,9 +101,7 @@ def test_averaged_readings_scatter_as_the_filters_correlation_predicts():
             singles.append(bench.detector.read_xy()[0])
             bench.clock.sleep(20 * bench.detector.time_constant())
             means.append(sweep.read_detector()[0])
-        rho = filter_noise.autocorrelation(2, spacing * np.arange(n))
-        lags = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
-        predicted = float(np.sum(rho[lags])) / n**2
+        predicted = filter_noise.mean_noise_factor(2, n, spacing) ** 2
         assert predicted == pytest.approx(0.427, abs=0.001)
         ratio = np.var(means) / np.var(singles)
         assert ratio == pytest.approx(predicted, rel=0.2)  # 600 points: about 8 % rms each
