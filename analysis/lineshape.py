@@ -27,6 +27,8 @@ z = dH/(x - i*dH); the derivatives the fast fit needs follow from it.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 
@@ -65,14 +67,21 @@ def antisymmetric_derivative(field, H_r, dH):
     return p * dH * (dH * dH - x * x) / (d * d)
 
 
-def shape_terms(field, H_r, dH, derivative: bool = False):
+def shape_terms(field, H_r, dH, derivative: bool = False, polarity: int | None = None):
     """Return (S, A), or their signed-field derivatives (dS/dH, dA/dH) in derivative mode.
 
     Arrays broadcast: ``field`` of shape (n,) with H_r, dH of shape (k, 1)
     gives (k, n) arrays (the fast fit's candidate ranking uses this).
+    polarity: the branch polarity p when every H_r is known to lie on one
+    branch (saves its elementwise evaluation); by default sign(H_r).
     """
-    p = branch_polarity(H_r)
-    x = p * (np.asarray(field, dtype=float) - H_r)
+    if polarity is None:
+        p = branch_polarity(H_r)
+        x = p * (np.asarray(field, dtype=float) - H_r)
+    else:
+        p = polarity
+        h = np.asarray(field, dtype=float)
+        x = h - H_r if p > 0 else H_r - h  # p*(H - H_r), exactly
     w2 = dH * dH
     inv = 1.0 / (x * x + w2)
     if derivative:
@@ -114,30 +123,93 @@ def shape_gradients(field, H_r, dH, derivative: bool = False):
     return s, a, s_hr, a_hr, s_w, a_w
 
 
-def complex_shape_derivatives(field, H_r: float, dH: float, derivative: bool = False):
-    """Return (z, dz/dH_r, dz/d(dH), d2z/dH_r2, d2z/dH_r d(dH), d2z/d(dH)2) as complex arrays, z = A + i*S.
+def _complex_shape_table(p: int, w: float, derivative: bool) -> np.ndarray:
+    """The coefficients of :func:`complex_shape_coefficients` for polarity p and half width w (6 x 4, complex).
+
+    Row k holds the k-th of (z, dz/dH_r, dz/d(dH), d2z/dH_r2, d2z/dH_r d(dH),
+    d2z/d(dH)2) on the powers (q, q^2, q^3, q^4), q = 1/(x - i*dH), from
+    dq/dH_r = p*q^2 and dq/d(dH) = i*q^2.
+    """
+    if derivative:  # z = p*dz0/dx of z0 = w*q: -p*w*q^2
+        return np.array((
+            (0, -p * w, 0, 0),
+            (0, 0, -2 * w, 0),
+            (0, -p, -2j * p * w, 0),
+            (0, 0, 0, -6 * p * w),
+            (0, 0, -2, -6j * w),
+            (0, 0, -4j * p, 6 * p * w),
+        ), dtype=complex)
+    return np.array((
+        (w, 0, 0, 0),
+        (0, p * w, 0, 0),
+        (1, 1j * w, 0, 0),
+        (0, 0, 2 * w, 0),
+        (0, p, 2j * p * w, 0),
+        (0, 2j, -2 * w, 0),
+    ), dtype=complex)
+
+
+@lru_cache(maxsize=8)
+def _complex_shape_parts(p: int, derivative: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(C0, C1) with the table = C0 + dH*C1 (every coefficient is a constant or a constant times dH), m columns."""
+    m = 4 if derivative else 3
+    c0 = _complex_shape_table(p, 0.0, derivative)[:, :m].copy()
+    c1 = _complex_shape_table(p, 1.0, derivative)[:, :m] - c0
+    c0.flags.writeable = c1.flags.writeable = False
+    return c0, c1
+
+
+def complex_shape_coefficients(H_r: float, dH: float, derivative: bool = False) -> np.ndarray:
+    """Return C (6 x m complex, m = 3, or 4 in derivative mode): the shapes as polynomials in q.
+
+    Row k of C @ :func:`complex_kernel_powers` is the k-th of (z, dz/dH_r,
+    dz/d(dH), d2z/dH_r2, d2z/dH_r d(dH), d2z/d(dH)2), z = A + i*S the complex
+    Lorentzian dH/(x - i*dH) (or p*dz/dx in derivative mode), q = 1/(x - i*dH).
+    Coefficients are in powers of the field unit (dH carries it). The fast fit
+    takes the dot products of a residual with all six from m dot products
+    with the powers of q.
+    """
+    c0, c1 = _complex_shape_parts(-1 if H_r < 0 else 1, derivative)
+    return c0 + dH * c1
+
+
+def complex_kernel(field, H_r: float, dH: float) -> np.ndarray:
+    """Return q = 1/(x - i*dH), x = p*(H - H_r) with p = sign(H_r), in 1/(field unit), for one scalar H_r, dH."""
+    h = np.asarray(field, dtype=float)
+    # x - i*dH with x = p*(H - H_r), in one complex subtraction (the same numbers)
+    return 1.0 / (h - complex(H_r, dH) if H_r >= 0 else complex(H_r, -dH) - h)
+
+
+def complex_shape(q: np.ndarray, H_r: float, dH: float, derivative: bool = False) -> np.ndarray:
+    """Return z = A + i*S = dH*q (derivative mode: p*dz/dx = -p*dH*q^2) from q of :func:`complex_kernel`.
+
+    The first row of :func:`complex_shape_coefficients`, evaluated directly.
+    """
+    if derivative:
+        return (-(-1 if H_r < 0 else 1) * dH) * (q * q)
+    return dH * q
+
+
+def complex_kernel_powers(q: np.ndarray, degree: int) -> np.ndarray:
+    """Return the rows q, q^2, ..., q^degree (degree x n, complex) of q from :func:`complex_kernel`."""
+    powers = np.empty((degree, q.size), dtype=complex)
+    powers[0] = q
+    for j in range(1, degree):
+        np.multiply(powers[j - 1], q, out=powers[j])
+    return powers
+
+
+def complex_shape_derivatives(field, H_r: float, dH: float, derivative: bool = False) -> np.ndarray:
+    """Return the rows (z, dz/dH_r, dz/d(dH), d2z/dH_r2, d2z/dH_r d(dH), d2z/d(dH)2) (6 x n, complex), z = A + i*S.
 
     z is the complex Lorentzian dH/(x - i*dH) (or p*dz/dx in derivative mode),
     so each real part is the A term and each imaginary part the S term of
     :func:`shape_terms` and :func:`shape_gradients`. For one scalar H_r, dH;
-    the fast fit's exact Hessian needs the second derivatives. With
-    q = 1/(x - i*dH): dq/dH_r = p*q^2, dq/d(dH) = i*q^2.
+    the fast fit's exact Hessian needs the second derivatives. Evaluated as
+    :func:`complex_shape_coefficients` times :func:`complex_kernel_powers`.
     """
-    p = -1 if H_r < 0 else 1
-    w = dH
-    q: np.ndarray = 1.0 / (p * (np.asarray(field, dtype=float) - H_r) - 1j * w)
-    q2 = q * q
-    q3 = q2 * q
-    if derivative:
-        q4 = q2 * q2
-        z = -p * w * q2
-        z_hr = -2.0 * w * q3
-        z_w = -p * (q2 + 2j * w * q3)
-        z_hrhr = -6.0 * p * w * q4
-        z_hrw = -2.0 * q3 - 6j * w * q4
-        z_ww = -p * (4j * q3 - 6.0 * w * q4)
-        return z, z_hr, z_w, z_hrhr, z_hrw, z_ww
-    return w * q, p * w * q2, q + 1j * w * q2, 2.0 * w * q3, p * (q2 + 2j * w * q3), 2j * q2 - 2.0 * w * q3
+    c = complex_shape_coefficients(H_r, dH, derivative)
+    return c @ complex_kernel_powers(complex_kernel(field, H_r, dH), c.shape[1])
 
 
 def spectrum_voltage(field, H_r, dH, V_S, V_A, V_0, V_1, derivative: bool = False):

@@ -1,6 +1,6 @@
 """Benchmark of the spectrum fit: speed, agreement with lmfit, convergence on hard spectra.
 
-    python tests/benchmarks/bench_spectrum_fit.py [--hard N] [--timed N]
+    python tests/benchmarks/bench_spectrum_fit.py [--hard N] [--timed N] [--profile]
 
 Prints, from one run:
 - the median time per 401-point spectrum of stfmr's fit (fast core), of a
@@ -20,6 +20,10 @@ Prints, from one run:
 
 The hard spectra are drawn from the model lineshape itself so that the truth is
 exact; the unit tests check the fit against the exact LLG response.
+
+--profile prints instead where stfmr's fit spends its time on the typical
+spectra (cProfile, cumulative per function of stfmr.analysis; the profiler's
+own cost per call inflates the parts made of many small calls).
 """
 
 from __future__ import annotations
@@ -130,13 +134,39 @@ def progress(text: str, end: str = "\n") -> None:
     print(text, end=end, file=sys.stderr, flush=True)
 
 
+def profile(spectra) -> None:
+    """Print the cumulative time per fit of each stfmr.analysis function on these spectra (cProfile)."""
+    import cProfile
+    import pstats
+
+    for v in spectra[:5]:
+        fit_stfmr(v)  # warm-up
+    prof = cProfile.Profile()
+    prof.enable()
+    for v in spectra:
+        fit_stfmr(v)
+    prof.disable()
+    rows = [(ct, nc, f"{os.path.basename(path)[:-3]}:{line} {name}")
+            for (path, line, name), (_, nc, _, ct, _) in pstats.Stats(prof).stats.items()
+            if f"{os.sep}analysis{os.sep}" in path]
+    total = max(ct for ct, *_ in rows)
+    print(f"where stfmr's fit spends its time ({len(spectra)} typical 401-point spectra, cProfile):")
+    print(f"  {'module:line function':<40} {'calls/fit':>9} {'us/fit':>7} {'share':>6}")
+    for ct, nc, label in sorted(rows, reverse=True)[:24]:
+        print(f"  {label:<40} {nc / len(spectra):9.1f} {1e6 * ct / len(spectra):7.0f} {100 * ct / total:5.1f}%")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hard", type=int, default=1000, help="hard spectra for the convergence rates")
     parser.add_argument("--timed", type=int, default=100, help="typical spectra for the timing")
+    parser.add_argument("--profile", action="store_true", help="print where stfmr's fit spends its time, and stop")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     rng = np.random.default_rng(12345)
+    if args.profile:
+        profile([draw(rng, hard=False)[1] for _ in range(args.timed)])
+        return
 
     progress(f"timing stfmr, lmfit and curve_fit on {args.timed} typical spectra ...")
     typical = [draw(rng, hard=False) for _ in range(args.timed)]
