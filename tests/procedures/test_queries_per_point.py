@@ -235,3 +235,30 @@ def test_near_zero_field_a_multiplier_cached_at_high_field_is_read_again():
     assert high.error is None and low.error is None
     assert high.queries[-1][(GAUSS, "FIELDM?")] == 0 and low.queries[0][(GAUSS, "FIELDM?")] == 1
     _all_live(low)  # 0.1 to 1 mT: read with the cached k they would be 100 to 1000 mT
+
+
+def test_a_frequency_scan_point_costs_the_detector_and_one_field_read():
+    """At a fixed field there is no ramp step to read back: three queries a point."""
+    from stfmr.procedures.frequency_scan import FrequencyScan
+
+    with open_virtual() as bench:
+        proc = FrequencyScan()
+        proc.field_mT, proc.frequency_start_GHz, proc.frequency_stop_GHz, proc.frequency_points = 150.0, 8.0, 8.2, 21
+        proc.move_stage = False
+        proc.bench = bench
+        proc.should_stop = lambda: False
+        seen, per_point = collections.Counter(_queries(bench)), []
+
+        def emit(kind, value=None, *args, **kwargs):
+            if kind == "results":
+                now = collections.Counter(_queries(bench))
+                per_point.append(tuple(sorted((now - seen).items())))
+                seen.clear()
+                seen.update(now)
+
+        proc.emit = emit
+        proc.startup()
+        proc.measure()
+        proc.shutdown()
+    detector_and_field = {(LOCKIN, "SNAP?"): 1, (LOCKIN, "LIAS?"): 1, (GAUSS, "FIELD?"): 1}
+    assert len(per_point) == 21 and set(per_point[1:]) == {tuple(sorted(detector_and_field.items()))}
