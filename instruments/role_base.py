@@ -161,7 +161,7 @@ class DriverRole:
         if self.reopen is None:
             raise self._error(InstrumentConnectionLost, "reconnect: this link cannot be reopened")
         with self.lock:
-            self.close()
+            self._close_link()
             try:
                 self.driver = self.reopen()
             except InstrumentError:
@@ -171,6 +171,10 @@ class DriverRole:
 
     def close(self) -> None:
         """Release the connection; errors while closing are not raised (the link may be gone)."""
+        self._close_link()
+
+    def _close_link(self) -> None:
+        """Close this wrapper's own link (a companion's is left open: see KepcoFieldControl.close)."""
         adapter = getattr(self.driver, "adapter", None)
         try:
             if adapter is not None:

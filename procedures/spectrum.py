@@ -57,7 +57,7 @@ class SpectrumProcedure(BenchProcedure):
         row = {
             col.FIELD_SET: float(field_set_mT),
             col.FIELD: bench.field.field_mT(),
-            col.CURRENT: bench.field.current(),
+            col.CURRENT: bench.field.point_current(),
             col.X: x,
             col.Y: y,
             col.V_FMR: x / factor,

@@ -44,13 +44,13 @@ def _exchanges(monkeypatch, points: int) -> collections.Counter:
     return during, ending
 
 
-def test_a_point_costs_seven_queries_and_the_safe_end_still_reads_back(monkeypatch):
+def test_a_point_costs_four_queries_and_the_safe_end_still_reads_back(monkeypatch):
     few, _ = _exchanges(monkeypatch, 20)
     many, ending = _exchanges(monkeypatch, 60)
     per_point = {model: (many[model] - few[model]) / 40 for model in many if many[model] != few[model]}
-    # lock-in: X,Y snapshot and overload status; gaussmeter: field and its multiplier;
-    # supply: the ramp step's setpoint read-back, the measured current and the trip check
-    assert per_point == {"SR830": 2.0, "LakeShore421": 2.0, "KepcoBOP3612": 3.0}
+    # lock-in: X,Y snapshot and overload status; gaussmeter: the field (also the trip check);
+    # supply: the ramp step's setpoint read-back (tests/procedures/test_queries_per_point.py has the detail)
+    assert per_point == {"SR830": 2.0, "LakeShore421": 1.0, "KepcoBOP3612": 1.0}
     # the ending reads the supply's setpoint and output from the instrument, not from memory
     assert "CURRent?" in ending and "OUTPut?" in ending
 

@@ -107,7 +107,7 @@ def test_abort_mid_spectrum_keeps_the_data_and_leaves_the_bench_safe(tmp_path, m
     ({"kind": "timeout", "instrument": "SR830", "after_queries": 150}, "SR830"),
     ({"kind": "drop", "instrument": "SR830", "after_queries": 150}, "SR830"),
     ({"kind": "overload", "instrument": "SR830", "after_queries": 150}, "SR830"),
-    ({"kind": "supply_trip", "instrument": "KepcoBOP3612", "after_queries": 300}, "KepcoBOP3612"),
+    ({"kind": "supply_trip", "instrument": "KepcoBOP3612", "after_queries": 200}, "KepcoBOP3612"),  # mid-spectrum
 ])
 def test_an_injected_fault_stops_cleanly_naming_the_instrument(tmp_path, fault, instrument):
     bench = open_simulated_bench("type-A", faults={"fault": [fault]})
