@@ -352,7 +352,9 @@ def _unit_inverse(jac: np.ndarray, gram: np.ndarray, norms: np.ndarray) -> np.nd
     """
     try:
         inv = np.linalg.inv(gram)
-        if float(inv.diagonal().max()) < _NORMAL_COND:  # for unit diagonal: cond <= k^2 * max diag of the inverse
+        diagonal = inv.diagonal()
+        # for unit diagonal: cond <= k^2 * max diag of the inverse; a non-positive one is round-off garbage
+        if 0.0 < float(diagonal.min()) and float(diagonal.max()) < _NORMAL_COND:
             return inv
     except np.linalg.LinAlgError:
         pass

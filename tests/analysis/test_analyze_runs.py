@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -63,7 +64,9 @@ def test_efficiencies_come_back_within_three_sigma_and_five_percent(runs, capsys
     for key, true, sign in (("xi_DL_E", truth.xi_DL_E, signs[0]), ("xi_FL_Oe_E", truth.xi_FL_E, signs[1])):
         value, stderr = sample[key]["value"], sample[key]["stderr"]
         assert value * sign > 0, f"{key} has the wrong sign"
-        assert abs(value - true) < 3 * stderr, f"{key} = {value} +- {stderr}, preset {true}"
+        # 3 sigma, with the analysis's agreement with the simulator's LLG added (MODEL_AGREEMENT)
+        tolerance = 3 * math.hypot(stderr, helpers.MODEL_AGREEMENT * true)
+        assert abs(value - true) < tolerance, f"{key} = {value} +- {stderr}, preset {true}"
         assert abs(value / true - 1) < 0.05
     for key in ("xi_DL_j", "mu0_M_eff_T", "alpha", "I_rf_peak_mA", "Delta_R_AMR_Ohm"):
         assert set(sample[key]) == {"value", "stderr"} and sample[key]["stderr"] > 0

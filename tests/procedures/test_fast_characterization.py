@@ -14,8 +14,6 @@ from support import runs as helpers
 
 EXAMPLE = helpers.EXAMPLES / "fast-characterization.toml"
 FULL = helpers.EXAMPLES / "full-characterization.toml"
-#: relative agreement of xi_DL^E between the closed-form analysis and the LLG simulator (1 sigma)
-MODEL_AGREEMENT = 0.002
 
 
 def test_the_lean_example_passes_the_plan_check_with_ten_spectra_and_calibrations():
@@ -49,7 +47,7 @@ def test_the_lean_example_runs_to_the_same_outputs_and_recovers_the_preset(tmp_p
     # +0.16 % (a 40 mT window: +0.31 %), all of it (0.13 % at 40 mT) dH: the symmetric Lorentzian
     # fitted to the LLG line, whose denominator (H - H_r)(H + H_r + M_eff) skews it by
     # (H - H_r)/(2 H_r + M_eff), about 0.8 % a linewidth here; that floor is added to the 3 sigma
-    tolerance = 3 * np.hypot(stderr, MODEL_AGREEMENT * truth.xi_DL_E)
+    tolerance = 3 * np.hypot(stderr, helpers.MODEL_AGREEMENT * truth.xi_DL_E)
     assert abs(value - truth.xi_DL_E) < tolerance, f"xi_DL^E = {value} +- {stderr}, preset {truth.xi_DL_E}"
     assert sample["mu0_M_eff_T"]["value"] == pytest.approx(truth.mu0_Meff_T, rel=0.01)
     assert sample["alpha"]["value"] == pytest.approx(truth.alpha, rel=0.05)
