@@ -13,52 +13,9 @@ from stfmr.procedures.sequence import parse_sequence  # noqa: E402
 from support import runs as helpers
 
 #: AMR, a precise rf calibration, two frequencies, a 4-angle sweep marked for the target's rounds
-STEPS = """
-[[step]]
-kind = "amr"
-field_mT = 300.0
-angles_deg = {start = 0, stop = 360, step = 45}
-sense_current_mA = 1.0
+STEPS = helpers.TARGET_STEPS.replace("DESIGN", "precision")
 
-[[step]]
-kind = "rf_calibration"
-frequencies_GHz = [10.0]
-field_mT = 350.0
-dc_max_mA = 4.0
-powers_dBm = [0.0, 20.0]
-design = "precision"
-
-[[step]]
-kind = "frequency_sweep"
-frequencies_GHz = [6.0, 14.0]
-power_dBm = 20.0
-angle_deg = 35.26
-window_mT = 50.0
-mu0_Meff_T = 0.6
-field_points = 41
-
-[[step]]
-kind = "angle_sweep"
-frequency_GHz = 10.0
-power_dBm = 20.0
-angles_deg = [30, 60, 120, 150]
-window_mT = 40.0
-mu0_Meff_T = 0.6
-field_points = 41
-repeat_until_target = true
-"""
-
-#: a last spectrum after the angle sweep: never measured when the sweep reaches the target
-LAST_SPECTRUM = """
-[[step]]
-kind = "field_sweep"
-frequency_GHz = 12.0
-power_dBm = 20.0
-angle_deg = 45
-window_mT = 40.0
-mu0_Meff_T = 0.6
-field_points = 41
-"""
+LAST_SPECTRUM = helpers.TARGET_LAST_SPECTRUM
 
 
 @pytest.fixture

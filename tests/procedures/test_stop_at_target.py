@@ -18,49 +18,7 @@ from stfmr.procedures.target import check_run
 from tests.support import runs as helpers
 
 #: AMR, rf calibration, two frequencies, a 4-angle sweep (marked), then a last spectrum at 12 GHz
-STEPS = """
-[[step]]
-kind = "amr"
-field_mT = 300.0
-angles_deg = {start = 0, stop = 360, step = 45}
-sense_current_mA = 1.0
-
-[[step]]
-kind = "rf_calibration"
-frequencies_GHz = [10.0]
-field_mT = 350.0
-dc_max_mA = 4.0
-powers_dBm = [0.0, 20.0]
-design = "DESIGN"
-
-[[step]]
-kind = "frequency_sweep"
-frequencies_GHz = [6.0, 14.0]
-power_dBm = 20.0
-angle_deg = 35.26
-window_mT = 50.0
-mu0_Meff_T = 0.6
-field_points = 41
-
-[[step]]
-kind = "angle_sweep"
-frequency_GHz = 10.0
-power_dBm = 20.0
-angles_deg = [30, 60, 120, 150]
-window_mT = 40.0
-mu0_Meff_T = 0.6
-field_points = 41
-repeat_until_target = true
-
-[[step]]
-kind = "field_sweep"
-frequency_GHz = 12.0
-power_dBm = 20.0
-angle_deg = 45
-window_mT = 40.0
-mu0_Meff_T = 0.6
-field_points = 41
-"""
+STEPS = helpers.TARGET_STEPS + helpers.TARGET_LAST_SPECTRUM
 #: the step kind whose measurement each input of xi_DL^E comes from (as the README says)
 KIND_OF_INPUT = {"I_0": "rf_calibration", "Delta_R_AMR": "amr", "R": "amr", "V_S0": "angle_sweep",
                  "V_A0": "angle_sweep", "H_r": "angle_sweep", "dH": "angle_sweep", "M_eff": "frequency_sweep",

@@ -18,6 +18,54 @@ from stfmr.procedures.sequence import Sequence, parse_sequence
 
 #: the shipped example sequences
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sequences"
+#: AMR, an rf calibration of design DESIGN, two frequencies, a 4-angle sweep marked for a target's rounds
+TARGET_STEPS = """
+[[step]]
+kind = "amr"
+field_mT = 300.0
+angles_deg = {start = 0, stop = 360, step = 45}
+sense_current_mA = 1.0
+
+[[step]]
+kind = "rf_calibration"
+frequencies_GHz = [10.0]
+field_mT = 350.0
+dc_max_mA = 4.0
+powers_dBm = [0.0, 20.0]
+design = "DESIGN"
+
+[[step]]
+kind = "frequency_sweep"
+frequencies_GHz = [6.0, 14.0]
+power_dBm = 20.0
+angle_deg = 35.26
+window_mT = 50.0
+mu0_Meff_T = 0.6
+field_points = 41
+
+[[step]]
+kind = "angle_sweep"
+frequency_GHz = 10.0
+power_dBm = 20.0
+angles_deg = [30, 60, 120, 150]
+window_mT = 40.0
+mu0_Meff_T = 0.6
+field_points = 41
+repeat_until_target = true
+"""
+
+#: a spectrum to follow TARGET_STEPS: never measured when the angle sweep reaches the target
+TARGET_LAST_SPECTRUM = """
+[[step]]
+kind = "field_sweep"
+frequency_GHz = 12.0
+power_dBm = 20.0
+angle_deg = 45
+window_mT = 40.0
+mu0_Meff_T = 0.6
+field_points = 41
+"""
+
 #: relative agreement (1 sigma) of the efficiencies between the analysis's closed forms and the
 #: simulator's exact LLG response: the symmetric Lorentzian ignores the LLG line's skew, and a
 #: noise-free run reads xi_DL^E up to +0.16 % and xi_FL+Oe^E -0.08 % off (docs/physics.md §2,
