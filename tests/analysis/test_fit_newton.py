@@ -6,14 +6,13 @@ import pytest
 from stfmr.analysis import lineshape
 from stfmr.analysis.spectrum_fit_core import _linear_solve, _newton_step, _Point
 
-U = np.linspace(0.08, 1.0, 401)
+from support import spectra
+
+U = spectra.CORE_AXIS
 
 
-def _data(derivative: bool, polarity: int) -> np.ndarray:
-    rng = np.random.default_rng(3)
-    u = polarity * U
-    y = lineshape.spectrum_voltage(u, polarity * 0.5, 0.03, 1.2, -0.7, 0.2, 0.4, derivative)
-    return u, y + rng.normal(0.0, 0.05, u.size)
+def _data(derivative: bool, polarity: int) -> tuple[np.ndarray, np.ndarray]:
+    return spectra.core_spectrum(polarity, derivative, seed=3)
 
 
 @pytest.mark.parametrize("derivative", [False, True])

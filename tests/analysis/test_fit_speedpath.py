@@ -25,7 +25,9 @@ from stfmr.analysis.spectrum_fit import (
 )
 from stfmr.analysis.spectrum_fit_core import _Background, _exact_gain, _highest_maxima, _Point
 
-U = np.linspace(0.08, 1.0, 401)
+from support import spectra
+
+U = spectra.CORE_AXIS
 
 
 @pytest.mark.parametrize("hr", [0.5, -0.5, 0.0])
@@ -63,10 +65,7 @@ def test_shape_terms_with_a_known_polarity_equal_the_elementwise_polarity(deriva
 
 
 def _data(polarity: int, derivative: bool = False):
-    rng = np.random.default_rng(11)
-    u = polarity * U
-    y = lineshape.spectrum_voltage(u, polarity * 0.5, 0.03, 1.2, -0.7, 0.2, 0.4, derivative)
-    return u, y + rng.normal(0.0, 0.05, u.size)
+    return spectra.core_spectrum(polarity, derivative, seed=11)
 
 
 @pytest.mark.parametrize("derivative", [False, True])

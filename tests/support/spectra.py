@@ -62,3 +62,20 @@ def noisy(voltage_V, snr: float, rng: np.random.Generator) -> tuple[np.ndarray, 
     v = np.asarray(voltage_V, dtype=float)
     sigma = float(np.max(np.abs(v))) / snr
     return v + rng.normal(0.0, sigma, v.size), sigma
+
+
+#: the fit core's scaled field axis (401 points) for the core-level tests
+CORE_AXIS = np.linspace(0.08, 1.0, 401)
+
+
+def core_spectrum(polarity: int, derivative: bool, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(u, y) in the fit core's scaled units: the model lineshape on ``polarity * CORE_AXIS`` with noise 0.05.
+
+    H_r 0.5, dH 0.03, V_S 1.2, V_A -0.7, background 0.2 + 0.4 u; for tests of the core's
+    algebra, which needs the model itself (not the LLG response above).
+    """
+    from stfmr.analysis import lineshape
+
+    u = polarity * CORE_AXIS
+    y = lineshape.spectrum_voltage(u, polarity * 0.5, 0.03, 1.2, -0.7, 0.2, 0.4, derivative)
+    return u, y + np.random.default_rng(seed).normal(0.0, 0.05, u.size)
